@@ -1,0 +1,107 @@
+using System.Collections;
+using System.CommandLine;
+using Fwatchdog.Configuration;
+
+namespace Fwatchdog.Cli;
+
+/// <summary>
+/// The command line: one <c>--name</c> flag per setting (also <c>--kebab-name</c>), which wins over
+/// the environment variable of the same name, plus <c>--run-healthcheck</c>.
+/// </summary>
+internal static class WatchdogCommand
+{
+    public const int ConfigErrorExitCode = 2;
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("fwatchdog: runs a process for every HTTP request (an OpenFaaS classic watchdog drop-in). "
+            + "Every option can also be set with the environment variable of the same name.");
+        var settings = new List<(SettingDefinition Setting, Option<string> Option)>();
+        foreach (var setting in WatchdogSettings.All)
+        {
+            var option = new Option<string>("--" + setting.Name)
+            {
+                Description = $"{setting.Description} Default: {setting.Default}.",
+                HelpName = setting.Kind.ToString().ToLowerInvariant(),
+            };
+            if (setting.Name.Contains('_', StringComparison.Ordinal))
+            {
+                option.Aliases.Add("--" + setting.Name.Replace('_', '-'));
+            }
+
+            foreach (var alias in setting.Aliases)
+            {
+                option.Aliases.Add("--" + alias);
+            }
+
+            root.Options.Add(option);
+            settings.Add((setting, option));
+        }
+
+        var healthcheck = new Option<bool>("--run-healthcheck", "-run-healthcheck")
+        {
+            Description = "Ask the watchdog on this machine for /_/health and exit 0 when healthy, 1 otherwise (for a Docker HEALTHCHECK).",
+        };
+        root.Options.Add(healthcheck);
+        root.SetAction(async (parse, _) =>
+        {
+            var flags = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (setting, option) in settings)
+            {
+                if (parse.GetResult(option) is { Implicit: false } && parse.GetValue(option) is { } value)
+                {
+                    flags[setting.Name] = value;
+                }
+            }
+
+            var environment = ReadEnvironment();
+            if (parse.GetValue(healthcheck))
+            {
+                return await HealthcheckProbe.RunAsync(environment, flags);
+            }
+
+            var outcome = WatchdogOptions.Parse(environment, flags);
+            if (outcome.Value is not { } options)
+            {
+                return ReportConfigErrors(outcome.Errors);
+            }
+
+            await using var app = WatchdogApp.Create(options);
+            return await app.RunAsync();
+        });
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var parse = Build().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            return ReportConfigErrors(parse.Errors.Select(e => e.Message).ToList());
+        }
+
+        return await parse.InvokeAsync();
+    }
+
+    public static int ReportConfigErrors(IReadOnlyList<string> errors)
+    {
+        Console.Error.WriteLine($"fwatchdog: invalid configuration ({errors.Count} problem{(errors.Count == 1 ? "" : "s")}):");
+        foreach (var error in errors)
+        {
+            Console.Error.WriteLine("  - " + error);
+        }
+
+        return ConfigErrorExitCode;
+    }
+
+    public static Dictionary<string, string?> ReadEnvironment()
+    {
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            environment[(string)entry.Key] = entry.Value as string;
+        }
+
+        return environment;
+    }
+}

@@ -1,0 +1,14 @@
+namespace Fwatchdog.Configuration;
+
+/// <summary>
+/// One public setting: read from the environment variable <see cref="Name"/> (or an alias) and
+/// from the CLI flag <c>--Name</c>; the flag wins. The same table drives parsing, <c>--help</c>
+/// and the README.
+/// </summary>
+internal sealed record SettingDefinition(
+    string Name,
+    SettingKind Kind,
+    string Default,
+    string Example,
+    string Description,
+    params string[] Aliases);

@@ -1,0 +1,126 @@
+namespace Fwatchdog.Configuration;
+
+/// <summary>
+/// The function watchdog's settings. Each property names its environment variable (which is
+/// also its <c>--flag</c>) and default; see <see cref="WatchdogSettings"/> for the full table.
+/// </summary>
+internal sealed record WatchdogOptions
+{
+    /// <summary><c>fprocess</c> / <c>function_process</c>: the command line as given.</summary>
+    public required string FunctionProcess { get; init; }
+
+    /// <summary>The command line split into argv (first word is the program).</summary>
+    public required IReadOnlyList<string> Command { get; init; }
+
+    /// <summary><c>port</c>, default 8080; 0 picks a free port.</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary><c>bind_address</c>, default <c>*</c> (every interface).</summary>
+    public string BindAddress { get; init; } = "*";
+
+    /// <summary><c>read_timeout</c>, default 30s; zero means none.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>write_timeout</c>, default 30s; zero means none.</summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>exec_timeout</c>, default 0 (none).</summary>
+    public TimeSpan ExecTimeout { get; init; }
+
+    /// <summary><c>healthcheck_interval</c>, default = write_timeout.</summary>
+    public TimeSpan HealthcheckInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>kill_grace</c>, default 2s between SIGTERM and SIGKILL.</summary>
+    public TimeSpan KillGrace { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary><c>max_inflight</c>, default 0 (unlimited).</summary>
+    public int MaxInflight { get; init; }
+
+    /// <summary><c>max_request_bytes</c>, default 0 (unlimited).</summary>
+    public long MaxRequestBytes { get; init; }
+
+    /// <summary><c>response_buffer_bytes</c>, default 64 KiB.</summary>
+    public int ResponseBufferBytes { get; init; } = 64 * 1024;
+
+    /// <summary><c>combine_output</c>, default false.</summary>
+    public bool CombineOutput { get; init; }
+
+    /// <summary><c>write_debug</c>, default false.</summary>
+    public bool WriteDebug { get; init; }
+
+    /// <summary><c>content_type</c>, default empty (use the request's).</summary>
+    public string? ContentType { get; init; }
+
+    /// <summary><c>cgi_headers</c>, default true.</summary>
+    public bool CgiHeaders { get; init; } = true;
+
+    /// <summary><c>cgi_response</c>, default false.</summary>
+    public bool CgiResponse { get; init; }
+
+    /// <summary><c>marshal_request</c>, default false.</summary>
+    public bool MarshalRequest { get; init; }
+
+    /// <summary><c>suppress_lock</c>, default false.</summary>
+    public bool SuppressLock { get; init; }
+
+    /// <summary><c>metrics_port</c>, default 8081; 0 disables metrics.</summary>
+    public int MetricsPort { get; init; } = 8081;
+
+    /// <summary><c>prefix_logs</c>, default true.</summary>
+    public bool PrefixLogs { get; init; } = true;
+
+    /// <summary>Builds options from environment and flags, or returns every problem found.</summary>
+    public static ParseOutcome<WatchdogOptions> Parse(IReadOnlyDictionary<string, string?> environment, IReadOnlyDictionary<string, string> flags)
+    {
+        var read = new SettingReader(environment, flags);
+        IReadOnlyList<string> command = [];
+        var fprocess = read.Raw(WatchdogSettings.FunctionProcess);
+        if (fprocess is not var (line, source))
+        {
+            read.Missing(WatchdogSettings.FunctionProcess, "it names the command to run for every request");
+            line = "";
+        }
+        else if (!CommandLineSplitter.TrySplit(line, out command, out var splitError))
+        {
+            read.Fail(WatchdogSettings.FunctionProcess, line, source, splitError);
+        }
+        else if (command.Count == 0)
+        {
+            read.Fail(WatchdogSettings.FunctionProcess, line, source, "it holds no command");
+        }
+
+        var writeTimeout = read.Duration(WatchdogSettings.WriteTimeout, TimeSpan.FromSeconds(30));
+        var options = new WatchdogOptions
+        {
+            FunctionProcess = line,
+            Command = command,
+            Port = read.Count(WatchdogSettings.Port, 8080, 65535),
+            BindAddress = read.Text(WatchdogSettings.BindAddress, "*"),
+            ReadTimeout = read.Duration(WatchdogSettings.ReadTimeout, TimeSpan.FromSeconds(30)),
+            WriteTimeout = writeTimeout,
+            ExecTimeout = read.Duration(WatchdogSettings.ExecTimeout, TimeSpan.Zero),
+            HealthcheckInterval = read.Duration(WatchdogSettings.HealthcheckInterval, writeTimeout),
+            KillGrace = read.Duration(WatchdogSettings.KillGrace, TimeSpan.FromSeconds(2)),
+            MaxInflight = read.Count(WatchdogSettings.MaxInflight, 0),
+            MaxRequestBytes = read.Bytes(WatchdogSettings.MaxRequestBytes, 0),
+            ResponseBufferBytes = (int)Math.Min(read.Bytes(WatchdogSettings.ResponseBufferBytes, 64 * 1024), 64L << 20),
+            CombineOutput = read.Boolean(WatchdogSettings.CombineOutput, false),
+            WriteDebug = read.Boolean(WatchdogSettings.WriteDebug, false),
+            ContentType = read.Raw(WatchdogSettings.ContentType)?.Value,
+            CgiHeaders = read.Boolean(WatchdogSettings.CgiHeaders, true),
+            CgiResponse = read.Boolean(WatchdogSettings.CgiResponse, false),
+            MarshalRequest = read.Boolean(WatchdogSettings.MarshalRequest, false),
+            SuppressLock = read.Boolean(WatchdogSettings.SuppressLock, false),
+            MetricsPort = read.Count(WatchdogSettings.MetricsPort, 8081, 65535),
+            PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, true),
+        };
+
+        if (options.MetricsPort != 0 && options.MetricsPort == options.Port)
+        {
+            read.Fail(WatchdogSettings.MetricsPort, options.MetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "metrics_port",
+                "the same as port; the two servers need different ports");
+        }
+
+        return read.Errors.Count == 0 ? ParseOutcome<WatchdogOptions>.Success(options) : ParseOutcome<WatchdogOptions>.Failure(read.Errors);
+    }
+}

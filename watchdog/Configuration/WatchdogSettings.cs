@@ -1,0 +1,72 @@
+namespace Fwatchdog.Configuration;
+
+/// <summary>Every setting of the function watchdog, in README order.</summary>
+internal static class WatchdogSettings
+{
+    public static readonly SettingDefinition FunctionProcess = new("fprocess", SettingKind.Command, "(required)", "fprocess=\"python3 handler.py\"",
+        "Command run for every request; split with shell-like quoting, no shell runs.", "function_process");
+
+    public static readonly SettingDefinition Port = new("port", SettingKind.Port, "8080", "port=8080",
+        "HTTP port for the function, /_/health and /_/ready (0 = pick a free port).");
+
+    public static readonly SettingDefinition BindAddress = new("bind_address", SettingKind.Text, "*", "bind_address=127.0.0.1",
+        "Address to listen on; * means every interface.");
+
+    public static readonly SettingDefinition ReadTimeout = new("read_timeout", SettingKind.Duration, "30s", "read_timeout=30s",
+        "Time allowed to receive the whole request body (408 and the process is killed when exceeded; 0 = none).");
+
+    public static readonly SettingDefinition WriteTimeout = new("write_timeout", SettingKind.Duration, "30s", "write_timeout=30s",
+        "Time allowed from the start of a request until its response is written (the connection is aborted when exceeded; 0 = none).");
+
+    public static readonly SettingDefinition ExecTimeout = new("exec_timeout", SettingKind.Duration, "0", "exec_timeout=10s",
+        "Hard limit for one process run; SIGTERM then SIGKILL to its whole process group and 504 (0 = none).");
+
+    public static readonly SettingDefinition HealthcheckInterval = new("healthcheck_interval", SettingKind.Duration, "write_timeout", "healthcheck_interval=5s",
+        "After SIGTERM: how long health answers 503 while requests are still served, before the listener closes.");
+
+    public static readonly SettingDefinition KillGrace = new("kill_grace", SettingKind.Duration, "2s", "kill_grace=2s",
+        "Time between SIGTERM and SIGKILL when a process group is stopped.");
+
+    public static readonly SettingDefinition MaxInflight = new("max_inflight", SettingKind.Count, "0", "max_inflight=8",
+        "Most requests running at once; more get 429 with Retry-After (0 = unlimited).");
+
+    public static readonly SettingDefinition MaxRequestBytes = new("max_request_bytes", SettingKind.Bytes, "0", "max_request_bytes=10MiB",
+        "Largest request body accepted; larger gets 413 (0 = unlimited). Accepts B, KB, KiB, MB, MiB, GB, GiB.");
+
+    public static readonly SettingDefinition ResponseBufferBytes = new("response_buffer_bytes", SettingKind.Bytes, "64KiB", "response_buffer_bytes=64KiB",
+        "Output held back before the status is sent, so short failing calls get a true 500 (0 = stream at once).");
+
+    public static readonly SettingDefinition CombineOutput = new("combine_output", SettingKind.Boolean, "false", "combine_output=true",
+        "Merge the process's stderr into the response body (classic default is true; see README).");
+
+    public static readonly SettingDefinition WriteDebug = new("write_debug", SettingKind.Boolean, "false", "write_debug=true",
+        "Debug logging, and the tail of stderr in 500 bodies.");
+
+    public static readonly SettingDefinition ContentType = new("content_type", SettingKind.Text, "", "content_type=application/json",
+        "Content-Type of successful responses; else the request's, else application/octet-stream.");
+
+    public static readonly SettingDefinition CgiHeaders = new("cgi_headers", SettingKind.Boolean, "true", "cgi_headers=false",
+        "Pass request details to the process as Http_* environment variables.");
+
+    public static readonly SettingDefinition CgiResponse = new("cgi_response", SettingKind.Boolean, "false", "cgi_response=true",
+        "Let stdout begin with CGI headers (Status:, Content-Type:, ...) and a blank line.");
+
+    public static readonly SettingDefinition MarshalRequest = new("marshal_request", SettingKind.Boolean, "false", "marshal_request=true",
+        "Send stdin as JSON {\"header\":{...},\"body\":{\"raw\":\"<base64>\"}} instead of the raw body.");
+
+    public static readonly SettingDefinition SuppressLock = new("suppress_lock", SettingKind.Boolean, "false", "suppress_lock=true",
+        "Do not write the $TMPDIR/.lock file (health keeps working).");
+
+    public static readonly SettingDefinition MetricsPort = new("metrics_port", SettingKind.Port, "8081", "metrics_port=8081",
+        "Port of the Prometheus /metrics endpoint (0 disables it).");
+
+    public static readonly SettingDefinition PrefixLogs = new("prefix_logs", SettingKind.Boolean, "true", "prefix_logs=false",
+        "Prefix each relayed stderr line with the time and call id; false writes the raw line (JSON logs).");
+
+    public static readonly IReadOnlyList<SettingDefinition> All =
+    [
+        FunctionProcess, Port, BindAddress, ReadTimeout, WriteTimeout, ExecTimeout, HealthcheckInterval, KillGrace,
+        MaxInflight, MaxRequestBytes, ResponseBufferBytes, CombineOutput, WriteDebug, ContentType, CgiHeaders,
+        CgiResponse, MarshalRequest, SuppressLock, MetricsPort, PrefixLogs,
+    ];
+}

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Fwatchdog.Configuration;
+using Fwatchdog.Execution;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Fwatchdog.Server;
+
+/// <summary>Serves one function call: limits, deadlines, the run, then the status it earned.</summary>
+internal sealed partial class FunctionHandler(
+    WatchdogOptions options,
+    IFunctionRunner runner,
+    InflightLimiter limiter,
+    WatchdogMetrics metrics,
+    HealthState health,
+    ILogger<FunctionHandler> logger)
+{
+    public const string AllowedMethods = "GET, POST, PUT, PATCH, DELETE";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var request = context.Request;
+        metrics.Started();
+        var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Guid.NewGuid().ToString();
+        FunctionResult? result = null;
+        long bytesIn = 0, bytesOut = 0;
+        try
+        {
+            if (!IsFunctionMethod(request.Method))
+            {
+                context.Response.Headers.Allow = AllowedMethods;
+                await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed",
+                    $"method {request.Method} is not allowed; use one of {AllowedMethods}");
+                return;
+            }
+
+            if (!limiter.TryEnter())
+            {
+                context.Response.Headers.RetryAfter = "1";
+                await RejectAsync(context, StatusCodes.Status429TooManyRequests, "busy",
+                    $"Concurrent request limit exceeded. Max concurrent requests: {limiter.Max}");
+                return;
+            }
+
+            try
+            {
+                if (options.MaxRequestBytes > 0 && request.ContentLength > options.MaxRequestBytes)
+                {
+                    await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large",
+                        $"request body of {request.ContentLength} bytes is larger than max_request_bytes ({options.MaxRequestBytes} bytes)");
+                    return;
+                }
+
+                (result, bytesIn, bytesOut) = await RunAsync(context, callId, start);
+            }
+            finally
+            {
+                limiter.Exit();
+            }
+        }
+        finally
+        {
+            var status = context.Response.HasStarted || result is null ? context.Response.StatusCode : 0;
+            if (context.RequestAborted.IsCancellationRequested || result?.Outcome is FunctionOutcome.ClientGone or FunctionOutcome.WriteTimedOut)
+            {
+                status = 0;
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            metrics.Finished(status, request.Method, elapsed);
+            LogAccess(logger, request.Method, request.Path.Value ?? "/", status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, callId,
+                result is null ? "-" : OutcomeStatus.Reason(result.Outcome));
+        }
+    }
+
+    private async Task<(FunctionResult Result, long BytesIn, long BytesOut)> RunAsync(HttpContext context, string callId, long start)
+    {
+        using var abort = new CallAbort();
+        using var onClientGone = context.RequestAborted.Register(() => abort.Trigger(FunctionOutcome.ClientGone));
+        using var onShutdown = health.CallsStopping.Register(() => abort.Trigger(FunctionOutcome.ShuttingDown));
+        using var writeTimer = options.WriteTimeout > TimeSpan.Zero ? new CancellationTokenSource(options.WriteTimeout) : null;
+        using var onWriteTimeout = writeTimer?.Token.Register(() => abort.Trigger(FunctionOutcome.WriteTimedOut));
+
+        DateTimeOffset? deadline = options.ExecTimeout > TimeSpan.Zero ? DateTimeOffset.UtcNow + options.ExecTimeout : null;
+        var input = new RequestInput(context.Request, abort, options.ReadTimeout, options.MarshalRequest);
+        using var gate = new ResponseGate(context, abort, options, callId, start);
+        var stderr = new StderrRelay(logger, callId, options.PrefixLogs);
+        var result = await runner.RunAsync(new FunctionRequest
+        {
+            Command = options.Command,
+            Environment = ChildEnvironment.Build(context.Request, callId, options.CgiHeaders, deadline),
+            WriteInput = input.WriteAsync,
+            ReadOutput = gate.PumpAsync,
+            ReadError = options.CombineOutput ? gate.PumpAsync : stderr.PumpAsync,
+            Abort = abort,
+            ExecTimeout = options.ExecTimeout,
+            KillGrace = options.KillGrace,
+        });
+
+        if (result.Outcome == FunctionOutcome.StartFailed)
+        {
+            LogStartFailed(logger, callId, result.Message);
+        }
+
+        await gate.FinishAsync(result, options.WriteDebug && !options.CombineOutput ? stderr.Tail : null);
+        return (result, input.BytesRead, gate.BytesWritten);
+    }
+
+    private static Task RejectAsync(HttpContext context, int status, string reason, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.Headers[WatchdogHeaders.Reason] = reason;
+        return context.Response.WriteAsync(message + "\n");
+    }
+
+    private static bool IsFunctionMethod(string method) =>
+        HttpMethods.IsPost(method) || HttpMethods.IsGet(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method);
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "{Method} {Path} {Status} exit={ExitCode} {Seconds:F6}s in={BytesIn} out={BytesOut} call={CallId} reason={Reason}")]
+    private static partial void LogAccess(ILogger logger, string method, string path, int status, int? exitCode, double seconds, long bytesIn, long bytesOut, string callId, string reason);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "[{CallId}] {Message}")]
+    private static partial void LogStartFailed(ILogger logger, string callId, string message);
+}

@@ -1,0 +1,251 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using Fwatchdog.Configuration;
+using Fwatchdog.Execution;
+using Microsoft.AspNetCore.Http;
+
+namespace Fwatchdog.Server;
+
+/// <summary>
+/// Holds the function's output back until the process exits or the output passes
+/// <c>response_buffer_bytes</c>, so a short failing call gets a true 500 instead of a 200 that
+/// already went out (headers before bytes). Past the threshold it streams; a failure after that
+/// aborts the connection so the client never sees a clean 200 for a failed call.
+/// </summary>
+internal sealed partial class ResponseGate : IDisposable
+{
+    private readonly HttpContext _context;
+    private readonly CallAbort _abort;
+    private readonly WatchdogOptions _settings;
+    private readonly string _callId;
+    private readonly long _startTimestamp;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private byte[] _pending;
+    private int _pendingLength;
+    private bool _cgiPending;
+    private CgiHeaderBlock? _cgi;
+    private bool _committed;
+    private bool _broken;
+
+    public ResponseGate(HttpContext context, CallAbort abort, WatchdogOptions settings, string callId, long startTimestamp)
+    {
+        _context = context;
+        _abort = abort;
+        _settings = settings;
+        _callId = callId;
+        _startTimestamp = startTimestamp;
+        _cgiPending = settings.CgiResponse;
+        _pending = ArrayPool<byte>.Shared.Rent(Math.Max(settings.ResponseBufferBytes, 4096));
+    }
+
+    public long BytesWritten { get; private set; }
+
+    public bool HasStarted => _committed;
+
+    /// <summary>Copies one pipe (stdout, or stderr too with combine_output) into the response.</summary>
+    public async Task PumpAsync(Stream source, CancellationToken cancellationToken)
+    {
+        var chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                await WriteAsync(chunk.AsMemory(0, read));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The runner gave up on the pipes (the process group could not be stopped).
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    public async Task WriteAsync(ReadOnlyMemory<byte> data)
+    {
+        await _lock.WaitAsync();
+        try
+        {
+            if (_broken)
+            {
+                return; // keep draining so the process is not blocked on a full pipe
+            }
+
+            if (_committed)
+            {
+                await SendAsync(data);
+                return;
+            }
+
+            if (_pendingLength + data.Length <= _settings.ResponseBufferBytes || _cgiPending)
+            {
+                Append(data.Span);
+                if (_cgiPending)
+                {
+                    TryCompleteCgiBlock(endOfOutput: false);
+                }
+
+                if (_cgiPending || _broken || _pendingLength <= _settings.ResponseBufferBytes)
+                {
+                    return;
+                }
+
+                data = ReadOnlyMemory<byte>.Empty;
+            }
+
+            // Past the threshold: the call looks healthy so far, so commit to success and stream.
+            Commit(_cgi?.Status ?? StatusCodes.Status200OK, contentLength: null);
+            await SendAsync(_pending.AsMemory(0, _pendingLength));
+            _pendingLength = 0;
+            await SendAsync(data);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Ends the response once the run is over.</summary>
+    public async Task FinishAsync(FunctionResult result, string? stderrTail)
+    {
+        await _lock.WaitAsync();
+        try
+        {
+            if (_cgiPending && result.IsSuccess)
+            {
+                TryCompleteCgiBlock(endOfOutput: true);
+            }
+
+            var outcome = _broken && _abort.Reason is { } reason ? reason : result.Outcome;
+            if (_committed)
+            {
+                if (outcome != FunctionOutcome.Succeeded || _broken)
+                {
+                    // Headers and some bytes already left with a 2xx status: the only honest
+                    // thing left is to break the response so the client sees it failed.
+                    _context.Abort();
+                    return;
+                }
+
+                await _context.Response.CompleteAsync();
+                return;
+            }
+
+            if (outcome == FunctionOutcome.Succeeded)
+            {
+                Commit(_cgi?.Status ?? StatusCodes.Status200OK, _pendingLength);
+                await SendAsync(_pending.AsMemory(0, _pendingLength));
+                return;
+            }
+
+            if (OutcomeStatus.For(outcome) is not { } status)
+            {
+                _context.Abort();
+                return;
+            }
+
+            var message = outcome == FunctionOutcome.BadCgiResponse ? _cgiError : result.Message;
+            await WriteErrorAsync(status, OutcomeStatus.Reason(outcome), ErrorBody(outcome, message, stderrTail));
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            _context.Abort();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_pending);
+        _lock.Dispose();
+    }
+
+    private string ErrorBody(FunctionOutcome outcome, string message, string? stderrTail)
+    {
+        var text = outcome switch
+        {
+            FunctionOutcome.TimedOut => $"exec_timeout ({DurationParser.Format(_settings.ExecTimeout)}) exceeded: the function process group was stopped",
+            FunctionOutcome.ReadTimedOut => $"read_timeout ({DurationParser.Format(_settings.ReadTimeout)}) exceeded before the request body was received",
+            FunctionOutcome.BodyTooLarge => $"request body is larger than max_request_bytes ({_settings.MaxRequestBytes} bytes)",
+            FunctionOutcome.ShuttingDown => "the watchdog is shutting down",
+            _ => message,
+        };
+        return string.IsNullOrEmpty(stderrTail) ? text + "\n" : $"{text}\n--- stderr (tail) ---\n{stderrTail}\n";
+    }
+
+    private async Task WriteErrorAsync(int status, string reason, string body)
+    {
+        var response = _context.Response;
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        response.Headers[WatchdogHeaders.Reason] = reason;
+        response.Headers[WatchdogHeaders.CallId] = _callId;
+        response.Headers[WatchdogHeaders.Duration] = Elapsed();
+        _committed = true;
+        await response.WriteAsync(body);
+    }
+
+    private void Commit(int status, long? contentLength)
+    {
+        var response = _context.Response;
+        response.StatusCode = status;
+        response.ContentType = _settings.ContentType ?? NullIfEmpty(_context.Request.ContentType) ?? "application/octet-stream";
+        if (_cgi is not null)
+        {
+            foreach (var (name, value) in _cgi.Headers)
+            {
+                response.Headers.Append(name, value);
+            }
+        }
+
+        response.Headers[WatchdogHeaders.CallId] = _callId;
+        response.Headers[WatchdogHeaders.Duration] = Elapsed();
+        response.ContentLength = contentLength;
+        _committed = true;
+    }
+
+    private async Task SendAsync(ReadOnlyMemory<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            await _context.Response.Body.WriteAsync(data, _abort.Token);
+            BytesWritten += data.Length;
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            _broken = true;
+            _abort.Trigger(FunctionOutcome.ClientGone);
+        }
+    }
+
+    private void Append(ReadOnlySpan<byte> data)
+    {
+        if (_pendingLength + data.Length > _pending.Length)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_pending.Length * 2, _pendingLength + data.Length));
+            _pending.AsSpan(0, _pendingLength).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_pending);
+            _pending = bigger;
+        }
+
+        data.CopyTo(_pending.AsSpan(_pendingLength));
+        _pendingLength += data.Length;
+    }
+
+    private string Elapsed() =>
+        Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds.ToString("F6", CultureInfo.InvariantCulture);
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

@@ -1,0 +1,238 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Fwatchdog.Configuration;
+using Fwatchdog.Execution;
+using Fwatchdog.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Fwatchdog;
+
+/// <summary>
+/// The composition root of the function watchdog, used by <c>Program</c> and by the specs alike,
+/// so tests run the real pipeline on a real Kestrel.
+/// </summary>
+internal sealed partial class WatchdogApp : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly WatchdogOptions _options;
+    private readonly HealthState _health;
+    private readonly LockFile _lockFile;
+    private readonly IFunctionRunner _runner;
+    private readonly InflightLimiter _limiter;
+    private readonly OrphanReaper? _reaper;
+    private readonly ILogger _logger;
+
+    private WatchdogApp(WebApplication app, WatchdogOptions options)
+    {
+        _app = app;
+        _options = options;
+        _health = app.Services.GetRequiredService<HealthState>();
+        _lockFile = app.Services.GetRequiredService<LockFile>();
+        _runner = app.Services.GetRequiredService<IFunctionRunner>();
+        _limiter = app.Services.GetRequiredService<InflightLimiter>();
+        _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Fwatchdog");
+        if (Environment.ProcessId == 1)
+        {
+            _reaper = new OrphanReaper(app.Services.GetRequiredService<ProcessTable>());
+        }
+    }
+
+    /// <summary>The function's base address once started, e.g. http://127.0.0.1:41234.</summary>
+    public Uri Url { get; private set; } = new("http://127.0.0.1:0");
+
+    public static WatchdogApp Create(WatchdogOptions options)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            Listen(kestrel, options.BindAddress, options.Port);
+            if (options.MetricsPort != 0)
+            {
+                Listen(kestrel, options.BindAddress, options.MetricsPort);
+            }
+
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes > 0 ? options.MaxRequestBytes : null;
+
+            // Our own read/write timeouts rule; Kestrel's minimum data rates would otherwise abort
+            // slow uploads and downloads with surprises (users-voice, notes for Kestrel).
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinResponseDataRate = null;
+            if (options.ReadTimeout > TimeSpan.Zero)
+            {
+                kestrel.Limits.RequestHeadersTimeout = options.ReadTimeout;
+            }
+        });
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            console.UseUtcTimestamp = true;
+        });
+        builder.Logging.SetMinimumLevel(options.WriteDebug ? LogLevel.Debug : LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
+        builder.Services.AddSingleton<HealthState>();
+        builder.Services.AddSingleton(new LockFile(options.SuppressLock));
+        builder.Services.AddSingleton(new InflightLimiter(options.MaxInflight));
+        builder.Services.AddSingleton<ProcessTable>();
+        builder.Services.AddSingleton<IFunctionRunner, CliWrapFunctionRunner>();
+        builder.Services.AddSingleton<WatchdogMetrics>();
+        builder.Services.AddSingleton<FunctionHandler>();
+        builder.Services.AddSingleton<HealthEndpoints>();
+
+        var app = builder.Build();
+        var function = app.Services.GetRequiredService<FunctionHandler>();
+        var healthEndpoints = app.Services.GetRequiredService<HealthEndpoints>();
+        var metrics = app.Services.GetRequiredService<WatchdogMetrics>();
+        var metricsPort = options.MetricsPort;
+        app.Run(context =>
+        {
+            if (metricsPort != 0 && context.Connection.LocalPort == metricsPort)
+            {
+                if (context.Request.Path == "/metrics")
+                {
+                    return metrics.WriteAsync(context);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return context.Request.Path.Value switch
+            {
+                HealthEndpoints.HealthPath => healthEndpoints.HandleAsync(context, ready: false),
+                HealthEndpoints.ReadyPath => healthEndpoints.HandleAsync(context, ready: true),
+                _ => function.HandleAsync(context),
+            };
+        });
+        return new WatchdogApp(app, options);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken);
+        var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var address = addresses
+            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)))
+            .First(uri => _options.MetricsPort == 0 || uri.Port != _options.MetricsPort);
+        Url = address;
+        _lockFile.Create();
+        _reaper?.Start();
+        LogStarted(_logger, Url.Port, _options.FunctionProcess, DurationParser.Format(_options.ReadTimeout), DurationParser.Format(_options.WriteTimeout),
+            DurationParser.Format(_options.ExecTimeout), DurationParser.Format(_options.HealthcheckInterval), _options.MaxInflight,
+            _options.MetricsPort, _lockFile.Suppressed ? "suppressed" : _lockFile.Path);
+    }
+
+    /// <summary>Serves until SIGTERM (drain, then exit 0) or SIGINT (stop now).</summary>
+    public async Task<int> RunAsync()
+    {
+        var signal = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+        await StartAsync();
+        var received = await signal.Task;
+        if (received == PosixSignal.SIGTERM)
+        {
+            await DrainAsync();
+        }
+        else
+        {
+            _health.StartDraining();
+            await StopAsync(TimeSpan.Zero);
+        }
+
+        return 0;
+
+        void Handle(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            signal.TrySetResult(context.Signal);
+        }
+    }
+
+    /// <summary>
+    /// The SIGTERM sequence: health 503 at once and the lock file removed; keep serving for
+    /// healthcheck_interval so the orchestrator can take us out of rotation; then stop accepting
+    /// and give calls in flight up to write_timeout; then stop what is left.
+    /// </summary>
+    public async Task DrainAsync()
+    {
+        _health.StartDraining();
+        _lockFile.Delete();
+        LogDraining(_logger, DurationParser.Format(_options.HealthcheckInterval));
+        if (_options.HealthcheckInterval > TimeSpan.Zero)
+        {
+            await Task.Delay(_options.HealthcheckInterval);
+        }
+
+        LogStopping(_logger, _limiter.Current);
+        await StopAsync(_options.WriteTimeout > TimeSpan.Zero ? _options.WriteTimeout : TimeSpan.FromSeconds(30));
+    }
+
+    private async Task StopAsync(TimeSpan drain)
+    {
+        using var deadline = new CancellationTokenSource(drain);
+        using var onDeadline = deadline.Token.Register(_health.StopCalls);
+        await _app.StopAsync(deadline.Token);
+        _runner.KillAll();
+        LogExited(_logger, _limiter.Current);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _health.StopCalls();
+        if (_reaper is not null)
+        {
+            await _reaper.DisposeAsync();
+        }
+
+        await _app.DisposeAsync();
+        _runner.KillAll();
+        try
+        {
+            _lockFile.Delete();
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string bind, int port)
+    {
+        switch (bind)
+        {
+            case "*" or "":
+                kestrel.ListenAnyIP(port);
+                break;
+            case "localhost":
+                kestrel.ListenLocalhost(port);
+                break;
+            default:
+                kestrel.Listen(IPAddress.Parse(bind), port);
+                break;
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information,
+        Message = "Listening on port {Port}; fprocess=\"{Fprocess}\" read_timeout={Read} write_timeout={Write} exec_timeout={Exec} healthcheck_interval={Health} max_inflight={MaxInflight} metrics_port={MetricsPort} lock={Lock}")]
+    private static partial void LogStarted(ILogger logger, int port, string fprocess, string read, string write, string exec, string health, int maxInflight, int metricsPort, string @lock);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "SIGTERM: health is 503; still serving for healthcheck_interval={Interval}")]
+    private static partial void LogDraining(ILogger logger, string interval);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "No new connections allowed, draining {Inflight} requests")]
+    private static partial void LogStopping(ILogger logger, int inflight);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Exiting. Requests still in flight: {Inflight}")]
+    private static partial void LogExited(ILogger logger, int inflight);
+}
