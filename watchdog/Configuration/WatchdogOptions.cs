@@ -115,6 +115,11 @@ internal sealed record WatchdogOptions
             PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, true),
         };
 
+        if (read.Raw(WatchdogSettings.BindAddress) is var (bind, bindSource) && bind is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(bind, out _))
+        {
+            read.Fail(WatchdogSettings.BindAddress, bind, bindSource, "not an IP address, * or localhost");
+        }
+
         if (options.MetricsPort != 0 && options.MetricsPort == options.Port)
         {
             read.Fail(WatchdogSettings.MetricsPort, options.MetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "metrics_port",

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Prints the environment, one VAR=value a line, sorted.
+env | sort
