@@ -201,6 +201,12 @@ internal sealed partial class ResponseGate : IDisposable
         {
             foreach (var (name, value) in _cgi.Headers)
             {
+                if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+                {
+                    response.ContentType = value; // the script's own choice beats every default
+                    continue;
+                }
+
                 response.Headers.Append(name, value);
             }
         }

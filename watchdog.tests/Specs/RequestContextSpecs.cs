@@ -1,0 +1,140 @@
+using System.Net;
+using Fwatchdog.Tests.Infrastructure;
+
+namespace Fwatchdog.Tests.Specs;
+
+public sealed class RequestContextSpecs
+{
+    [Fact(Timeout = 30_000)]
+    public async Task Child_sees_classic_Http_variables_with_every_value_of_repeated_headers()
+    {
+        await using var watchdog = await TestWatchdog.StartScriptAsync("print-env.sh");
+        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(watchdog.Url, "/orders/7?id=1&q=a%20b")) { Content = new StringContent("x") };
+        request.Headers.Add("X-Tag", ["one", "two"]);
+        request.Headers.Add("Method", "DELETE");
+        request.Headers.Add("Query", "faked=1");
+        request.Headers.Add("Proxy", "http://evil.example");
+        request.Headers.Add("X-Odd.Name", "v");
+
+        var env = await EnvAsync(watchdog, request);
+
+        env["Http_Method"].Should().Be("PUT");
+        env["Http_Path"].Should().Be("/orders/7");
+        env["Http_Query"].Should().Be("id=1&q=a%20b");
+        env["Http_X_Tag"].Should().Be("one, two");
+        env["Http_X_Odd_name"].Should().Be("v");
+        env["Http_Content_Length"].Should().Be("1");
+        env["Http_Host"].Should().Be($"127.0.0.1:{watchdog.Url.Port}");
+        env.Should().NotContainKey("Http_Proxy");
+        env.Should().ContainKey("PATH", "the watchdog's own environment is inherited");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_header_cannot_fake_the_query_when_the_url_has_none()
+    {
+        await using var watchdog = await TestWatchdog.StartScriptAsync("print-env.sh");
+        using var request = new HttpRequestMessage(HttpMethod.Get, watchdog.Url);
+        request.Headers.Add("Query", "admin=true");
+        request.Headers.Add("Path", "/admin");
+
+        var env = await EnvAsync(watchdog, request);
+
+        env.Should().NotContainKey("Http_Query");
+        env["Http_Path"].Should().Be("/");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Chunked_request_reports_its_transfer_encoding()
+    {
+        await using var watchdog = await TestWatchdog.StartScriptAsync("print-env.sh");
+        using var request = new HttpRequestMessage(HttpMethod.Post, watchdog.Url) { Content = new StreamContent(new MemoryStream("abc"u8.ToArray())) };
+        request.Headers.TransferEncodingChunked = true;
+
+        var env = await EnvAsync(watchdog, request);
+
+        env["Http_Transfer_Encoding"].Should().Be("chunked");
+        env["Http_Content_Length"].Should().Be("-1");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Child_is_told_its_deadline_when_exec_timeout_is_set()
+    {
+        await using var watchdog = await TestWatchdog.StartScriptAsync("print-env.sh", o => o with { ExecTimeout = TimeSpan.FromSeconds(10) });
+        var before = DateTimeOffset.UtcNow;
+
+        var env = await EnvAsync(watchdog, new HttpRequestMessage(HttpMethod.Get, watchdog.Url));
+
+        var deadline = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(env["Exec_Deadline_Unix_Ms"], System.Globalization.CultureInfo.InvariantCulture));
+        deadline.Should().BeCloseTo(before + TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
+        DateTimeOffset.Parse(env["Exec_Deadline"], System.Globalization.CultureInfo.InvariantCulture).Should().BeCloseTo(deadline, TimeSpan.FromMilliseconds(1));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Without_cgi_headers_no_Http_variables_are_set()
+    {
+        await using var watchdog = await TestWatchdog.StartScriptAsync("print-env.sh", o => o with { CgiHeaders = false });
+
+        var env = await EnvAsync(watchdog, new HttpRequestMessage(HttpMethod.Get, watchdog.Url));
+
+        env.Keys.Should().NotContain(k => k.StartsWith("Http_", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Call_id_is_kept_when_given_and_passed_to_the_child()
+    {
+        await using var watchdog = await TestWatchdog.StartScriptAsync("print-env.sh");
+        using var request = new HttpRequestMessage(HttpMethod.Get, watchdog.Url);
+        request.Headers.Add("X-Call-Id", "my-call-42");
+
+        using var response = await watchdog.Client.SendAsync(request);
+
+        response.Headers.GetValues("X-Call-Id").Should().Equal("my-call-42");
+        (await response.Content.ReadAsStringAsync()).Should().Contain("Http_X_Call_Id=my-call-42");
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(null, "text/csv", "text/csv")]
+    [InlineData(null, null, "application/octet-stream")]
+    [InlineData("application/json", "text/csv", "application/json")]
+    public async Task Content_type_comes_from_the_setting_else_the_request_else_octet_stream(string? configured, string? requestType, string expected)
+    {
+        await using var watchdog = await TestWatchdog.StartAsync("cat", o => o with { ContentType = configured });
+        var content = new ByteArrayContent("a,b"u8.ToArray());
+        if (requestType is not null)
+        {
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(requestType);
+        }
+
+        using var response = await watchdog.Client.PostAsync(watchdog.Url, content);
+
+        response.Content.Headers.ContentType!.MediaType.Should().Be(expected);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Marshal_request_wraps_headers_and_base64_body_in_json()
+    {
+        await using var watchdog = await TestWatchdog.StartAsync("cat", o => o with { MarshalRequest = true });
+        var body = Enumerable.Range(0, 200_001).Select(i => (byte)i).ToArray();
+        using var request = new HttpRequestMessage(HttpMethod.Post, watchdog.Url) { Content = new ByteArrayContent(body) };
+        request.Headers.Add("x-custom", "yes");
+
+        using var response = await watchdog.Client.SendAsync(request);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        json.RootElement.GetProperty("header").GetProperty("X-Custom")[0].GetString().Should().Be("yes");
+        json.RootElement.GetProperty("header").TryGetProperty("Host", out _).Should().BeFalse();
+        Convert.FromBase64String(json.RootElement.GetProperty("body").GetProperty("raw").GetString()!).Should().Equal(body);
+    }
+
+    private static async Task<Dictionary<string, string>> EnvAsync(TestWatchdog watchdog, HttpRequestMessage request)
+    {
+        using var response = await watchdog.Client.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var text = await response.Content.ReadAsStringAsync();
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(line => line.Contains('=', StringComparison.Ordinal))
+            .Select(line => line.Split('=', 2))
+            .GroupBy(parts => parts[0])
+            .ToDictionary(group => group.Key, group => group.Last()[1]);
+    }
+}
