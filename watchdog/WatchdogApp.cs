@@ -26,7 +26,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     private readonly LockFile _lockFile;
     private readonly IFunctionRunner _runner;
     private readonly InflightLimiter _limiter;
-    private readonly OrphanReaper? _reaper;
     private readonly ILogger _logger;
 
     private WatchdogApp(WebApplication app, WatchdogOptions options)
@@ -38,10 +37,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         _runner = app.Services.GetRequiredService<IFunctionRunner>();
         _limiter = app.Services.GetRequiredService<InflightLimiter>();
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Fwatchdog");
-        if (Environment.ProcessId == 1)
-        {
-            _reaper = new OrphanReaper(app.Services.GetRequiredService<ProcessTable>());
-        }
     }
 
     /// <summary>The function's base address once started, e.g. http://127.0.0.1:41234.</summary>
@@ -127,7 +122,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
             .First(uri => _options.MetricsPort == 0 || uri.Port != _options.MetricsPort);
         Url = address;
         _lockFile.Create();
-        _reaper?.Start();
         LogStarted(_logger, Url.Port, _options.FunctionProcess, DurationParser.Format(_options.ReadTimeout), DurationParser.Format(_options.WriteTimeout),
             DurationParser.Format(_options.ExecTimeout), DurationParser.Format(_options.HealthcheckInterval), _options.MaxInflight,
             _options.MetricsPort, _lockFile.Suppressed ? "suppressed" : _lockFile.Path);
@@ -191,11 +185,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _health.StopCalls();
-        if (_reaper is not null)
-        {
-            await _reaper.DisposeAsync();
-        }
-
         await _app.DisposeAsync();
         _runner.KillAll();
         try

@@ -80,7 +80,9 @@ internal static class WatchdogCommand
             return ReportConfigErrors(parse.Errors.Select(e => e.Message).ToList());
         }
 
-        return await parse.InvokeAsync();
+        // System.CommandLine would otherwise take SIGTERM itself and kill us 2 s later; the
+        // watchdog owns SIGTERM so it can drain the OpenFaaS way (WatchdogApp.DrainAsync).
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
     public static int ReportConfigErrors(IReadOnlyList<string> errors)

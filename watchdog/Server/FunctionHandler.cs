@@ -61,11 +61,9 @@ internal sealed partial class FunctionHandler(
         }
         finally
         {
-            var status = context.Response.HasStarted || result is null ? context.Response.StatusCode : 0;
-            if (context.RequestAborted.IsCancellationRequested || result?.Outcome is FunctionOutcome.ClientGone or FunctionOutcome.WriteTimedOut)
-            {
-                status = 0;
-            }
+            // 0 in logs and metrics means no response was sent: the connection was aborted.
+            var aborted = context.RequestAborted.IsCancellationRequested || result?.Outcome is FunctionOutcome.ClientGone or FunctionOutcome.WriteTimedOut;
+            var status = aborted ? 0 : context.Response.StatusCode;
 
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);
