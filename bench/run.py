@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Watchdog benchmarks. Every figure sits next to a baseline measured in the same run, because
+this 2-core machine is noisy. Loopback only; every load run is bounded in time."""
+import json, os, re, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AOT = os.path.join(ROOT, "artifacts/aot/fwatchdog")
+JIT = ["dotnet", os.path.join(ROOT, "artifacts/jit/fwatchdog.dll")]
+HELLO = os.path.join(ROOT, "artifacts/hello/hello")
+QUICK = "--quick" in sys.argv
+DURATION = "5s" if QUICK else "10s"
+rows = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_health(port, path="/_/health", timeout=20.0):
+    """Polls until a 200 arrives; returns the seconds it took."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return time.perf_counter() - start
+        except OSError:
+            pass
+        time.sleep(0.0005)
+    raise RuntimeError(f"port {port} never became healthy")
+
+
+def start(cmd, port, extra=None, health="/_/health"):
+    env = dict(os.environ, fprocess="cat", port=str(port), metrics_port="0", suppress_lock="true",
+               bind_address="127.0.0.1", healthcheck_interval="0")
+    env.update(extra or {})
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_health(port, health)
+    return proc, time.perf_counter() - t0
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def rss_kb(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def hyperfine_ms(command, runs=1000):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(["hyperfine", "-N", "--warmup", "50", "--runs", str(runs), "--export-json", out.name, command],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        result = json.load(open(out.name))["results"][0]
+        return result["median"] * 1000, result["mean"] * 1000
+
+
+def wrk(port, connections, duration=DURATION, script="bench/post100.lua", path="/"):
+    threads = min(2, connections)
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}", "--latency", "-s", script,
+                          f"http://127.0.0.1:{port}{path}"], check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    def pct(p):
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        v = float(m.group(1))
+        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, pct(50), pct(99), int(errors.group(1)) if errors else 0
+
+
+def row(name, value, baseline, ratio, target):
+    rows.append((name, value, baseline, ratio, target))
+    print(f"{name:<48} {value:>22} {baseline:>26} {ratio:>10}  {target}", flush=True)
+
+
+def main():
+    print(f"{'measure':<48} {'value':>22} {'baseline (same run)':>26} {'ratio':>10}  target")
+    floor_median, floor_mean = hyperfine_ms("cat /dev/null")
+    row("fork floor: hyperfine -N 'cat /dev/null'", f"{floor_mean:.3f} ms mean", f"median {floor_median:.3f} ms", "", "(about 1.0 ms)")
+
+    # Cold start: exec -> first 200 from /_/health, median of N starts.
+    starts = 5 if QUICK else 20
+    for label, cmd, health in (("fwatchdog AOT", [AOT], "/_/health"), ("fwatchdog framework-dependent", JIT, "/_/health"),
+                               ("bare Kestrel hello AOT", None, "/")):
+        times = []
+        for _ in range(starts):
+            port = free_port()
+            proc, took = start(cmd or [HELLO, str(port)], port, health=health)
+            times.append(took * 1000)
+            stop(proc)
+        cold = statistics.median(times)
+        if label == "bare Kestrel hello AOT":
+            hello_cold = cold
+        else:
+            globals()[label] = cold
+    row("cold start, AOT (exec -> 200 /_/health)", f"{globals()['fwatchdog AOT']:.1f} ms median", f"hello {hello_cold:.1f} ms", f"{globals()['fwatchdog AOT'] / hello_cold:.2f}x", "<= 40 ms")
+    row("cold start, framework-dependent", f"{globals()['fwatchdog framework-dependent']:.1f} ms median", f"hello {hello_cold:.1f} ms", "", "(reported)")
+
+    for label, cmd in (("AOT", [AOT]), ("framework-dependent", JIT)):
+        port = free_port()
+        proc, _ = start(cmd, port)
+        time.sleep(0.5)
+        idle = rss_kb(proc.pid)
+        if label == "AOT":
+            hport = free_port()
+            hello, _ = start([HELLO, str(hport)], hport, health="/")
+            time.sleep(0.5)
+            row("idle RSS, AOT", f"{idle / 1024:.1f} MB", f"hello {rss_kb(hello.pid) / 1024:.1f} MB", "", "<= 30 MB")
+            stop(hello)
+        else:
+            row("idle RSS, framework-dependent", f"{idle / 1024:.1f} MB", "", "", "(reported)")
+        wrk(port, 16, duration="2s")  # warm-up
+        rps, p50, p99, errors = wrk(port, 16)
+        row(f"cat, 100 B POST, 16 conns, {label}", f"{rps:.0f} req/s", f"1/floor {1000 / floor_mean:.0f}/s", f"{rps * floor_mean / 1000:.2f}x floor", ">= 1.5x floor")
+        row(f"  p50 / p99 latency, {label}", f"{p50:.2f} / {p99:.2f} ms", "", "", f"non-2xx: {errors}")
+        rps1, p50_1, p99_1, _ = wrk(port, 1)
+        row(f"cat, 1 conn p50, {label}", f"{p50_1:.2f} ms", f"floor {floor_mean:.2f} ms", f"+{p50_1 - floor_mean:.2f} ms", "<= floor + 1.0 ms")
+        stop(proc)
+
+    # 1 GiB POST through cat: memory and throughput against cat | cat.
+    size = (256 if QUICK else 1024) * 1024 * 1024
+    with tempfile.NamedTemporaryFile(dir="/tmp") as f:
+        f.write(os.urandom(1024 * 1024) * (size // (1024 * 1024)))
+        f.flush()
+        t0 = time.perf_counter()
+        subprocess.run(f"cat {f.name} | cat > /dev/null", shell=True, check=True)
+        pipe_s = time.perf_counter() - t0
+        port = free_port()
+        proc, _ = start([AOT], port, {"read_timeout": "0", "write_timeout": "0"})
+        time.sleep(0.3)
+        idle = rss_kb(proc.pid)
+        t0 = time.perf_counter()
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "-T", f.name, "-X", "POST",
+                              f"http://127.0.0.1:{port}/"], check=True, capture_output=True, text=True).stdout
+        took = time.perf_counter() - t0
+        peak = rss_kb(proc.pid, "VmHWM")
+        stop(proc)
+        assert out == f"200 {size}", out
+        mib = size / 1024 / 1024
+        row(f"{mib:.0f} MiB POST through cat, peak - idle RSS", f"{(peak - idle) / 1024:.1f} MB", f"idle {idle / 1024:.1f} MB", "", "<= 32 MB")
+        row(f"{mib:.0f} MiB POST through cat, throughput", f"{mib / took:.0f} MiB/s", f"cat|cat {mib / pipe_s:.0f} MiB/s", f"{pipe_s / took:.2f}x", ">= 0.5x")
+
+    write_markdown()
+
+
+def write_markdown():
+    import platform
+    lines = ["# Benchmarks", "", "Produced by `bash bench/run.sh` (`python3 bench/run.py` after the builds) on "
+             f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, kernel {platform.release()}. Loopback only; "
+             "each figure sits next to a baseline from the same run.", "",
+             "| measure | value | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
+    lines += [f"| {a.strip()} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    existing = open(path).read() if os.path.exists(path) else ""
+    notes = existing[existing.index("## Notes"):] if "## Notes" in existing else ""
+    open(path, "w").write("\n".join(lines) + "\n\n" + notes)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds everything, runs the watchdog benchmarks on loopback and writes BENCHMARKS.md.
+# Usage: bash bench/run.sh [--quick]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=()
+for tool in wrk:wrk hyperfine:hyperfine clang:clang python3:python3 curl:curl; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
+done
+dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
+if ((${#missing[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+dotnet publish watchdog -c Release -r linux-x64 -o artifacts/aot >/dev/null
+dotnet build watchdog -c Release -o artifacts/jit >/dev/null
+dotnet publish bench/Hello -c Release -r linux-x64 -o artifacts/hello >/dev/null
+exec python3 bench/run.py "$@"
