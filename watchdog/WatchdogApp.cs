@@ -80,7 +80,14 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         builder.Services.AddSingleton(new LockFile(options.SuppressLock));
         builder.Services.AddSingleton(new InflightLimiter(options.MaxInflight));
         builder.Services.AddSingleton<ProcessTable>();
-        builder.Services.AddSingleton<IFunctionRunner, CliWrapFunctionRunner>();
+        if (options.Runner == "cliwrap")
+        {
+            builder.Services.AddSingleton<IFunctionRunner, CliWrapFunctionRunner>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IFunctionRunner, NativeFunctionRunner>();
+        }
         builder.Services.AddSingleton<WatchdogMetrics>();
         builder.Services.AddSingleton<FunctionHandler>();
         builder.Services.AddSingleton<HealthEndpoints>();

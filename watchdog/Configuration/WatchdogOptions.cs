@@ -69,6 +69,9 @@ internal sealed record WatchdogOptions
     /// <summary><c>prefix_logs</c>, default true.</summary>
     public bool PrefixLogs { get; init; } = true;
 
+    /// <summary><c>runner</c>: <c>native</c> (default) or <c>cliwrap</c>.</summary>
+    public string Runner { get; init; } = "native";
+
     /// <summary>Builds options from environment and flags, or returns every problem found.</summary>
     public static ParseOutcome<WatchdogOptions> Parse(IReadOnlyDictionary<string, string?> environment, IReadOnlyDictionary<string, string> flags)
     {
@@ -113,7 +116,13 @@ internal sealed record WatchdogOptions
             SuppressLock = read.Boolean(WatchdogSettings.SuppressLock, false),
             MetricsPort = read.Count(WatchdogSettings.MetricsPort, 8081, 65535),
             PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, true),
+            Runner = read.Text(WatchdogSettings.Runner, "native"),
         };
+
+        if (read.Raw(WatchdogSettings.Runner) is var (runner, runnerSource) && runner is not ("native" or "cliwrap"))
+        {
+            read.Fail(WatchdogSettings.Runner, runner, runnerSource, "not a runner; use native or cliwrap");
+        }
 
         if (read.Raw(WatchdogSettings.BindAddress) is var (bind, bindSource) && bind is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(bind, out _))
         {

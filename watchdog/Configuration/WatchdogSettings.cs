@@ -63,10 +63,13 @@ internal static class WatchdogSettings
     public static readonly SettingDefinition PrefixLogs = new("prefix_logs", SettingKind.Boolean, "true", "prefix_logs=false",
         "Prefix each relayed stderr line with the time and call id; false writes the raw line (JSON logs).");
 
+    public static readonly SettingDefinition Runner = new("runner", SettingKind.Text, "native", "runner=native",
+        "How processes are started: native (posix_spawn with a new session, the fast path) or cliwrap (CliWrap under setsid).");
+
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         FunctionProcess, Port, BindAddress, ReadTimeout, WriteTimeout, ExecTimeout, HealthcheckInterval, KillGrace,
         MaxInflight, MaxRequestBytes, ResponseBufferBytes, CombineOutput, WriteDebug, ContentType, CgiHeaders,
-        CgiResponse, MarshalRequest, SuppressLock, MetricsPort, PrefixLogs,
+        CgiResponse, MarshalRequest, SuppressLock, MetricsPort, PrefixLogs, Runner,
     ];
 }

@@ -1,0 +1,260 @@
+using System.IO.Pipes;
+using System.Runtime.InteropServices;
+using System.Text;
+using Fwatchdog.Native;
+using Microsoft.Win32.SafeHandles;
+
+namespace Fwatchdog.Execution;
+
+/// <summary>
+/// The lean spawn path (<c>runner=native</c>, the default): one <c>posix_spawn</c> with
+/// POSIX_SPAWN_SETSID, so the run leads its own process group without the extra exec of a
+/// <c>setsid</c> wrapper; the environment block of the watchdog is built once, not per call;
+/// exits are collected by one reaper thread. Same contract as <see cref="CliWrapFunctionRunner"/>.
+/// </summary>
+internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
+{
+    private readonly ProcessTable _table;
+    private readonly List<(string Key, nint Entry)> _baseEnvironment = [];
+    private readonly Dictionary<IReadOnlyList<string>, nint> _argvCache = new(ReferenceEqualityComparer.Instance);
+    private readonly Lock _argvLock = new();
+
+    public NativeFunctionRunner(ProcessTable table)
+    {
+        _table = table;
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            _baseEnvironment.Add(((string)entry.Key, Utf8($"{entry.Key}={entry.Value}")));
+        }
+    }
+
+    public void KillAll() => _table.KillAll();
+
+    public async Task<FunctionResult> RunAsync(FunctionRequest request)
+    {
+        if (!ExecutableResolver.TryResolve(request.Command[0], out var program, out var error))
+        {
+            return new FunctionResult(FunctionOutcome.StartFailed, null, $"the function process could not be started: {error}");
+        }
+
+        if (!TrySpawn(program, request, out var pid, out var stdin, out var stdout, out var stderr, out error))
+        {
+            return new FunctionResult(FunctionOutcome.StartFailed, null, $"the function process could not be started: {error}");
+        }
+
+        var exit = ChildReaper.Shared.WaitAsync(pid);
+        _table.Add(pid);
+        using var stopFeeding = new CancellationTokenSource();
+        using var stopPipes = new CancellationTokenSource();
+        var feeding = FeedAsync(request, stdin, stopFeeding.Token);
+        var output = request.ReadOutput(stdout, stopPipes.Token);
+        var errors = request.ReadError(stderr, stopPipes.Token);
+        var everything = Task.WhenAll(exit, output, errors);
+        var group = new ProcessGroup(pid, isGroupLeader: true, request.KillGrace, everything, stopPipes);
+        using var execTimer = request.ExecTimeout > TimeSpan.Zero ? new CancellationTokenSource(request.ExecTimeout) : null;
+        using var onExecTimeout = execTimer?.Token.Register(() => request.Abort.Trigger(FunctionOutcome.TimedOut));
+        using var onAbort = request.Abort.Token.Register(group.Stop);
+
+        int exitCode;
+        try
+        {
+            exitCode = await exit;
+
+            // The main process is gone: stop feeding it, and stop what is left of its group so
+            // background processes neither outlive the call nor hold its stdout open.
+            await stopFeeding.CancelAsync();
+            group.Stop();
+            await Task.WhenAll(output, errors);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            exitCode = exit.IsCompletedSuccessfully ? exit.Result : -1;
+        }
+        finally
+        {
+            Libc.SignalGroup(pid, Libc.SIGKILL);
+            _table.Remove(pid);
+            await feeding;
+            await stdout.DisposeAsync();
+            await stderr.DisposeAsync();
+        }
+
+        if (request.Abort.Reason is { } reason)
+        {
+            return new FunctionResult(reason, exitCode, $"the function process {ExitDescription.Describe(exitCode)} after the call was stopped ({reason})");
+        }
+
+        return exitCode == 0
+            ? new FunctionResult(FunctionOutcome.Succeeded, 0, "exited with code 0")
+            : new FunctionResult(FunctionOutcome.Failed, exitCode, $"the function process {ExitDescription.Describe(exitCode)}");
+    }
+
+    public unsafe void Dispose()
+    {
+        foreach (var (_, entry) in _baseEnvironment)
+        {
+            NativeMemory.Free((void*)entry);
+        }
+
+        foreach (var argv in _argvCache.Values)
+        {
+            FreeArray((byte**)argv);
+        }
+    }
+
+    private static async Task FeedAsync(FunctionRequest request, Stream stdin, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await request.WriteInput(stdin, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The process stopped reading (EPIPE) or exited: not an error.
+        }
+        finally
+        {
+            try
+            {
+                await stdin.DisposeAsync();
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private unsafe bool TrySpawn(string program, FunctionRequest request, out int pid, out Stream stdin, out Stream stdout, out Stream stderr, out string error)
+    {
+        var fds = stackalloc int[6];
+        pid = 0;
+        stdin = stdout = stderr = Stream.Null;
+        error = "";
+        if (Spawn.Pipe2(fds, Spawn.O_CLOEXEC) != 0 || Spawn.Pipe2(fds + 2, Spawn.O_CLOEXEC) != 0 || Spawn.Pipe2(fds + 4, Spawn.O_CLOEXEC) != 0)
+        {
+            error = $"pipe2 failed (errno {Marshal.GetLastPInvokeError()})";
+            return false;
+        }
+
+        var attributes = stackalloc byte[Spawn.OpaqueSize];
+        var actions = stackalloc byte[Spawn.OpaqueSize];
+        var signals = stackalloc byte[Spawn.OpaqueSize];
+        Spawn.AttrInit(attributes);
+        Spawn.ActionsInit(actions);
+
+        // The runtime ignores SIGPIPE and may block signals; a child must start with defaults.
+        Spawn.AttrSetFlags(attributes, (short)(Spawn.POSIX_SPAWN_SETSID | Spawn.POSIX_SPAWN_SETSIGDEF | Spawn.POSIX_SPAWN_SETSIGMASK));
+        Spawn.SigEmptySet(signals);
+        Spawn.AttrSetSigMask(attributes, signals);
+        Spawn.SigFillSet(signals);
+        Spawn.AttrSetSigDefault(attributes, signals);
+        Spawn.ActionsAddDup2(actions, fds[0], 0);
+        Spawn.ActionsAddDup2(actions, fds[3], 1);
+        Spawn.ActionsAddDup2(actions, fds[5], 2);
+
+        var path = (byte*)Utf8(program);
+        var argv = Argv(request.Command, program);
+        var envp = Envp(request.Environment, out var extras);
+        int result;
+        try
+        {
+            result = Spawn.PosixSpawn(out pid, path, actions, attributes, argv, envp);
+        }
+        finally
+        {
+            Spawn.AttrDestroy(attributes);
+            Spawn.ActionsDestroy(actions);
+            NativeMemory.Free(path);
+            NativeMemory.Free(envp);
+            foreach (var extra in extras)
+            {
+                NativeMemory.Free((void*)extra);
+            }
+
+            Spawn.Close(fds[0]);
+            Spawn.Close(fds[3]);
+            Spawn.Close(fds[5]);
+        }
+
+        if (result != 0)
+        {
+            Spawn.Close(fds[1]);
+            Spawn.Close(fds[2]);
+            Spawn.Close(fds[4]);
+            error = $"posix_spawn of \"{program}\" failed: {Marshal.GetPInvokeErrorMessage(result)}";
+            return false;
+        }
+
+        stdin = new AnonymousPipeClientStream(PipeDirection.Out, new SafePipeHandle(fds[1], ownsHandle: true));
+        stdout = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fds[2], ownsHandle: true));
+        stderr = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fds[4], ownsHandle: true));
+        return true;
+    }
+
+    /// <summary>argv for a command, built once per command list (the options' list never changes).</summary>
+    private unsafe byte** Argv(IReadOnlyList<string> command, string program)
+    {
+        lock (_argvLock)
+        {
+            if (!_argvCache.TryGetValue(command, out var cached))
+            {
+                var argv = (byte**)NativeMemory.Alloc((nuint)(command.Count + 1), (nuint)sizeof(byte*));
+                argv[0] = (byte*)Utf8(program);
+                for (var i = 1; i < command.Count; i++)
+                {
+                    argv[i] = (byte*)Utf8(command[i]);
+                }
+
+                argv[command.Count] = null;
+                cached = (nint)argv;
+                _argvCache[command] = cached;
+            }
+
+            return (byte**)cached;
+        }
+    }
+
+    /// <summary>The watchdog's environment (built once) plus this call's variables, which win.</summary>
+    private unsafe byte** Envp(IReadOnlyDictionary<string, string> variables, out List<nint> extras)
+    {
+        extras = new List<nint>(variables.Count);
+        var envp = (byte**)NativeMemory.Alloc((nuint)(_baseEnvironment.Count + variables.Count + 1), (nuint)sizeof(byte*));
+        var n = 0;
+        foreach (var (key, entry) in _baseEnvironment)
+        {
+            if (!variables.ContainsKey(key))
+            {
+                envp[n++] = (byte*)entry;
+            }
+        }
+
+        foreach (var (key, value) in variables)
+        {
+            var entry = Utf8($"{key}={value}");
+            extras.Add(entry);
+            envp[n++] = (byte*)entry;
+        }
+
+        envp[n] = null;
+        return envp;
+    }
+
+    private static unsafe void FreeArray(byte** array)
+    {
+        for (var p = array; *p != null; p++)
+        {
+            NativeMemory.Free(*p);
+        }
+
+        NativeMemory.Free(array);
+    }
+
+    private static unsafe nint Utf8(string text)
+    {
+        var length = Encoding.UTF8.GetByteCount(text);
+        var buffer = (byte*)NativeMemory.Alloc((nuint)length + 1);
+        Encoding.UTF8.GetBytes(text, new Span<byte>(buffer, length));
+        buffer[length] = 0;
+        return (nint)buffer;
+    }
+}
