@@ -108,9 +108,9 @@ def main():
     row("cold start, AOT (exec -> 200 /_/health)", f"{globals()['fwatchdog AOT']:.1f} ms median", f"hello {hello_cold:.1f} ms", f"{globals()['fwatchdog AOT'] / hello_cold:.2f}x", "<= 40 ms")
     row("cold start, framework-dependent", f"{globals()['fwatchdog framework-dependent']:.1f} ms median", f"hello {hello_cold:.1f} ms", "", "(reported)")
 
-    for label, cmd in (("AOT", [AOT]), ("framework-dependent", JIT)):
+    for label, cmd, extra in (("AOT", [AOT], {}), ("AOT runner=cliwrap", [AOT], {"runner": "cliwrap"}), ("framework-dependent", JIT, {})):
         port = free_port()
-        proc, _ = start(cmd, port)
+        proc, _ = start(cmd, port, extra)
         time.sleep(0.5)
         idle = rss_kb(proc.pid)
         if label == "AOT":
@@ -119,7 +119,7 @@ def main():
             time.sleep(0.5)
             row("idle RSS, AOT", f"{idle / 1024:.1f} MB", f"hello {rss_kb(hello.pid) / 1024:.1f} MB", "", "<= 30 MB")
             stop(hello)
-        else:
+        elif label == "framework-dependent":
             row("idle RSS, framework-dependent", f"{idle / 1024:.1f} MB", "", "", "(reported)")
         wrk(port, 16, duration="2s")  # warm-up
         rps, p50, p99, errors = wrk(port, 16)

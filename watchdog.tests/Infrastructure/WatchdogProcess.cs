@@ -38,10 +38,29 @@ internal sealed partial class WatchdogProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts <c>dotnet fwatchdog.dll args</c> (or under <paramref name="wrapper"/>) with only <paramref name="environment"/> added.</summary>
-    public static WatchdogProcess Start(IReadOnlyDictionary<string, string> environment, IEnumerable<string>? args = null, IEnumerable<string>? wrapper = null)
+    /// <param name="binary">A published fwatchdog binary to run instead of <c>dotnet fwatchdog.dll</c>.</param>
+    /// <param name="cleanEnvironment">Start from an empty environment, as a container image would.</param>
+    public static WatchdogProcess Start(
+        IReadOnlyDictionary<string, string> environment,
+        IEnumerable<string>? args = null,
+        IEnumerable<string>? wrapper = null,
+        string? workingDirectory = null,
+        string? binary = null,
+        bool cleanEnvironment = false)
     {
-        var command = (wrapper ?? []).Concat(["dotnet", Executable]).Concat(args ?? []).ToList();
-        var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var command = (wrapper ?? []).Concat(binary is null ? ["dotnet", Executable] : [binary]).Concat(args ?? []).ToList();
+        var info = new ProcessStartInfo(command[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        if (cleanEnvironment)
+        {
+            info.Environment.Clear();
+        }
+
         foreach (var arg in command.Skip(1))
         {
             info.ArgumentList.Add(arg);
