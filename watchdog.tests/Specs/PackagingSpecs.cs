@@ -21,7 +21,7 @@ public sealed partial class PackagingSpecs
         lines.Should().Contain(l => l.Contains("dotnet publish watchdog -c Release -r", StringComparison.Ordinal));
         lines.Should().Contain("COPY --from=build /out/fwatchdog /usr/bin/fwatchdog");
         lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)).Should().Be("FROM run-${VARIANT}");
-        lines.Single(l => l.StartsWith("USER ", StringComparison.Ordinal)).Should().NotBeOneOf("USER root", "USER 0");
+        new[] { "USER root", "USER 0" }.Should().NotContain(lines.Single(l => l.StartsWith("USER ", StringComparison.Ordinal)));
         DockerfileEnv.Read(Template).Keys.Should().Contain(["fprocess", "read_timeout", "write_timeout", "exec_timeout"]);
         lines.Should().Contain("EXPOSE 8080");
         lines.Should().Contain(l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal) && l.EndsWith("CMD [\"fwatchdog\", \"--run-healthcheck\"]", StringComparison.Ordinal));

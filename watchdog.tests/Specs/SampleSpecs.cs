@@ -24,7 +24,7 @@ public sealed partial class SampleSpecs
 
     [Fact]
     public void There_are_at_least_the_seven_documented_samples() =>
-        Samples().Select(row => (string)row[0]).Should().Contain(["echo", "word-count", "env-hello", "python-hello", "slow", "status", "gzip"]);
+        Directory.EnumerateDirectories(Path.Combine(DocumentationSpecs.RepositoryRoot(), "samples")).Select(Path.GetFileName).Should().Contain(["echo", "word-count", "env-hello", "python-hello", "slow", "status", "gzip"]);
 
     [Theory(Timeout = 120_000)]
     [MemberData(nameof(Samples))]
