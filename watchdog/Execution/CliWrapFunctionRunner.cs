@@ -101,14 +101,7 @@ internal sealed partial class CliWrapFunctionRunner : IFunctionRunner
             _table.Remove(pid);
         }
 
-        if (request.Abort.Reason is { } reason)
-        {
-            return new FunctionResult(reason, exitCode, $"the function process {ExitDescription.Describe(exitCode)} after the call was stopped ({reason})");
-        }
-
-        return exitCode == 0
-            ? new FunctionResult(FunctionOutcome.Succeeded, 0, "exited with code 0")
-            : new FunctionResult(FunctionOutcome.Failed, exitCode, $"the function process {ExitDescription.Describe(exitCode)}");
+        return FunctionResult.Ended(exitCode, request.Abort.Reason);
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "setsid was not found on PATH: only the direct child of a call can be stopped, not its grandchildren")]

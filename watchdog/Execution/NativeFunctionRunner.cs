@@ -79,14 +79,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
             await stderr.DisposeAsync();
         }
 
-        if (request.Abort.Reason is { } reason)
-        {
-            return new FunctionResult(reason, exitCode, $"the function process {ExitDescription.Describe(exitCode)} after the call was stopped ({reason})");
-        }
-
-        return exitCode == 0
-            ? new FunctionResult(FunctionOutcome.Succeeded, 0, "exited with code 0")
-            : new FunctionResult(FunctionOutcome.Failed, exitCode, $"the function process {ExitDescription.Describe(exitCode)}");
+        return FunctionResult.Ended(exitCode, request.Abort.Reason);
     }
 
     public unsafe void Dispose()
