@@ -6,46 +6,20 @@ namespace Fwatchdog.Tests.Infrastructure;
 internal static class Processes
 {
     /// <summary>True while the process exists and is not a zombie.</summary>
-    public static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    public static bool IsAlive(int pid) => Stat(pid) is { State: not 'Z' };
+
+    /// <summary>The parent of <paramref name="pid"/>, or -1 when it is gone.</summary>
+    public static int ParentOf(int pid) => Stat(pid)?.Parent ?? -1;
 
     /// <summary>Zombie children of <paramref name="parent"/>.</summary>
-    public static IReadOnlyList<int> Zombies(int parent)
-    {
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
+    public static IReadOnlyList<int> Zombies(int parent) =>
+        All().Where(pid => Stat(pid) is { State: 'Z' } stat && stat.Parent == parent).ToList();
 
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields[0] == "Z" && fields[1] == parent.ToString(CultureInfo.InvariantCulture))
-                {
-                    found.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        return found;
-    }
+    /// <summary>Every process id in /proc.</summary>
+    public static IEnumerable<int> All() =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(dir => int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
+            .Where(pid => pid > 0);
 
     public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan within)
     {
@@ -61,5 +35,20 @@ internal static class Processes
         }
 
         return condition();
+    }
+
+    /// <summary>State and parent from /proc/PID/stat ("pid (comm) S ppid ..."; comm may hold spaces).</summary>
+    private static (char State, int Parent)? Stat(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 }

@@ -128,23 +128,9 @@ public sealed class LifecycleSpecs
         }
 
         // unshare forks: its child is the watchdog, PID 1 inside the new namespace.
-        var init = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)
-            .Single(pid => ParentOf(pid) == watchdog.Pid);
+        var init = Processes.All().Single(pid => Processes.ParentOf(pid) == watchdog.Pid);
         await Task.Delay(1500);
 
         Processes.Zombies(init).Should().BeEmpty("orphans that exited must be reaped by the watchdog as PID 1");
-    }
-
-    private static int ParentOf(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return -1;
-        }
     }
 }
