@@ -1,7 +1,7 @@
-using System.Net;
 using System.Runtime.InteropServices;
 using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
+using Fwatchdog.Hosting;
 using Fwatchdog.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -47,10 +47,10 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, options.BindAddress, options.Port);
+            HostSetup.Listen(kestrel, options.BindAddress, options.Port);
             if (options.MetricsPort != 0)
             {
-                Listen(kestrel, options.BindAddress, options.MetricsPort);
+                HostSetup.Listen(kestrel, options.BindAddress, options.MetricsPort);
             }
 
             kestrel.AddServerHeader = false;
@@ -65,14 +65,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
                 kestrel.Limits.RequestHeadersTimeout = options.ReadTimeout;
             }
         });
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            console.UseUtcTimestamp = true;
-        });
-        builder.Logging.SetMinimumLevel(options.WriteDebug ? LogLevel.Debug : LogLevel.Information);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        HostSetup.Logging(builder.Logging, options.WriteDebug);
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
@@ -124,10 +117,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     {
         await _app.StartAsync(cancellationToken);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        var address = addresses
-            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)))
-            .First(uri => _options.MetricsPort == 0 || uri.Port != _options.MetricsPort);
-        Url = address;
+        Url = HostSetup.MainAddress(addresses, _options.MetricsPort);
         _lockFile.Create();
         LogStarted(_logger, Url.Port, _options.FunctionProcess, DurationParser.Format(_options.ReadTimeout), DurationParser.Format(_options.WriteTimeout),
             DurationParser.Format(_options.ExecTimeout), DurationParser.Format(_options.HealthcheckInterval), _options.MaxInflight,
@@ -141,6 +131,15 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
         await StartAsync();
+        if (_options.ExitOnStdinEof)
+        {
+            _ = Task.Run(async () =>
+            {
+                await WaitForStdinEofAsync();
+                signal.TrySetResult(PosixSignal.SIGTERM);
+            });
+        }
+
         var received = await signal.Task;
         if (received == PosixSignal.SIGTERM)
         {
@@ -158,6 +157,21 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         {
             context.Cancel = true;
             signal.TrySetResult(context.Signal);
+        }
+    }
+
+    private static async Task WaitForStdinEofAsync()
+    {
+        await using var stdin = Console.OpenStandardInput();
+        var buffer = new byte[256];
+        try
+        {
+            while (await stdin.ReadAsync(buffer) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
         }
     }
 
@@ -200,22 +214,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         }
         catch (IOException)
         {
-        }
-    }
-
-    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string bind, int port)
-    {
-        switch (bind)
-        {
-            case "*" or "":
-                kestrel.ListenAnyIP(port);
-                break;
-            case "localhost":
-                kestrel.ListenLocalhost(port);
-                break;
-            default:
-                kestrel.Listen(IPAddress.Parse(bind), port);
-                break;
         }
     }
 

@@ -16,28 +16,7 @@ internal static class WatchdogCommand
     {
         var root = new RootCommand("fwatchdog: runs a process for every HTTP request (an OpenFaaS classic watchdog drop-in). "
             + "Every option can also be set with the environment variable of the same name.");
-        var settings = new List<(SettingDefinition Setting, Option<string> Option)>();
-        foreach (var setting in WatchdogSettings.All)
-        {
-            var option = new Option<string>("--" + setting.Name)
-            {
-                Description = $"{setting.Description} Default: {setting.Default}.",
-                HelpName = setting.Kind.ToString().ToLowerInvariant(),
-            };
-            if (setting.Name.Contains('_', StringComparison.Ordinal))
-            {
-                option.Aliases.Add("--" + setting.Name.Replace('_', '-'));
-            }
-
-            foreach (var alias in setting.Aliases)
-            {
-                option.Aliases.Add("--" + alias);
-            }
-
-            root.Options.Add(option);
-            settings.Add((setting, option));
-        }
-
+        var settings = new SettingOptions(root, WatchdogSettings.All);
         var healthcheck = new Option<bool>("--run-healthcheck", "-run-healthcheck")
         {
             Description = "Ask the watchdog on this machine for /_/health and exit 0 when healthy, 1 otherwise (for a Docker HEALTHCHECK).",
@@ -45,15 +24,7 @@ internal static class WatchdogCommand
         root.Options.Add(healthcheck);
         root.SetAction(async (parse, _) =>
         {
-            var flags = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (setting, option) in settings)
-            {
-                if (parse.GetResult(option) is { Implicit: false } && parse.GetValue(option) is { } value)
-                {
-                    flags[setting.Name] = value;
-                }
-            }
-
+            var flags = settings.Given(parse);
             var environment = ReadEnvironment();
             if (parse.GetValue(healthcheck))
             {
@@ -69,6 +40,7 @@ internal static class WatchdogCommand
             await using var app = WatchdogApp.Create(options);
             return await app.RunAsync();
         });
+        root.Subcommands.Add(GatewayCommand.Build());
         return root;
     }
 

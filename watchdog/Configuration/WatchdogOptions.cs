@@ -72,6 +72,9 @@ internal sealed record WatchdogOptions
     /// <summary><c>runner</c>: <c>native</c> (default) or <c>cliwrap</c>.</summary>
     public string Runner { get; init; } = "native";
 
+    /// <summary><c>exit_on_stdin_eof</c>, default false.</summary>
+    public bool ExitOnStdinEof { get; init; }
+
     /// <summary>Builds options from environment and flags, or returns every problem found.</summary>
     public static ParseOutcome<WatchdogOptions> Parse(IReadOnlyDictionary<string, string?> environment, IReadOnlyDictionary<string, string> flags)
     {
@@ -117,6 +120,7 @@ internal sealed record WatchdogOptions
             MetricsPort = read.Count(WatchdogSettings.MetricsPort, 8081, 65535),
             PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, true),
             Runner = read.Text(WatchdogSettings.Runner, "native"),
+            ExitOnStdinEof = read.Boolean(WatchdogSettings.ExitOnStdinEof, false),
         };
 
         if (read.Raw(WatchdogSettings.Runner) is var (runner, runnerSource) && runner is not ("native" or "cliwrap"))

@@ -66,10 +66,13 @@ internal static class WatchdogSettings
     public static readonly SettingDefinition Runner = new("runner", SettingKind.Text, "native", "runner=native",
         "How processes are started: native (posix_spawn with a new session, the fast path) or cliwrap (CliWrap under setsid).");
 
+    public static readonly SettingDefinition ExitOnStdinEof = new("exit_on_stdin_eof", SettingKind.Boolean, "false", "exit_on_stdin_eof=true",
+        "Drain and exit when the watchdog's own stdin closes (the gateway sets it on local functions, so they never outlive it).");
+
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         FunctionProcess, Port, BindAddress, ReadTimeout, WriteTimeout, ExecTimeout, HealthcheckInterval, KillGrace,
         MaxInflight, MaxRequestBytes, ResponseBufferBytes, CombineOutput, WriteDebug, ContentType, CgiHeaders,
-        CgiResponse, MarshalRequest, SuppressLock, MetricsPort, PrefixLogs, Runner,
+        CgiResponse, MarshalRequest, SuppressLock, MetricsPort, PrefixLogs, Runner, ExitOnStdinEof,
     ];
 }

@@ -1,0 +1,27 @@
+using System.CommandLine;
+using Fwatchdog.Gateway;
+
+namespace Fwatchdog.Cli;
+
+/// <summary><c>fwatchdog gateway</c>: one <c>--name</c> flag per gateway setting, winning over the environment.</summary>
+internal static class GatewayCommand
+{
+    public static Command Build()
+    {
+        var command = new Command("gateway", "Run the gateway: sync calls on /function/{name}, queued calls on /async-function/{name} "
+            + "with a durable embedded queue, the status API on /async-calls/{id}. Every option can also be set with the environment variable of the same name.");
+        var settings = new SettingOptions(command, GatewaySettings.All);
+        command.SetAction(async (parse, _) =>
+        {
+            var outcome = GatewayOptions.Parse(WatchdogCommand.ReadEnvironment(), settings.Given(parse));
+            if (outcome.Value is not { } options)
+            {
+                return WatchdogCommand.ReportConfigErrors(outcome.Errors);
+            }
+
+            await using var app = GatewayApp.Create(options);
+            return await app.RunAsync();
+        });
+        return command;
+    }
+}

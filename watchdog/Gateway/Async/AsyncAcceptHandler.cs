@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Gateway.Queue;
+using Fwatchdog.Gateway.Sync;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Fwatchdog.Gateway.Async;
+
+/// <summary>
+/// <c>POST /async-function/{name}[/{path}]</c>: everything that can be checked is checked first
+/// (function 404, method 405, callback 400, size 413); then the job is stored durably and only
+/// then answered with 202, X-Call-Id and a Location for its status.
+/// </summary>
+internal sealed partial class AsyncAcceptHandler(
+    GatewayOptions options,
+    FunctionRegistry registry,
+    IJobQueue queue,
+    AsyncDispatcher dispatcher,
+    CallbackPolicy callbacks,
+    BodySpool spool,
+    GatewayMetrics metrics,
+    ILogger<AsyncAcceptHandler> logger)
+{
+    public const string Prefix = "/async-function/";
+    public const string IdempotencyHeader = "Idempotency-Key";
+    private static readonly HashSet<string> Credentials = new(StringComparer.OrdinalIgnoreCase) { "Authorization", "Cookie" };
+    private static readonly HashSet<string> NotStored = new(StringComparer.OrdinalIgnoreCase) { ProxyHeaders.CallId, "Content-Length", IdempotencyHeader };
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        if (!FunctionRoute.TryParse(rawTarget, Prefix, out var route))
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route");
+            return;
+        }
+
+        if (!HttpMethods.IsPost(context.Request.Method))
+        {
+            context.Response.Headers.Allow = "POST";
+            await GatewayFailures.WriteAsync(context, GatewayFailure.MethodNotAllowed, $"{context.Request.Method} is not allowed on {Prefix}{{name}}; queue a call with POST");
+            return;
+        }
+
+        var lookup = registry.Resolve(route.Name);
+        if (lookup.Failure == GatewayFailure.FunctionNotFound
+            || (lookup.Target is { } target && !registry.Configured.Any(f => f.Name == route.Name) && !await FunctionRegistry.HostExistsAsync(target.BaseUri, context.RequestAborted)))
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.FunctionNotFound, lookup.Failure == GatewayFailure.FunctionNotFound ? lookup.Detail : $"function {route.Name} does not exist (its host does not resolve)");
+            return;
+        }
+
+        var (callbackUrl, callbackFailure, callbackDetail) = callbacks.Check(context.Request.Headers["X-Callback-Url"].ToString());
+        if (callbackFailure != GatewayFailure.None)
+        {
+            await GatewayFailures.WriteAsync(context, callbackFailure, callbackDetail);
+            return;
+        }
+
+        if (context.Request.ContentLength > options.AsyncMaxBodyBytes)
+        {
+            await TooLargeAsync(context);
+            return;
+        }
+
+        var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
+        var callId = CallIds.FromRequest(context.Request);
+        var body = await spool.SpoolAsync(context.Request.Body, options.AsyncMaxBodyBytes, callId + ".request", context.RequestAborted);
+        if (body is null)
+        {
+            await TooLargeAsync(context);
+            return;
+        }
+
+        var job = new JobRequest(callId, route.Name, context.Request.Method, route.SubPath, route.Query, StoredHeaders(context.Request),
+            callbackUrl, idempotencyKey.Length == 0 ? null : idempotencyKey, lookup.Target?.MaxAttempts ?? options.MaxAttempts);
+        EnqueueResult result;
+        try
+        {
+            // Not cancelled by the caller leaving: once we start storing, we finish.
+            result = await queue.EnqueueAsync(job, body, CancellationToken.None);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException or InvalidOperationException)
+        {
+            body.DeleteFile();
+            LogQueueFailed(logger, route.Name, e.Message);
+            context.Response.Headers.RetryAfter = "1";
+            await GatewayFailures.WriteAsync(context, GatewayFailure.QueueUnavailable, "the queue could not store the call: " + e.Message);
+            return;
+        }
+
+        if (result.Status != EnqueueStatus.Stored)
+        {
+            body.DeleteFile();
+        }
+
+        if (result.Status == EnqueueStatus.CallIdTaken)
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.CallIdConflict, $"X-Call-Id {callId} is already used by another call; send a new id or none");
+            return;
+        }
+
+        if (result.Status == EnqueueStatus.Stored)
+        {
+            metrics.Job(route.Name, "accepted");
+            dispatcher.Wake();
+        }
+
+        var replayed = result.Status == EnqueueStatus.Replayed;
+        var location = AsyncCallsEndpoints.Prefix + result.CallId;
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+        context.Response.Headers[ProxyHeaders.CallId] = result.CallId;
+        context.Response.Headers.Location = location;
+        if (replayed)
+        {
+            context.Response.Headers["Idempotency-Replayed"] = "true";
+        }
+
+        context.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, new AcceptedBody(result.CallId, location, replayed ? true : null), AsyncJson.Default.AcceptedBody);
+    }
+
+    private List<KeyValuePair<string, string>> StoredHeaders(HttpRequest request)
+    {
+        var stored = new List<KeyValuePair<string, string>>();
+        var connection = request.Headers.Connection;
+        foreach (var (name, values) in request.Headers)
+        {
+            if (ProxyHeaders.IsHopByHop(name, connection) || NotStored.Contains(name) || (!options.AsyncKeepCredentials && Credentials.Contains(name)))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                stored.Add(new(name, value ?? ""));
+            }
+        }
+
+        return stored;
+    }
+
+    private Task TooLargeAsync(HttpContext context) =>
+        GatewayFailures.WriteAsync(context, GatewayFailure.BodyTooLarge,
+            $"the body is larger than async_max_body_bytes ({options.AsyncMaxBodyBytes} bytes); nothing was queued");
+
+    [LoggerMessage(EventId = 500, Level = LogLevel.Error, Message = "Could not queue a call to {Function}: {Error}")]
+    private static partial void LogQueueFailed(ILogger logger, string function, string error);
+}

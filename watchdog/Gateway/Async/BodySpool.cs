@@ -1,0 +1,74 @@
+using System.Buffers;
+using Fwatchdog.Gateway.Queue;
+
+namespace Fwatchdog.Gateway.Async;
+
+/// <summary>
+/// Takes a body off the wire into a <see cref="StoredBody"/> in constant memory: up to 64 KiB
+/// stays inline; beyond that it streams to a file under data_dir that is fsynced before use.
+/// </summary>
+internal sealed class BodySpool(string folder)
+{
+    public const int InlineLimit = 64 * 1024;
+
+    /// <summary>Returns the stored body, or null when it grew past <paramref name="limit"/> (nothing is kept then).</summary>
+    public async Task<StoredBody?> SpoolAsync(Stream source, long limit, string name, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(InlineLimit + 1);
+        try
+        {
+            var filled = 0;
+            int read;
+            while (filled <= InlineLimit && (read = await source.ReadAsync(buffer.AsMemory(filled, InlineLimit + 1 - filled), cancellationToken)) > 0)
+            {
+                filled += read;
+            }
+
+            if (filled > limit)
+            {
+                return null;
+            }
+
+            if (filled <= InlineLimit)
+            {
+                return new StoredBody(buffer.AsSpan(0, filled).ToArray(), null, filled);
+            }
+
+            Directory.CreateDirectory(folder);
+            var path = Path.Combine(folder, name);
+            var total = (long)filled;
+            await using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(buffer.AsMemory(0, filled), cancellationToken);
+                while ((read = await source.ReadAsync(buffer.AsMemory(0, InlineLimit), cancellationToken)) > 0)
+                {
+                    total += read;
+                    if (total > limit)
+                    {
+                        break;
+                    }
+
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+
+                if (total <= limit)
+                {
+                    await file.FlushAsync(cancellationToken);
+                    file.Flush(flushToDisk: true);
+                }
+            }
+
+            if (total > limit)
+            {
+                File.Delete(path);
+                return null;
+            }
+
+            return new StoredBody(null, path, total);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Fwatchdog.Gateway.Queue;
+using Microsoft.Extensions.Logging;
+
+namespace Fwatchdog.Gateway.Async;
+
+/// <summary>
+/// POSTs a finished call's result to its X-Callback-Url, for failures too. Redirects are never
+/// followed (a 3xx is recorded as a failed delivery: following one turns the POST into a GET and
+/// drops the body, nats-queue-worker #102). Connection errors, timeouts, 408, 429 and 5xx are
+/// retried with back-off up to callback_attempts. With a callback secret, X-Callback-Signature is
+/// <c>sha256=hex(HMAC-SHA256(secret, timestamp + "." + call id + "." + body))</c>.
+/// </summary>
+internal sealed partial class CallbackSender : IDisposable
+{
+    private readonly GatewayOptions _options;
+    private readonly IJobQueue _queue;
+    private readonly RetryPolicy _backoff;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly HttpMessageInvoker _http = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+        ActivityHeadersPropagator = null,
+    });
+
+    public CallbackSender(GatewayOptions options, IJobQueue queue, TimeProvider time, ILogger<CallbackSender> logger)
+    {
+        _options = options;
+        _queue = queue;
+        _time = time;
+        _logger = logger;
+        _backoff = new RetryPolicy(new HashSet<int>(), options.InitialRetryWait, options.MaxRetryWait);
+    }
+
+    public async Task DeliverAsync(CallbackWork work)
+    {
+        var (state, status, error) = await SendAsync(work);
+        DateTimeOffset? retryAt = null;
+        if (state == CallbackState.Pending)
+        {
+            if (work.CallbackAttempt >= _options.CallbackAttempts)
+            {
+                state = CallbackState.Failed;
+                error = $"gave up after {work.CallbackAttempt} attempts; last: {error}";
+            }
+            else
+            {
+                retryAt = _time.GetUtcNow() + _backoff.Delay(work.CallbackAttempt, null, _time.GetUtcNow(), Random.Shared);
+            }
+        }
+
+        LogCallback(_logger, work.CallId, work.Url.Host, SqliteJobQueue.Name(state), status ?? 0, work.CallbackAttempt, error ?? "");
+        await _queue.CallbackAttemptedAsync(work.CallId, state, status, error, retryAt, CancellationToken.None);
+    }
+
+    private async Task<(CallbackState State, int? Status, string? Error)> SendAsync(CallbackWork work)
+    {
+        var timestamp = _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        using var request = new HttpRequestMessage(HttpMethod.Post, work.Url);
+        request.Content = new StreamContent(work.Result.Open(), 64 * 1024);
+        request.Content.Headers.ContentLength = work.Result.Length;
+        if (work.ContentType is { } contentType)
+        {
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
+        var headers = request.Headers;
+        headers.TryAddWithoutValidation(ProxyHeaders.CallId, work.CallId);
+        headers.TryAddWithoutValidation("X-Function-Name", work.Function);
+        headers.TryAddWithoutValidation("X-Function-Status", work.StatusCode.ToString(CultureInfo.InvariantCulture));
+        headers.TryAddWithoutValidation("X-Duration-Seconds", work.Duration.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture));
+        headers.TryAddWithoutValidation("X-Job-State", SqliteJobQueue.Name(work.State));
+        headers.TryAddWithoutValidation("X-Attempts", work.Attempts.ToString(CultureInfo.InvariantCulture));
+        headers.TryAddWithoutValidation("X-Max-Attempts", work.MaxAttempts.ToString(CultureInfo.InvariantCulture));
+        headers.TryAddWithoutValidation("X-Callback-Attempt", work.CallbackAttempt.ToString(CultureInfo.InvariantCulture));
+        headers.TryAddWithoutValidation("User-Agent", "fwatchdog-gateway");
+        if (_options.CallbackSecret is { } secret)
+        {
+            headers.TryAddWithoutValidation("X-Callback-Timestamp", timestamp);
+            headers.TryAddWithoutValidation("X-Callback-Signature", "sha256=" + await SignAsync(secret, timestamp, work));
+        }
+
+        using var timeout = new CancellationTokenSource(_options.CallbackTimeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, timeout.Token);
+            var status = (int)response.StatusCode;
+            return status switch
+            {
+                >= 200 and < 300 => (CallbackState.Delivered, status, null),
+                >= 300 and < 400 => (CallbackState.Failed, status, $"the receiver redirected to {response.Headers.Location}; redirects are not followed"),
+                408 or 429 or >= 500 => (CallbackState.Pending, status, $"the receiver answered {status}"),
+                _ => (CallbackState.Failed, status, $"the receiver answered {status}"),
+            };
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        {
+            return (CallbackState.Pending, null, e is OperationCanceledException ? $"no answer within callback_timeout ({Configuration.DurationParser.Format(_options.CallbackTimeout)})" : e.Message);
+        }
+    }
+
+    internal static async Task<string> SignAsync(byte[] secret, string timestamp, CallbackWork work)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret);
+        hmac.AppendData(Encoding.UTF8.GetBytes(timestamp + "." + work.CallId + "."));
+        await using var body = work.Result.Open();
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(buffer)) > 0)
+        {
+            hmac.AppendData(buffer, 0, read);
+        }
+
+        return Convert.ToHexStringLower(hmac.GetHashAndReset());
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    [LoggerMessage(EventId = 800, Level = LogLevel.Information, Message = "Callback for {CallId} to {Host}: {State} (status {Status}, attempt {Attempt}) {Error}")]
+    private static partial void LogCallback(ILogger logger, string callId, string host, string state, int status, int attempt, string error);
+}

@@ -1,0 +1,169 @@
+using System.Globalization;
+using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Gateway.Queue;
+using Microsoft.Extensions.Logging;
+
+namespace Fwatchdog.Gateway.Async;
+
+/// <summary>
+/// Runs one attempt of a queued call through the same <see cref="FunctionClient"/> as sync calls,
+/// with the original method, raw path, query, headers and body plus X-Call-Id, X-Attempt and
+/// X-Max-Attempts; then retries it later, or records the outcome and sends the first callback.
+/// </summary>
+internal sealed partial class JobRunner(
+    IJobQueue queue,
+    FunctionRegistry registry,
+    FunctionClient client,
+    RetryPolicy retries,
+    BodySpool results,
+    CallbackSender callbacks,
+    GatewayMetrics metrics,
+    TimeProvider time,
+    ILogger<JobRunner> logger)
+{
+    public async Task RunAsync(ClaimedJob job, RunningJob running)
+    {
+        var request = job.Request;
+        if (job.Attempt > request.MaxAttempts)
+        {
+            // A gateway died during the last attempt and its lease ran out.
+            await FinishAsync(job, new JobOutcome(JobState.Dead, 0, "the gateway running the last attempt stopped before it ended", null, StoredBody.Empty, TimeSpan.Zero));
+            return;
+        }
+
+        var lookup = registry.Resolve(request.Function);
+        if (lookup.Target is not { } target)
+        {
+            var (status, token) = GatewayFailures.Describe(lookup.Failure);
+            await SettleAsync(job, status, lookup.Failure == GatewayFailure.FunctionNotReady, token + ": " + lookup.Detail, null, StoredBody.Empty, TimeSpan.Zero, null);
+            return;
+        }
+
+        using var message = BuildRequest(job, target);
+        using var call = await client.SendAsync(target, message, running.Token);
+        if (call.Failure == GatewayFailure.ClientGone)
+        {
+            await StoppedAsync(job, running);
+            return;
+        }
+
+        if (call.Response is not { } response)
+        {
+            var (status, token) = GatewayFailures.Describe(call.Failure);
+            await SettleAsync(job, status, call.Failure != GatewayFailure.FunctionNotFound, token + ": " + call.Detail, null, StoredBody.Empty, call.Elapsed, null);
+            return;
+        }
+
+        StoredBody? result;
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(call.Token);
+            result = await results.SpoolAsync(body, long.MaxValue, request.CallId + ".result", call.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
+        {
+            if (running.Token.IsCancellationRequested)
+            {
+                await StoppedAsync(job, running);
+                return;
+            }
+
+            var failure = call.TimedOut ? GatewayFailure.UpstreamTimeout : GatewayFailure.FunctionUnreachable;
+            var (status, token) = GatewayFailures.Describe(failure);
+            call.Report(status);
+            await SettleAsync(job, status, retryable: true, $"{token}: the response broke off: {e.Message}", null, StoredBody.Empty, call.Elapsed, null);
+            return;
+        }
+
+        var code = (int)response.StatusCode;
+        var retryable = retries.IsRetryable(code);
+        var error = code is >= 200 and < 300 ? null : response.Headers.TryGetValues("X-Watchdog-Reason", out var reason) ? $"function answered {code} ({reason.First()})" : $"function answered {code}";
+        await SettleAsync(job, code, retryable, error, response.Content.Headers.ContentType?.ToString(), result ?? StoredBody.Empty, call.Elapsed, response.Headers.RetryAfter);
+    }
+
+    private async Task SettleAsync(ClaimedJob job, int status, bool retryable, string? error, string? contentType, StoredBody result, TimeSpan elapsed, System.Net.Http.Headers.RetryConditionHeaderValue? retryAfter)
+    {
+        var request = job.Request;
+        if (retryable && job.Attempt < request.MaxAttempts)
+        {
+            result.DeleteFile();
+            var delay = retries.Delay(job.Attempt, retryAfter, time.GetUtcNow(), Random.Shared);
+            LogRetry(logger, request.CallId, request.Function, job.Attempt, request.MaxAttempts, status, RetryPolicy.Format(delay));
+            metrics.Job(request.Function, "retried");
+            await queue.RetryAsync(request.CallId, time.GetUtcNow() + delay, status, error ?? "", CancellationToken.None);
+            return;
+        }
+
+        var state = retryable ? JobState.Dead : status is >= 200 and < 300 ? JobState.Succeeded : JobState.Failed;
+        if (state == JobState.Dead)
+        {
+            error = $"gave up after {job.Attempt} attempts; last: {error}";
+        }
+
+        await FinishAsync(job, new JobOutcome(state, status, error, contentType, result, elapsed));
+    }
+
+    private async Task FinishAsync(ClaimedJob job, JobOutcome outcome)
+    {
+        var request = job.Request;
+        if (!await queue.CompleteAsync(request.CallId, outcome, CancellationToken.None))
+        {
+            outcome.Result.DeleteFile();
+            return;
+        }
+
+        LogFinished(logger, request.CallId, request.Function, SqliteJobQueue.Name(outcome.State), outcome.StatusCode, job.Attempt);
+        metrics.Job(request.Function, SqliteJobQueue.Name(outcome.State));
+        if (request.CallbackUrl is { } url)
+        {
+            await callbacks.DeliverAsync(new CallbackWork(request.CallId, request.Function, url, outcome.State, outcome.StatusCode,
+                outcome.ContentType, outcome.Result, outcome.Duration, job.Attempt, request.MaxAttempts, 1));
+        }
+    }
+
+    private async Task StoppedAsync(ClaimedJob job, RunningJob running)
+    {
+        if (running.Releasing)
+        {
+            LogReleased(logger, job.Request.CallId);
+            await queue.ReleaseAsync(job.Request.CallId, CancellationToken.None);
+        }
+        else
+        {
+            LogCancelled(logger, job.Request.CallId);
+            metrics.Job(job.Request.Function, "cancelled");
+        }
+    }
+
+    private static HttpRequestMessage BuildRequest(ClaimedJob job, FunctionTarget target)
+    {
+        var request = job.Request;
+        var path = request.Query.Length == 0 ? request.Path : request.Path + "?" + request.Query;
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), UpstreamUri.Create(target.BaseUri, path))
+        {
+            Content = new StreamContent(job.Body.Open(), 64 * 1024),
+        };
+        message.Content.Headers.ContentLength = job.Body.Length;
+        foreach (var group in request.Headers.GroupBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            ProxyHeaders.Add(message, group.Key, group.Select(h => (string?)h.Value));
+        }
+
+        message.Headers.TryAddWithoutValidation(ProxyHeaders.CallId, request.CallId);
+        message.Headers.TryAddWithoutValidation("X-Attempt", job.Attempt.ToString(CultureInfo.InvariantCulture));
+        message.Headers.TryAddWithoutValidation("X-Max-Attempts", request.MaxAttempts.ToString(CultureInfo.InvariantCulture));
+        return message;
+    }
+
+    [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Async call {CallId} to {Function}: attempt {Attempt}/{Max} got {Status}; next attempt in {Delay}")]
+    private static partial void LogRetry(ILogger logger, string callId, string function, int attempt, int max, int status, string delay);
+
+    [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "Async call {CallId} to {Function}: {State} with {Status} after {Attempts} attempt(s)")]
+    private static partial void LogFinished(ILogger logger, string callId, string function, string state, int status, int attempts);
+
+    [LoggerMessage(EventId = 702, Level = LogLevel.Information, Message = "Async call {CallId} released back to the queue (shutdown)")]
+    private static partial void LogReleased(ILogger logger, string callId);
+
+    [LoggerMessage(EventId = 703, Level = LogLevel.Information, Message = "Async call {CallId} stopped: cancelled")]
+    private static partial void LogCancelled(ILogger logger, string callId);
+}

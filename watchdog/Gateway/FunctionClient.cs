@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Fwatchdog.Gateway.Functions;
+
+namespace Fwatchdog.Gateway;
+
+/// <summary>
+/// The one way the gateway calls a function, for sync calls and queued ones alike: a pooled
+/// <see cref="SocketsHttpHandler"/> (no proxy, no redirects, no decompression, no cookies),
+/// a per-call deadline, and failures sorted into <see cref="GatewayFailure"/>s.
+/// </summary>
+internal sealed class FunctionClient : IDisposable
+{
+    private readonly HttpMessageInvoker _invoker;
+    private readonly GatewayMetrics _metrics;
+
+    public FunctionClient(GatewayMetrics metrics)
+    {
+        _metrics = metrics;
+        _invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+            UseCookies = false,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            // Shorter than the watchdog's keep-alive, so we drop idle connections before it does
+            // (the stale pooled connection trap, users-voice row 17).
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            MaxConnectionsPerServer = int.MaxValue,
+            EnableMultipleHttp2Connections = true,
+            ActivityHeadersPropagator = null,
+        });
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> to <paramref name="target"/> and returns once the response
+    /// headers arrived (the body is read through the returned call, under the same deadline).
+    /// </summary>
+    public async Task<UpstreamCall> SendAsync(FunctionTarget target, HttpRequestMessage request, CancellationToken callerGone)
+    {
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(callerGone);
+        deadline.CancelAfter(target.Timeout);
+        var clock = Stopwatch.StartNew();
+        _metrics.Started(target.Name);
+        try
+        {
+            var response = await _invoker.SendAsync(request, deadline.Token);
+            return new UpstreamCall(target, response, GatewayFailure.None, "", deadline, clock, _metrics, callerGone);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        {
+            var failure = Classify(e, callerGone);
+            var detail = failure switch
+            {
+                GatewayFailure.UpstreamTimeout => $"function {target.Name} did not answer within {Configuration.DurationParser.Format(target.Timeout)}",
+                GatewayFailure.FunctionNotFound => $"function {target.Name}: host {request.RequestUri?.Host} does not resolve",
+                GatewayFailure.ClientGone => "the caller went away",
+                _ => $"function {target.Name} is unreachable: {e.Message}",
+            };
+            return new UpstreamCall(target, null, failure, detail, deadline, clock, _metrics, callerGone);
+        }
+    }
+
+    private static GatewayFailure Classify(Exception e, CancellationToken callerGone)
+    {
+        if (e is OperationCanceledException)
+        {
+            return callerGone.IsCancellationRequested ? GatewayFailure.ClientGone : GatewayFailure.UpstreamTimeout;
+        }
+
+        return e.InnerException is SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.NoData }
+            ? GatewayFailure.FunctionNotFound
+            : GatewayFailure.FunctionUnreachable;
+    }
+
+    public void Dispose() => _invoker.Dispose();
+}

@@ -1,0 +1,44 @@
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace Fwatchdog.Gateway;
+
+/// <summary>Status codes and reason tokens of gateway-made responses, and how they are written.</summary>
+internal static class GatewayFailures
+{
+    public const string ReasonHeader = "X-Gateway-Reason";
+
+    public static (int Status, string Token) Describe(GatewayFailure failure) => failure switch
+    {
+        GatewayFailure.FunctionNotFound => (404, "function_not_found"),
+        GatewayFailure.FunctionNotReady => (503, "function_not_ready"),
+        GatewayFailure.FunctionUnreachable => (502, "function_unreachable"),
+        GatewayFailure.UpstreamTimeout => (504, "upstream_timeout"),
+        GatewayFailure.ClientGone => (499, "client_gone"),
+        GatewayFailure.MethodNotAllowed => (405, "method_not_allowed"),
+        GatewayFailure.CallbackUrlInvalid => (400, "callback_url_invalid"),
+        GatewayFailure.CallbackHostNotAllowed => (400, "callback_host_not_allowed"),
+        GatewayFailure.BodyTooLarge => (413, "body_too_large"),
+        GatewayFailure.CallIdConflict => (409, "call_id_conflict"),
+        GatewayFailure.QueueUnavailable => (503, "queue_unavailable"),
+        GatewayFailure.Unauthorized => (401, "unauthorized"),
+        GatewayFailure.NotFound => (404, "not_found"),
+        _ => (500, "internal_error"),
+    };
+
+    /// <summary>Writes the status, the reason header and a one-line text body, unless the response has started.</summary>
+    public static Task WriteAsync(HttpContext context, GatewayFailure failure, string message)
+    {
+        var (status, token) = Describe(failure);
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return Task.CompletedTask;
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.Headers[ReasonHeader] = token;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(message + "\n")).AsTask();
+    }
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Prometheus;
+
+namespace Fwatchdog.Gateway;
+
+/// <summary>
+/// The OpenFaaS gateway metrics (same names and labels) plus queue depth and job states, in a
+/// registry of their own, served on metrics_port.
+/// </summary>
+internal sealed class GatewayMetrics
+{
+    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+    private readonly Counter _invocations;
+    private readonly Counter _started;
+    private readonly Histogram _seconds;
+    private readonly Counter _jobs;
+    private readonly Gauge _queue;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
+
+    public GatewayMetrics()
+    {
+        var factory = Metrics.WithCustomRegistry(_registry);
+        _invocations = factory.CreateCounter("gateway_function_invocation_total", "Completed function calls by function and status code.", "function_name", "code");
+        _started = factory.CreateCounter("gateway_function_invocation_started", "Function calls started.", "function_name");
+        _seconds = factory.CreateHistogram("gateway_functions_seconds", "Seconds spent in function calls.",
+            new HistogramConfiguration { LabelNames = ["function_name", "code"] });
+        _jobs = factory.CreateCounter("gateway_async_jobs_total", "Async jobs that reached a state (accepted, succeeded, failed, dead, cancelled, retried).", "function_name", "state");
+        _queue = factory.CreateGauge("gateway_async_queue_depth", "Async jobs in the queue by state (queued, running).", "state");
+    }
+
+    /// <summary>Called before each scrape to refresh the queue gauges.</summary>
+    public Func<CancellationToken, Task<IReadOnlyDictionary<string, long>>>? QueueDepth { get; set; }
+
+    public void Started(string function) => _started.WithLabels(function).Inc();
+
+    public void Finished(string function, int status, TimeSpan elapsed)
+    {
+        var code = status.ToString(CultureInfo.InvariantCulture);
+        _invocations.WithLabels(function, code).Inc();
+        _seconds.WithLabels(function, code).Observe(elapsed.TotalSeconds);
+        _counts.AddOrUpdate(function, 1, (_, n) => n + 1);
+    }
+
+    public void Job(string function, string state) => _jobs.WithLabels(function, state).Inc();
+
+    /// <summary>Completed calls per function since start (for /system/functions).</summary>
+    public long Invocations(string function) => _counts.GetValueOrDefault(function);
+
+    public async Task WriteAsync(HttpContext context)
+    {
+        if (QueueDepth is { } depth)
+        {
+            foreach (var (state, count) in await depth(context.RequestAborted))
+            {
+                _queue.WithLabels(state).Set(count);
+            }
+        }
+
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await _registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+    }
+}

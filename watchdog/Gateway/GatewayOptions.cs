@@ -1,0 +1,284 @@
+using System.Globalization;
+using Fwatchdog.Configuration;
+using Fwatchdog.Gateway.Functions;
+
+namespace Fwatchdog.Gateway;
+
+/// <summary>
+/// The gateway's settings (environment variables or <c>--flags</c>, see <see cref="GatewaySettings"/>)
+/// plus the functions of the stack file. Built by the pure <see cref="Parse"/>.
+/// </summary>
+internal sealed record GatewayOptions
+{
+    /// <summary><c>config</c>: path of the stack file, if any.</summary>
+    public string? ConfigPath { get; init; }
+
+    public IReadOnlyList<FunctionDefinition> Functions { get; init; } = [];
+
+    /// <summary><c>port</c>, default 8080.</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary><c>bind_address</c>, default <c>*</c>.</summary>
+    public string BindAddress { get; init; } = "*";
+
+    /// <summary><c>metrics_port</c>, default 8082; 0 disables metrics.</summary>
+    public int MetricsPort { get; init; } = 8082;
+
+    /// <summary><c>upstream_timeout</c>, default 60s.</summary>
+    public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>upstream_template</c>, e.g. <c>http://{name}.{namespace}:8080</c>.</summary>
+    public string? UpstreamTemplate { get; init; }
+
+    /// <summary><c>function_namespace</c>, default <c>openfaas-fn</c>.</summary>
+    public string FunctionNamespace { get; init; } = "openfaas-fn";
+
+    /// <summary><c>data_dir</c>, default <c>./fwatchdog-data</c>.</summary>
+    public string DataDir { get; init; } = "fwatchdog-data";
+
+    /// <summary><c>async_max_body_bytes</c>, default 10 MiB.</summary>
+    public long AsyncMaxBodyBytes { get; init; } = 10 << 20;
+
+    /// <summary><c>queue_workers</c>, default 16.</summary>
+    public int QueueWorkers { get; init; } = 16;
+
+    /// <summary><c>queue_lease</c>, default 30s.</summary>
+    public TimeSpan QueueLease { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>max_attempts</c>, default 5.</summary>
+    public int MaxAttempts { get; init; } = 5;
+
+    /// <summary><c>retry_codes</c>, default 429, 502, 503, 504.</summary>
+    public IReadOnlySet<int> RetryCodes { get; init; } = new HashSet<int> { 429, 502, 503, 504 };
+
+    /// <summary><c>initial_retry_wait</c>, default 1s.</summary>
+    public TimeSpan InitialRetryWait { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary><c>max_retry_wait</c>, default 60s.</summary>
+    public TimeSpan MaxRetryWait { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>callback_attempts</c>, default 5.</summary>
+    public int CallbackAttempts { get; init; } = 5;
+
+    /// <summary><c>callback_timeout</c>, default 10s.</summary>
+    public TimeSpan CallbackTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary><c>callback_allowed_hosts</c>; empty allows any host.</summary>
+    public IReadOnlyList<string> CallbackAllowedHosts { get; init; } = [];
+
+    /// <summary>The key read from <c>callback_secret_file</c>, if set.</summary>
+    public byte[]? CallbackSecret { get; init; }
+
+    /// <summary><c>async_retention</c>, default 24h.</summary>
+    public TimeSpan AsyncRetention { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary><c>async_keep_credentials</c>, default false.</summary>
+    public bool AsyncKeepCredentials { get; init; }
+
+    /// <summary>User and password read from <c>secret_mount_path</c> when <c>basic_auth</c> is on.</summary>
+    public (string User, string Password)? BasicAuth { get; init; }
+
+    /// <summary><c>shutdown_timeout</c>, default 30s.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>write_debug</c>, default false.</summary>
+    public bool WriteDebug { get; init; }
+
+    /// <summary>The command that starts a local function's watchdog; default this executable.</summary>
+    public IReadOnlyList<string> WatchdogCommand { get; init; } = DefaultWatchdogCommand();
+
+    public static ParseOutcome<GatewayOptions> Parse(IReadOnlyDictionary<string, string?> environment, IReadOnlyDictionary<string, string> flags)
+    {
+        var read = new SettingReader(environment, flags);
+        var errors = new List<string>();
+        var functions = ReadStackFile(read, errors);
+        var template = read.Raw(GatewaySettings.UpstreamTemplate);
+        if (template is var (templateText, templateSource) && !IsTemplate(templateText))
+        {
+            read.Fail(GatewaySettings.UpstreamTemplate, templateText, templateSource, "not an http:// or https:// address containing {name}");
+        }
+
+        if (read.Raw(GatewaySettings.Config) is null && template is null)
+        {
+            read.Missing(GatewaySettings.Config, "the gateway needs a stack file listing functions, or upstream_template");
+        }
+
+        var options = new GatewayOptions
+        {
+            ConfigPath = read.Raw(GatewaySettings.Config)?.Value,
+            Functions = functions,
+            Port = read.Count(GatewaySettings.Port, 8080, 65535),
+            BindAddress = read.Text(GatewaySettings.BindAddress, "*"),
+            MetricsPort = read.Count(GatewaySettings.MetricsPort, 8082, 65535),
+            UpstreamTimeout = read.Duration(GatewaySettings.UpstreamTimeout, TimeSpan.FromSeconds(60)),
+            UpstreamTemplate = template?.Value,
+            FunctionNamespace = read.Text(GatewaySettings.FunctionNamespace, "openfaas-fn"),
+            DataDir = read.Text(GatewaySettings.DataDir, "fwatchdog-data"),
+            AsyncMaxBodyBytes = read.Bytes(GatewaySettings.AsyncMaxBodyBytes, 10 << 20),
+            QueueWorkers = read.Count(GatewaySettings.QueueWorkers, 16, 4096),
+            QueueLease = read.Duration(GatewaySettings.QueueLease, TimeSpan.FromSeconds(30)),
+            MaxAttempts = read.Count(GatewaySettings.MaxAttempts, 5, 1000),
+            RetryCodes = ReadRetryCodes(read),
+            InitialRetryWait = read.Duration(GatewaySettings.InitialRetryWait, TimeSpan.FromSeconds(1)),
+            MaxRetryWait = read.Duration(GatewaySettings.MaxRetryWait, TimeSpan.FromSeconds(60)),
+            CallbackAttempts = read.Count(GatewaySettings.CallbackAttempts, 5, 1000),
+            CallbackTimeout = read.Duration(GatewaySettings.CallbackTimeout, TimeSpan.FromSeconds(10)),
+            CallbackAllowedHosts = read.Text(GatewaySettings.CallbackAllowedHosts, "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            CallbackSecret = ReadSecretFile(read),
+            AsyncRetention = read.Duration(GatewaySettings.AsyncRetention, TimeSpan.FromHours(24)),
+            AsyncKeepCredentials = read.Boolean(GatewaySettings.AsyncKeepCredentials, false),
+            BasicAuth = ReadBasicAuth(read),
+            ShutdownTimeout = read.Duration(GatewaySettings.ShutdownTimeout, TimeSpan.FromSeconds(30)),
+            WriteDebug = read.Boolean(GatewaySettings.WriteDebug, false),
+        };
+
+        RequireAboveZero(read, GatewaySettings.UpstreamTimeout, options.UpstreamTimeout);
+        RequireAboveZero(read, GatewaySettings.QueueLease, options.QueueLease);
+        RequireAboveZero(read, GatewaySettings.CallbackTimeout, options.CallbackTimeout);
+        RequireAboveZero(read, GatewaySettings.QueueWorkers, options.QueueWorkers == 0 ? TimeSpan.Zero : TimeSpan.MaxValue);
+        RequireAboveZero(read, GatewaySettings.MaxAttempts, options.MaxAttempts == 0 ? TimeSpan.Zero : TimeSpan.MaxValue);
+        RequireAboveZero(read, GatewaySettings.CallbackAttempts, options.CallbackAttempts == 0 ? TimeSpan.Zero : TimeSpan.MaxValue);
+        if (read.Raw(GatewaySettings.BindAddress) is var (bind, bindSource) && bind is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(bind, out _))
+        {
+            read.Fail(GatewaySettings.BindAddress, bind, bindSource, "not an IP address, * or localhost");
+        }
+
+        if (options.MetricsPort != 0 && options.MetricsPort == options.Port)
+        {
+            read.Fail(GatewaySettings.MetricsPort, options.MetricsPort.ToString(CultureInfo.InvariantCulture), "metrics_port",
+                "the same as port; the two servers need different ports");
+        }
+
+        errors.InsertRange(0, read.Errors);
+        return errors.Count == 0 ? ParseOutcome<GatewayOptions>.Success(options) : ParseOutcome<GatewayOptions>.Failure(errors);
+    }
+
+    private static IReadOnlyList<FunctionDefinition> ReadStackFile(SettingReader read, List<string> errors)
+    {
+        if (read.Raw(GatewaySettings.Config) is not var (path, source))
+        {
+            return [];
+        }
+
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            read.Fail(GatewaySettings.Config, path, source, "cannot be read (" + e.Message + ")");
+            return [];
+        }
+
+        return StackFile.Parse(path, json, errors);
+    }
+
+    private static bool IsTemplate(string text) =>
+        text.Contains("{name}", StringComparison.Ordinal)
+        && Uri.TryCreate(text.Replace("{name}", "x", StringComparison.Ordinal).Replace("{namespace}", "y", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+        && uri.Scheme is "http" or "https";
+
+    private static HashSet<int> ReadRetryCodes(SettingReader read)
+    {
+        var codes = new HashSet<int> { 429, 502, 503, 504 };
+        if (read.Raw(GatewaySettings.RetryCodes) is not var (text, source))
+        {
+            return codes;
+        }
+
+        codes.Clear();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var code) && code is >= 100 and <= 599)
+            {
+                codes.Add(code);
+            }
+            else
+            {
+                read.Fail(GatewaySettings.RetryCodes, text, source, $"\"{part}\" is not an HTTP status code");
+            }
+        }
+
+        return codes;
+    }
+
+    private static byte[]? ReadSecretFile(SettingReader read)
+    {
+        if (read.Raw(GatewaySettings.CallbackSecretFile) is not var (path, source))
+        {
+            return null;
+        }
+
+        try
+        {
+            var secret = File.ReadAllText(path).Trim();
+            if (secret.Length > 0)
+            {
+                return System.Text.Encoding.UTF8.GetBytes(secret);
+            }
+
+            read.Fail(GatewaySettings.CallbackSecretFile, path, source, "the file is empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            read.Fail(GatewaySettings.CallbackSecretFile, path, source, "cannot be read (" + e.Message + ")");
+        }
+
+        return null;
+    }
+
+    private static (string, string)? ReadBasicAuth(SettingReader read)
+    {
+        if (!read.Boolean(GatewaySettings.BasicAuth, false))
+        {
+            return null;
+        }
+
+        var folder = read.Text(GatewaySettings.SecretMountPath, "/run/secrets/");
+        string? ReadOne(string file)
+        {
+            var path = Path.Combine(folder, file);
+            try
+            {
+                var value = File.ReadAllText(path).Trim();
+                if (value.Length > 0)
+                {
+                    return value;
+                }
+
+                read.Fail(GatewaySettings.SecretMountPath, folder, "basic_auth=true", $"{path} is empty");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                read.Fail(GatewaySettings.SecretMountPath, folder, "basic_auth=true", $"{path} cannot be read ({e.Message})");
+            }
+
+            return null;
+        }
+
+        var user = ReadOne("basic-auth-user");
+        var password = ReadOne("basic-auth-password");
+        return user is null || password is null ? null : (user, password);
+    }
+
+    private static void RequireAboveZero(SettingReader read, SettingDefinition setting, TimeSpan value)
+    {
+        if (value == TimeSpan.Zero && read.Raw(setting) is var (text, source))
+        {
+            read.Fail(setting, text, source, "must be above zero");
+        }
+    }
+
+    private static IReadOnlyList<string> DefaultWatchdogCommand()
+    {
+        if (Environment.ProcessPath is { } self && Path.GetFileName(self) == "fwatchdog")
+        {
+            return [self];
+        }
+
+        var apphost = Path.Combine(AppContext.BaseDirectory, "fwatchdog");
+        return File.Exists(apphost) ? [apphost] : ["dotnet", Path.Combine(AppContext.BaseDirectory, "fwatchdog.dll")];
+    }
+}

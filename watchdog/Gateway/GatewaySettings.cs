@@ -1,0 +1,90 @@
+using Fwatchdog.Configuration;
+
+namespace Fwatchdog.Gateway;
+
+/// <summary>Every setting of <c>fwatchdog gateway</c>, in README order.</summary>
+internal static class GatewaySettings
+{
+    public static readonly SettingDefinition Config = new("config", SettingKind.Text, "(none)", "config=samples/stack.json",
+        "JSON file listing the functions (see \"The stack file\"); needed unless upstream_template is set.");
+
+    public static readonly SettingDefinition Port = new("port", SettingKind.Port, "8080", "port=8080",
+        "HTTP port for /function, /async-function, /async-calls, /healthz and /system (0 = pick a free port).");
+
+    public static readonly SettingDefinition BindAddress = new("bind_address", SettingKind.Text, "*", "bind_address=127.0.0.1",
+        "Address to listen on; * means every interface.");
+
+    public static readonly SettingDefinition MetricsPort = new("metrics_port", SettingKind.Port, "8082", "metrics_port=8082",
+        "Port of the Prometheus /metrics endpoint (0 disables it).");
+
+    public static readonly SettingDefinition UpstreamTimeout = new("upstream_timeout", SettingKind.Duration, "60s", "upstream_timeout=60s",
+        "Deadline for one call to a function, sync or async (504 when it fires before the response starts); a function's \"timeout\" overrides it.");
+
+    public static readonly SettingDefinition UpstreamTemplate = new("upstream_template", SettingKind.Text, "(none)", "upstream_template=http://{name}.{namespace}:8080",
+        "Address of functions not in the stack file, with {name} and {namespace} filled in (Kubernetes/Swarm DNS). A name that does not resolve is 404.");
+
+    public static readonly SettingDefinition FunctionNamespace = new("function_namespace", SettingKind.Text, "openfaas-fn", "function_namespace=openfaas-fn",
+        "Namespace used for {namespace} when the name has no .namespace suffix.");
+
+    public static readonly SettingDefinition DataDir = new("data_dir", SettingKind.Text, "./fwatchdog-data", "data_dir=/var/lib/fwatchdog",
+        "Folder of the embedded queue (SQLite in WAL mode) and of large bodies.");
+
+    public static readonly SettingDefinition AsyncMaxBodyBytes = new("async_max_body_bytes", SettingKind.Bytes, "10MiB", "async_max_body_bytes=10MiB",
+        "Largest async request body accepted; larger gets 413 before anything is queued.");
+
+    public static readonly SettingDefinition QueueWorkers = new("queue_workers", SettingKind.Count, "16", "queue_workers=16",
+        "Async calls run at once by this gateway, over all functions (a function's \"max_concurrency\" caps it per function).");
+
+    public static readonly SettingDefinition QueueLease = new("queue_lease", SettingKind.Duration, "30s", "queue_lease=30s",
+        "Lease on a claimed job; renewed every third of it while the call runs, so only a dead gateway's jobs are run again.");
+
+    public static readonly SettingDefinition MaxAttempts = new("max_attempts", SettingKind.Count, "5", "max_attempts=5",
+        "Attempts per async call (1 = no retry); after the last failed one the job is dead-lettered.");
+
+    public static readonly SettingDefinition RetryCodes = new("retry_codes", SettingKind.Text, "429,502,503,504", "retry_codes=408,429,500,502,503,504",
+        "Function statuses that are retried (connection failures always are).");
+
+    public static readonly SettingDefinition InitialRetryWait = new("initial_retry_wait", SettingKind.Duration, "1s", "initial_retry_wait=1s",
+        "First retry delay; doubles each attempt with full jitter, up to max_retry_wait. Retry-After wins when larger.");
+
+    public static readonly SettingDefinition MaxRetryWait = new("max_retry_wait", SettingKind.Duration, "60s", "max_retry_wait=60s",
+        "Longest delay between two attempts (also caps Retry-After).");
+
+    public static readonly SettingDefinition CallbackAttempts = new("callback_attempts", SettingKind.Count, "5", "callback_attempts=5",
+        "Attempts to deliver one callback (retried on connection errors, timeouts and 5xx).");
+
+    public static readonly SettingDefinition CallbackTimeout = new("callback_timeout", SettingKind.Duration, "10s", "callback_timeout=10s",
+        "Time allowed for one callback POST.");
+
+    public static readonly SettingDefinition CallbackAllowedHosts = new("callback_allowed_hosts", SettingKind.Text, "(any)", "callback_allowed_hosts=hooks.example.com,*.internal",
+        "Comma-separated hosts that X-Callback-Url may name (*.domain for subdomains); others get 400.");
+
+    public static readonly SettingDefinition CallbackSecretFile = new("callback_secret_file", SettingKind.Text, "(none)", "callback_secret_file=/run/secrets/callback-secret",
+        "File holding the key for the X-Callback-Signature HMAC-SHA256 header on callbacks.");
+
+    public static readonly SettingDefinition AsyncRetention = new("async_retention", SettingKind.Duration, "24h", "async_retention=24h",
+        "How long finished async calls (status and result) are kept.");
+
+    public static readonly SettingDefinition AsyncKeepCredentials = new("async_keep_credentials", SettingKind.Boolean, "false", "async_keep_credentials=true",
+        "Store Authorization and Cookie headers with queued calls (dropped by default, so secrets do not sit in the queue).");
+
+    public static readonly SettingDefinition BasicAuth = new("basic_auth", SettingKind.Boolean, "false", "basic_auth=true",
+        "Require basic auth on /system/*; credentials come from the files basic-auth-user and basic-auth-password in secret_mount_path.");
+
+    public static readonly SettingDefinition SecretMountPath = new("secret_mount_path", SettingKind.Text, "/run/secrets/", "secret_mount_path=/run/secrets/",
+        "Folder of the basic auth files.");
+
+    public static readonly SettingDefinition ShutdownTimeout = new("shutdown_timeout", SettingKind.Duration, "30s", "shutdown_timeout=30s",
+        "After SIGTERM: time running async calls get to finish; the rest are released to the queue.");
+
+    public static readonly SettingDefinition WriteDebug = new("write_debug", SettingKind.Boolean, "false", "write_debug=true",
+        "Debug logging.");
+
+    public static readonly IReadOnlyList<SettingDefinition> All =
+    [
+        Config, Port, BindAddress, MetricsPort, UpstreamTimeout, UpstreamTemplate, FunctionNamespace, DataDir,
+        AsyncMaxBodyBytes, QueueWorkers, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
+        CallbackAttempts, CallbackTimeout, CallbackAllowedHosts, CallbackSecretFile, AsyncRetention, AsyncKeepCredentials,
+        BasicAuth, SecretMountPath, ShutdownTimeout, WriteDebug,
+    ];
+}

@@ -1,0 +1,74 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Fwatchdog.Gateway;
+
+/// <summary>
+/// Which headers cross the gateway: hop-by-hop ones (and those named in <c>Connection</c>) never
+/// do, in either direction (gateway-reference 1.5); content headers go on the content.
+/// </summary>
+internal static class ProxyHeaders
+{
+    public const string CallId = "X-Call-Id";
+    public const string StartTime = "X-Start-Time";
+
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+        "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Expect",
+    };
+
+    public static bool IsHopByHop(string name, StringValues connection)
+    {
+        if (HopByHop.Contains(name))
+        {
+            return true;
+        }
+
+        foreach (var value in connection)
+        {
+            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (string.Equals(token, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Adds one header to a request message, on its content when it is a content header.</summary>
+    public static void Add(HttpRequestMessage request, string name, IEnumerable<string?> values)
+    {
+        if (!request.Headers.TryAddWithoutValidation(name, values))
+        {
+            request.Content?.Headers.TryAddWithoutValidation(name, values);
+        }
+    }
+
+    /// <summary>Copies the function's response headers (not hop-by-hop ones) to the caller's response.</summary>
+    public static void CopyResponse(HttpResponseMessage from, HttpResponse to)
+    {
+        var connection = from.Headers.TryGetValues("Connection", out var c) ? new StringValues(c.ToArray()) : StringValues.Empty;
+        Copy(from.Headers, to, connection);
+        Copy(from.Content.Headers, to, connection);
+    }
+
+    private static void Copy(HttpHeaders headers, HttpResponse to, StringValues connection)
+    {
+        foreach (var (name, values) in headers.NonValidated)
+        {
+            if (!IsHopByHop(name, connection))
+            {
+                to.Headers[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues(values.ToArray());
+            }
+        }
+    }
+
+    /// <summary>Unix time in nanoseconds, as OpenFaaS writes X-Start-Time.</summary>
+    public static string NowNanoseconds(TimeProvider time) =>
+        ((time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100).ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

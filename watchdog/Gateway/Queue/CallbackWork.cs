@@ -1,0 +1,15 @@
+namespace Fwatchdog.Gateway.Queue;
+
+/// <summary>A callback to deliver (first try, a retry, or one left over by a gateway that died).</summary>
+internal sealed record CallbackWork(
+    string CallId,
+    string Function,
+    Uri Url,
+    JobState State,
+    int StatusCode,
+    string? ContentType,
+    StoredBody Result,
+    TimeSpan Duration,
+    int Attempts,
+    int MaxAttempts,
+    int CallbackAttempt);

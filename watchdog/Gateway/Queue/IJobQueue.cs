@@ -1,0 +1,45 @@
+namespace Fwatchdog.Gateway.Queue;
+
+/// <summary>
+/// The queue seam: the embedded SQLite queue implements it, and a NATS JetStream one can. Every
+/// method that changes a held job names the lease owner implicitly (this gateway instance) and
+/// does nothing when the lease was lost or the job was cancelled meanwhile.
+/// </summary>
+internal interface IJobQueue : IAsyncDisposable
+{
+    /// <summary>Stores the job durably; when this returns <see cref="EnqueueStatus.Stored"/>, a SIGKILL cannot lose it.</summary>
+    Task<EnqueueResult> EnqueueAsync(JobRequest job, StoredBody body, CancellationToken cancellationToken);
+
+    /// <summary>Leases up to <paramref name="max"/> due jobs (or jobs whose lease expired) for which <paramref name="slots"/> has room.</summary>
+    Task<IReadOnlyList<ClaimedJob>> ClaimAsync(int max, ISlotBook slots, CancellationToken cancellationToken);
+
+    /// <summary>Extends the leases of running jobs; returns those no longer ours (cancelled, or taken over).</summary>
+    Task<IReadOnlySet<string>> RenewAsync(IReadOnlyCollection<string> callIds, CancellationToken cancellationToken);
+
+    /// <summary>Puts a job back for another attempt at <paramref name="due"/>.</summary>
+    Task RetryAsync(string callId, DateTimeOffset due, int statusCode, string error, CancellationToken cancellationToken);
+
+    /// <summary>Records the final outcome; false when the job was cancelled meanwhile. A callback is then pending if one was asked for.</summary>
+    Task<bool> CompleteAsync(string callId, JobOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>Gives a running job back without counting the attempt (shutdown).</summary>
+    Task ReleaseAsync(string callId, CancellationToken cancellationToken);
+
+    /// <summary>Leases pending callbacks that are due and held by nobody.</summary>
+    Task<IReadOnlyList<CallbackWork>> ClaimCallbacksAsync(int max, CancellationToken cancellationToken);
+
+    /// <summary>Records one callback attempt: delivered, failed for good, or to retry at <paramref name="retryAt"/>.</summary>
+    Task CallbackAttemptedAsync(string callId, CallbackState state, int? statusCode, string? error, DateTimeOffset? retryAt, CancellationToken cancellationToken);
+
+    Task<JobStatus?> GetAsync(string callId, CancellationToken cancellationToken);
+
+    Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken);
+
+    Task<CancelResult> CancelAsync(string callId, CancellationToken cancellationToken);
+
+    /// <summary>Jobs per state, for metrics and /system/functions.</summary>
+    Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes finished jobs older than <paramref name="finishedBefore"/> and their files.</summary>
+    Task<int> SweepAsync(DateTimeOffset finishedBefore, CancellationToken cancellationToken);
+}

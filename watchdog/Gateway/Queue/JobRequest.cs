@@ -1,0 +1,16 @@
+namespace Fwatchdog.Gateway.Queue;
+
+/// <summary>
+/// Everything needed to replay an async call later: the original method, the raw sub-path and
+/// query, the headers kept (see <c>async_keep_credentials</c>) and where to send the result.
+/// </summary>
+internal sealed record JobRequest(
+    string CallId,
+    string Function,
+    string Method,
+    string Path,
+    string Query,
+    IReadOnlyList<KeyValuePair<string, string>> Headers,
+    Uri? CallbackUrl,
+    string? IdempotencyKey,
+    int MaxAttempts);

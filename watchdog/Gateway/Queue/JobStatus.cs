@@ -1,0 +1,23 @@
+namespace Fwatchdog.Gateway.Queue;
+
+/// <summary>What the status API reports about one call.</summary>
+internal sealed record JobStatus(
+    string CallId,
+    string Function,
+    JobState State,
+    int Attempts,
+    int MaxAttempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    DateTimeOffset? NextAttemptAt,
+    int? StatusCode,
+    string? Error,
+    Uri? CallbackUrl,
+    CallbackState CallbackState,
+    int CallbackAttempts,
+    int? CallbackStatusCode,
+    string? CallbackError,
+    bool HasResult,
+    string? ResultContentType,
+    long ResultLength);

@@ -1,0 +1,320 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Fwatchdog.Gateway.Queue;
+
+/// <summary>
+/// The embedded queue: one SQLite file in WAL mode under data_dir. All writes go through one
+/// <see cref="SqliteWriter"/> (group commit, synchronous=FULL); reads use pooled connections.
+/// Leases are rows: <c>lease_owner</c> and <c>lease_until</c>, so a job whose gateway died is
+/// claimed again once its lease runs out.
+/// </summary>
+internal sealed partial class SqliteJobQueue : IJobQueue
+{
+    private const string Claimable = "((state = 'queued' AND due_at <= $now) OR (state = 'running' AND lease_until < $now))";
+    private readonly SqliteWriter _writer;
+    private readonly string _readConnection;
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _lease;
+    private readonly TimeSpan _callbackLease;
+
+    public SqliteJobQueue(string dataDir, TimeSpan lease, TimeSpan callbackTimeout, TimeProvider time)
+    {
+        Directory.CreateDirectory(dataDir);
+        var path = Path.Combine(Path.GetFullPath(dataDir), "queue.db");
+        var builder = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 };
+        _writer = new SqliteWriter(builder.ConnectionString);
+        _writer.Execute(Schema);
+        builder.Mode = SqliteOpenMode.ReadOnly;
+        _readConnection = builder.ConnectionString;
+        _time = time;
+        _lease = lease;
+        _callbackLease = callbackTimeout + lease;
+    }
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS jobs (
+            call_id TEXT PRIMARY KEY,
+            function TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            query TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            body BLOB,
+            body_file TEXT,
+            body_length INTEGER NOT NULL,
+            callback_url TEXT,
+            idempotency_key TEXT UNIQUE,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            max_attempts INTEGER NOT NULL,
+            due_at INTEGER NOT NULL,
+            lease_owner TEXT,
+            lease_until INTEGER,
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER,
+            status_code INTEGER,
+            error TEXT,
+            duration_ms INTEGER,
+            result BLOB,
+            result_file TEXT,
+            result_length INTEGER,
+            result_type TEXT,
+            callback_state TEXT NOT NULL DEFAULT 'none',
+            callback_attempts INTEGER NOT NULL DEFAULT 0,
+            callback_due INTEGER,
+            callback_status INTEGER,
+            callback_error TEXT
+        );
+        CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, due_at);
+        CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (state, lease_until);
+        CREATE INDEX IF NOT EXISTS jobs_callbacks ON jobs (callback_state, callback_due);
+        CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at);
+        """;
+
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public Task<EnqueueResult> EnqueueAsync(JobRequest job, StoredBody body, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var key = job.IdempotencyKey is { } k ? job.Function + "\n" + k : null;
+        return _writer.WriteAsync(connection =>
+        {
+            using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                INSERT INTO jobs (call_id, function, method, path, query, headers, body, body_file, body_length, callback_url,
+                                  idempotency_key, state, max_attempts, due_at, created_at)
+                VALUES ($id, $function, $method, $path, $query, $headers, $body, $file, $length, $callback,
+                        $key, 'queued', $max, $now, $now)
+                ON CONFLICT DO NOTHING
+                """;
+            insert.Parameters.AddWithValue("$id", job.CallId);
+            insert.Parameters.AddWithValue("$function", job.Function);
+            insert.Parameters.AddWithValue("$method", job.Method);
+            insert.Parameters.AddWithValue("$path", job.Path);
+            insert.Parameters.AddWithValue("$query", job.Query);
+            insert.Parameters.AddWithValue("$headers", EncodeHeaders(job.Headers));
+            insert.Parameters.AddWithValue("$body", (object?)body.Inline ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$file", (object?)body.FilePath ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$length", body.Length);
+            insert.Parameters.AddWithValue("$callback", (object?)job.CallbackUrl?.AbsoluteUri ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$key", (object?)key ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$max", job.MaxAttempts);
+            insert.Parameters.AddWithValue("$now", now);
+            if (insert.ExecuteNonQuery() == 1)
+            {
+                return new EnqueueResult(job.CallId, EnqueueStatus.Stored);
+            }
+
+            if (key is not null)
+            {
+                using var existing = connection.CreateCommand();
+                existing.CommandText = "SELECT call_id FROM jobs WHERE idempotency_key = $key";
+                existing.Parameters.AddWithValue("$key", key);
+                if (existing.ExecuteScalar() is string first)
+                {
+                    return new EnqueueResult(first, EnqueueStatus.Replayed);
+                }
+            }
+
+            return new EnqueueResult(job.CallId, EnqueueStatus.CallIdTaken);
+        });
+    }
+
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(int max, ISlotBook slots, CancellationToken cancellationToken)
+    {
+        var candidates = new List<(string CallId, string Function)>();
+        await using (var connection = await OpenReadAsync(cancellationToken))
+        await using (var select = connection.CreateCommand())
+        {
+            select.CommandText = $"SELECT call_id, function FROM jobs WHERE {Claimable} ORDER BY due_at LIMIT $limit";
+            select.Parameters.AddWithValue("$now", Now);
+            select.Parameters.AddWithValue("$limit", Math.Max(max * 4, 16));
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (candidates.Count < max && await reader.ReadAsync(cancellationToken))
+            {
+                var function = reader.GetString(1);
+                if (slots.TryTake(function))
+                {
+                    candidates.Add((reader.GetString(0), function));
+                }
+            }
+        }
+
+        if (candidates.Count == 0)
+        {
+            return [];
+        }
+
+        var now = Now;
+        var claimed = await _writer.WriteAsync(connection =>
+        {
+            var jobs = new List<ClaimedJob>();
+            using var claim = connection.CreateCommand();
+            claim.CommandText = $"""
+                UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $owner, lease_until = $until,
+                                started_at = COALESCE(started_at, $now)
+                WHERE call_id = $id AND {Claimable}
+                RETURNING call_id, function, method, path, query, headers, body, body_file, body_length, callback_url,
+                          idempotency_key, max_attempts, attempts
+                """;
+            var id = claim.Parameters.Add("$id", SqliteType.Text);
+            claim.Parameters.AddWithValue("$owner", _owner);
+            claim.Parameters.AddWithValue("$until", now + (long)_lease.TotalMilliseconds);
+            claim.Parameters.AddWithValue("$now", now);
+            foreach (var (callId, _) in candidates)
+            {
+                id.Value = callId;
+                using var reader = claim.ExecuteReader();
+                if (reader.Read())
+                {
+                    jobs.Add(ReadClaimed(reader));
+                }
+            }
+
+            return jobs;
+        });
+
+        foreach (var (callId, function) in candidates)
+        {
+            if (!claimed.Any(j => j.Request.CallId == callId))
+            {
+                slots.Give(function);
+            }
+        }
+
+        return claimed;
+    }
+
+    private static ClaimedJob ReadClaimed(SqliteDataReader reader)
+    {
+        var request = new JobRequest(
+            reader.GetString(0),
+            reader.GetString(1),
+            reader.GetString(2),
+            reader.GetString(3),
+            reader.GetString(4),
+            DecodeHeaders(reader.GetString(5)),
+            reader.IsDBNull(9) ? null : new Uri(reader.GetString(9)),
+            reader.IsDBNull(10) ? null : reader.GetString(10),
+            reader.GetInt32(11));
+        var body = new StoredBody(reader.IsDBNull(6) ? null : (byte[])reader.GetValue(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetInt64(8));
+        return new ClaimedJob(request, body, reader.GetInt32(12));
+    }
+
+    public Task<IReadOnlySet<string>> RenewAsync(IReadOnlyCollection<string> callIds, CancellationToken cancellationToken)
+    {
+        if (callIds.Count == 0)
+        {
+            return Task.FromResult<IReadOnlySet<string>>(new HashSet<string>());
+        }
+
+        var until = Now + (long)_lease.TotalMilliseconds;
+        return _writer.WriteAsync<IReadOnlySet<string>>(connection =>
+        {
+            var lost = new HashSet<string>(StringComparer.Ordinal);
+            using var renew = connection.CreateCommand();
+            renew.CommandText = "UPDATE jobs SET lease_until = $until WHERE call_id = $id AND state = 'running' AND lease_owner = $owner";
+            var id = renew.Parameters.Add("$id", SqliteType.Text);
+            renew.Parameters.AddWithValue("$until", until);
+            renew.Parameters.AddWithValue("$owner", _owner);
+            foreach (var callId in callIds)
+            {
+                id.Value = callId;
+                if (renew.ExecuteNonQuery() == 0)
+                {
+                    lost.Add(callId);
+                }
+            }
+
+            return lost;
+        });
+    }
+
+    public Task RetryAsync(string callId, DateTimeOffset due, int statusCode, string error, CancellationToken cancellationToken) =>
+        _writer.WriteAsync(connection => Execute(connection, """
+            UPDATE jobs SET state = 'queued', due_at = $due, lease_owner = NULL, lease_until = NULL, status_code = $status, error = $error
+            WHERE call_id = $id AND state = 'running' AND lease_owner = $owner
+            """, ("$id", callId), ("$due", due.ToUnixTimeMilliseconds()), ("$status", statusCode), ("$error", error), ("$owner", _owner)));
+
+    public Task ReleaseAsync(string callId, CancellationToken cancellationToken) =>
+        _writer.WriteAsync(connection => Execute(connection, """
+            UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL
+            WHERE call_id = $id AND state = 'running' AND lease_owner = $owner
+            """, ("$id", callId), ("$owner", _owner)));
+
+    public Task<bool> CompleteAsync(string callId, JobOutcome outcome, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        return _writer.WriteAsync(connection => Execute(connection, """
+            UPDATE jobs SET state = $state, finished_at = $now, status_code = $status, error = $error, duration_ms = $duration,
+                            result = $result, result_file = $file, result_length = $length, result_type = $type,
+                            callback_state = CASE WHEN callback_url IS NULL THEN 'none' ELSE 'pending' END,
+                            callback_due = $now, lease_until = $until
+            WHERE call_id = $id AND state = 'running' AND lease_owner = $owner
+            """,
+            ("$id", callId), ("$owner", _owner), ("$state", Name(outcome.State)), ("$now", now), ("$status", outcome.StatusCode),
+            ("$error", outcome.Error), ("$duration", (long)outcome.Duration.TotalMilliseconds), ("$result", outcome.Result.Inline),
+            ("$file", outcome.Result.FilePath), ("$length", outcome.Result.Length), ("$type", outcome.ContentType),
+            ("$until", now + (long)_callbackLease.TotalMilliseconds)) == 1);
+    }
+
+    private static int Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command.ExecuteNonQuery();
+    }
+
+    private async Task<SqliteConnection> OpenReadAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_readConnection);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    internal static string Name(JobState state) => state.ToString().ToLowerInvariant();
+
+    internal static string Name(CallbackState state) => state.ToString().ToLowerInvariant();
+
+    private static string EncodeHeaders(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        var text = new StringBuilder();
+        foreach (var (name, value) in headers)
+        {
+            text.Append(name).Append(": ").Append(value).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static List<KeyValuePair<string, string>> DecodeHeaders(string text)
+    {
+        var headers = new List<KeyValuePair<string, string>>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = line.IndexOf(": ", StringComparison.Ordinal);
+            if (colon > 0)
+            {
+                headers.Add(new(line[..colon], line[(colon + 2)..]));
+            }
+        }
+
+        return headers;
+    }
+
+    private static DateTimeOffset? Time(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+
+    private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public ValueTask DisposeAsync() => _writer.DisposeAsync();
+}

@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Fwatchdog.Gateway.Async;
+using Fwatchdog.Gateway.Functions;
+using Microsoft.AspNetCore.Http;
+
+namespace Fwatchdog.Gateway;
+
+/// <summary>
+/// <c>/healthz</c> (never behind auth; 503 while draining) and <c>/system/functions</c> (behind
+/// basic auth when <c>basic_auth</c> is on; the password is compared in constant time).
+/// </summary>
+internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry registry, IReadOnlyDictionary<string, LocalFunctionHost> local, GatewayMetrics metrics)
+{
+    private volatile bool _draining;
+
+    public void StartDraining() => _draining = true;
+
+    public Task HealthAsync(HttpContext context)
+    {
+        context.Response.StatusCode = _draining ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(_draining ? "draining\n" : "OK\n");
+    }
+
+    public async Task SystemAsync(HttpContext context)
+    {
+        if (options.BasicAuth is var (user, password) && !Authorized(context.Request, user, password))
+        {
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"Restricted\"";
+            await GatewayFailures.WriteAsync(context, GatewayFailure.Unauthorized, "invalid credentials");
+            return;
+        }
+
+        if (context.Request.Path != "/system/functions")
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route");
+            return;
+        }
+
+        if (!HttpMethods.IsGet(context.Request.Method))
+        {
+            context.Response.Headers.Allow = "GET";
+            await GatewayFailures.WriteAsync(context, GatewayFailure.MethodNotAllowed, "functions come from the stack file; only GET is supported");
+            return;
+        }
+
+        var list = registry.Configured
+            .OrderBy(f => f.Name, StringComparer.Ordinal)
+            .Select(f =>
+            {
+                var ready = registry.Resolve(f.Name).Target is not null;
+                var kind = f.IsLocal ? "local" : f.Upstream is not null ? "upstream" : "template";
+                var upstream = f.IsLocal ? local.GetValueOrDefault(f.Name)?.BaseUri?.ToString() : registry.Resolve(f.Name).Target?.BaseUri.ToString();
+                return new FunctionListItem(f.Name, kind, upstream, ready, metrics.Invocations(f.Name), 1, ready ? 1 : 0);
+            })
+            .ToArray();
+        context.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, list, AsyncJson.Default.FunctionListItemArray, context.RequestAborted);
+    }
+
+    internal static bool Authorized(HttpRequest request, string user, string password)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        string decoded;
+        try
+        {
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+        return colon >= 0
+            && string.Equals(decoded[..colon], user, StringComparison.Ordinal)
+            && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(decoded[(colon + 1)..]), Encoding.UTF8.GetBytes(password));
+    }
+}

@@ -1,0 +1,42 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Fwatchdog.Hosting;
+
+/// <summary>What the watchdog and the gateway set up the same way: listeners and console logs.</summary>
+internal static class HostSetup
+{
+    public static void Listen(KestrelServerOptions kestrel, string bind, int port)
+    {
+        switch (bind)
+        {
+            case "*" or "":
+                kestrel.ListenAnyIP(port);
+                break;
+            case "localhost":
+                kestrel.ListenLocalhost(port);
+                break;
+            default:
+                kestrel.Listen(IPAddress.Parse(bind), port);
+                break;
+        }
+    }
+
+    public static void Logging(ILoggingBuilder logging, bool debug)
+    {
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            console.UseUtcTimestamp = true;
+        });
+        logging.SetMinimumLevel(debug ? LogLevel.Debug : LogLevel.Information);
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+    }
+
+    /// <summary>The first listening address that is not <paramref name="exceptPort"/>, with wildcard hosts made dialable.</summary>
+    public static Uri MainAddress(IEnumerable<string> addresses, int exceptPort) => addresses
+        .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal)))
+        .First(uri => exceptPort == 0 || uri.Port != exceptPort);
+}
