@@ -1,0 +1,111 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Fwatchdog.Gateway;
+
+namespace Fwatchdog.Tests.Infrastructure;
+
+/// <summary>
+/// A real gateway on 127.0.0.1:0, configured the way users do it (settings as environment
+/// variables and a stack file), with a temp data folder that outlives a restart.
+/// </summary>
+internal sealed class TestGateway : IAsyncDisposable
+{
+    private readonly GatewayApp _app;
+    private readonly bool _ownsFolder;
+
+    private TestGateway(GatewayApp app, GatewayOptions options, string dataDir, bool ownsFolder)
+    {
+        _app = app;
+        _ownsFolder = ownsFolder;
+        Options = options;
+        DataDir = dataDir;
+        Client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = app.Url, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public GatewayOptions Options { get; }
+
+    public string DataDir { get; }
+
+    public HttpClient Client { get; }
+
+    public Uri Url => _app.Url;
+
+    public GatewayApp App => _app;
+
+    /// <summary>Starts a gateway with <paramref name="stack"/> as its stack file and <paramref name="settings"/> as environment.</summary>
+    public static async Task<TestGateway> StartAsync(string stack, IReadOnlyDictionary<string, string>? settings = null, string? dataDir = null)
+    {
+        var folder = dataDir ?? Directory.CreateTempSubdirectory("fwatchdog-gw-").FullName;
+        var stackPath = Path.Combine(folder, "stack.json");
+        await File.WriteAllTextAsync(stackPath, stack);
+        var environment = new Dictionary<string, string?>
+        {
+            ["config"] = stackPath,
+            ["port"] = "0",
+            ["bind_address"] = "127.0.0.1",
+            ["metrics_port"] = "0",
+            ["data_dir"] = Path.Combine(folder, "data"),
+            ["initial_retry_wait"] = "50ms",
+            ["max_retry_wait"] = "500ms",
+            ["shutdown_timeout"] = "5s",
+        };
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+
+        var outcome = GatewayOptions.Parse(environment, new Dictionary<string, string>());
+        outcome.Errors.Should().BeEmpty();
+        var options = outcome.Value ?? throw new InvalidOperationException("gateway fixture options");
+        var app = GatewayApp.Create(options);
+        await app.StartAsync();
+        return new TestGateway(app, options, folder, dataDir is null);
+    }
+
+    /// <summary>A stack file with one upstream function per (name, url).</summary>
+    public static string Stack(params (string Name, Uri Upstream)[] functions) => Stack(functions.Select(f => (f.Name, $$"""{ "upstream": "{{f.Upstream}}" }""")).ToArray());
+
+    public static string Stack(params (string Name, string Json)[] functions) =>
+        "{ \"functions\": { " + string.Join(", ", functions.Select(f => $"\"{f.Name}\": {f.Json}")) + " } }";
+
+    public async Task<HttpResponseMessage> PostAsync(string path, string body, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body) };
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return await Client.SendAsync(request);
+    }
+
+    /// <summary>Polls the status API until the call reaches one of <paramref name="states"/>.</summary>
+    public async Task<JsonElement> WaitForStateAsync(string callId, TimeSpan within, params string[] states)
+    {
+        var deadline = DateTime.UtcNow + within;
+        JsonElement status = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            status = await Client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}");
+            if (states.Contains(status.GetProperty("state").GetString()))
+            {
+                return status;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"call {callId} did not reach {string.Join("/", states)} within {within}; last status: {status}");
+    }
+
+    /// <summary>Stops the gateway; deletes its data folder unless the test passed its own.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.DisposeAsync();
+        if (_ownsFolder)
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+    }
+}
