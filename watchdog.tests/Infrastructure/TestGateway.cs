@@ -98,6 +98,25 @@ internal sealed class TestGateway : IAsyncDisposable
         throw new TimeoutException($"call {callId} did not reach {string.Join("/", states)} within {within}; last status: {status}");
     }
 
+    /// <summary>Polls the status API until the call's callback reaches one of <paramref name="states"/>; returns the callback part.</summary>
+    public async Task<JsonElement> WaitForCallbackAsync(string callId, TimeSpan within, params string[] states)
+    {
+        var deadline = DateTime.UtcNow + within;
+        JsonElement status = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            status = await Client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}");
+            if (status.TryGetProperty("callback", out var callback) && states.Contains(callback.GetProperty("state").GetString()))
+            {
+                return callback;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"the callback of {callId} did not reach {string.Join("/", states)} within {within}; last status: {status}");
+    }
+
     /// <summary>Stops the gateway; deletes its data folder unless the test passed its own.</summary>
     public async ValueTask DisposeAsync()
     {
