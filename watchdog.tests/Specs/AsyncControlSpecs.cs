@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Fwatchdog.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Fwatchdog.Tests.Specs;
+
+/// <summary>Idempotency keys, callback delivery rules, cancel and leases of queued calls.</summary>
+public sealed class AsyncControlSpecs
+{
+    [Fact(Timeout = 30_000)]
+    public async Task Second_submission_with_the_same_Idempotency_Key_returns_the_first_call_id_and_queues_nothing()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)));
+
+        using var first = await gateway.PostAsync("/async-function/echo", "once", ("Idempotency-Key", "order-17"));
+        using var second = await gateway.PostAsync("/async-function/echo", "once", ("Idempotency-Key", "order-17"));
+
+        first.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        second.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var callId = first.Headers.GetValues("X-Call-Id").Single();
+        second.Headers.GetValues("X-Call-Id").Should().Equal(callId);
+        second.Headers.GetValues("Idempotency-Replayed").Should().Equal("true");
+        await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(10), "succeeded");
+        await Task.Delay(300);
+        function.All.Should().HaveCount(1);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Callback_is_retried_on_5xx_and_a_redirect_is_recorded_as_failed_not_followed()
+    {
+        var tries = 0;
+        await using var redirectTarget = await TestUpstream.StartAsync();
+        await using var receiver = await TestUpstream.StartAsync((context, request) =>
+        {
+            if (request.RawTarget == "/moved")
+            {
+                context.Response.StatusCode = 302;
+                context.Response.Headers.Location = redirectTarget.Url + "elsewhere";
+            }
+            else if (Interlocked.Increment(ref tries) <= 2)
+            {
+                context.Response.StatusCode = 500;
+            }
+
+            return Task.CompletedTask;
+        });
+        await using var function = await TestUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)));
+
+        using var retried = await gateway.PostAsync("/async-function/echo", "x", ("X-Callback-Url", receiver.Url + "flaky"));
+        var delivered = await gateway.WaitForCallbackAsync(retried.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(15), "delivered");
+        delivered.GetProperty("attempts").GetInt32().Should().Be(3);
+        receiver.All.Select(r => r.Header("X-Callback-Attempt")).Should().Equal("1", "2", "3");
+
+        using var moved = await gateway.PostAsync("/async-function/echo", "x", ("X-Callback-Url", receiver.Url + "moved"));
+        var failed = await gateway.WaitForCallbackAsync(moved.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(15), "failed");
+        failed.GetProperty("statusCode").GetInt32().Should().Be(302);
+        failed.GetProperty("error").GetString().Should().Contain("not followed");
+        redirectTarget.All.Should().BeEmpty();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Callback_carries_an_HMAC_SHA256_signature_the_receiver_can_check()
+    {
+        var secretFile = Path.GetTempFileName();
+        await File.WriteAllTextAsync(secretFile, "s3cret\n");
+        await using var function = await TestUpstream.StartAsync();
+        await using var receiver = await TestUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["callback_secret_file"] = secretFile });
+
+        using var accepted = await gateway.PostAsync("/async-function/echo", "signed body", ("X-Callback-Url", receiver.Url + "cb"));
+        var callback = await receiver.NextAsync();
+        File.Delete(secretFile);
+
+        var timestamp = callback.Header("X-Callback-Timestamp");
+        var signed = Encoding.UTF8.GetBytes(timestamp + "." + callback.Header("X-Call-Id") + ".").Concat(callback.Body).ToArray();
+        var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData("s3cret"u8, signed));
+        callback.Header("X-Callback-Signature").Should().Be(expected);
+        var tampered = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData("s3cret"u8, signed.Append((byte)'!').ToArray()));
+        callback.Header("X-Callback-Signature").Should().NotBe(tampered);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Cancelling_a_queued_call_means_it_never_runs()
+    {
+        var release = new TaskCompletionSource();
+        await using var function = await TestUpstream.StartAsync(async (_, _) => await release.Task);
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("one", $$"""{ "upstream": "{{function.Url}}", "max_concurrency": 1 }""")));
+
+        using var running = await gateway.PostAsync("/async-function/one", "first");
+        await function.NextAsync();
+        using var queued = await gateway.PostAsync("/async-function/one", "second");
+        var queuedId = queued.Headers.GetValues("X-Call-Id").Single();
+        (await gateway.Client.GetFromJsonAsync<JsonElement>($"/async-calls/{queuedId}")).GetProperty("state").GetString().Should().Be("queued");
+
+        using var cancel = await gateway.Client.DeleteAsync($"/async-calls/{queuedId}");
+        cancel.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString().Should().Be("cancelled");
+        release.SetResult();
+        await gateway.WaitForStateAsync(running.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(10), "succeeded");
+        await Task.Delay(500);
+        function.All.Select(r => r.Text).Should().Equal("first");
+        using var again = await gateway.Client.DeleteAsync($"/async-calls/{queuedId}");
+        again.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        using var unknown = await gateway.Client.DeleteAsync("/async-calls/no-such-call");
+        unknown.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Cancelling_a_running_call_kills_the_function_process()
+    {
+        using var pids = new PidDirectory();
+        await using var watchdog = await TestWatchdog.StartScriptAsync("record-pids.sh");
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("sleeper", watchdog.Url)));
+
+        using var accepted = await gateway.PostAsync("/async-function/sleeper", "", ("X-Pid-Dir", pids.Path));
+        var callId = accepted.Headers.GetValues("X-Call-Id").Single();
+        var main = await pids.WaitForPidAsync("main");
+        var grandchild = await pids.WaitForPidAsync("grandchild");
+        (await gateway.Client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}")).GetProperty("state").GetString().Should().Be("running");
+
+        using var cancel = await gateway.Client.DeleteAsync($"/async-calls/{callId}");
+
+        cancel.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await Processes.EventuallyAsync(() => !Processes.IsAlive(main) && !Processes.IsAlive(grandchild), TimeSpan.FromSeconds(10)))
+            .Should().BeTrue("the watchdog kills the process group when the gateway drops the call");
+        (await gateway.Client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}")).GetProperty("state").GetString().Should().Be("cancelled");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_call_longer_than_the_lease_runs_once_because_the_lease_is_renewed()
+    {
+        await using var function = await TestUpstream.StartAsync(async (_, _) => await Task.Delay(2500));
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("long", function.Url)), new Dictionary<string, string> { ["queue_lease"] = "600ms" });
+
+        using var accepted = await gateway.PostAsync("/async-function/long", "x");
+        var status = await gateway.WaitForStateAsync(accepted.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(15), "succeeded");
+
+        status.GetProperty("attempts").GetInt32().Should().Be(1);
+        await Task.Delay(700);
+        function.All.Should().HaveCount(1);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Max_concurrency_caps_how_many_calls_of_a_function_run_at_once()
+    {
+        var running = 0;
+        var peak = 0;
+        await using var function = await TestUpstream.StartAsync(async (_, _) =>
+        {
+            var now = Interlocked.Increment(ref running);
+            InterlockedMax(ref peak, now);
+            await Task.Delay(150);
+            Interlocked.Decrement(ref running);
+        });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("capped", $$"""{ "upstream": "{{function.Url}}", "max_concurrency": 2 }""")));
+
+        var ids = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var accepted = await gateway.PostAsync("/async-function/capped", "x");
+            ids.Add(accepted.Headers.GetValues("X-Call-Id").Single());
+        }
+
+        foreach (var id in ids)
+        {
+            await gateway.WaitForStateAsync(id, TimeSpan.FromSeconds(20), "succeeded");
+        }
+
+        peak.Should().Be(2);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}
