@@ -22,7 +22,7 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _supervisor = Task.CompletedTask;
-    private Process? _process;
+    private volatile int _pid;
     private volatile Uri? _baseUri;
 
     public LocalFunctionHost(FunctionDefinition function, IReadOnlyList<string> command, ILogger logger)
@@ -37,7 +37,8 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
 
     public int Starts { get; private set; }
 
-    public int? Pid => _process is { HasExited: false } p ? p.Id : null;
+    /// <summary>The running child's pid, or null between runs.</summary>
+    public int? Pid => _pid == 0 ? null : _pid;
 
     /// <summary>Starts supervising; completes when the function first answers its health check (or after <paramref name="wait"/>).</summary>
     public async Task StartAsync(TimeSpan wait)
@@ -125,7 +126,7 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Relay(e.Data, port);
         process.Start();
         Starts++;
-        _process = process;
+        _pid = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var exited = process.WaitForExitAsync(CancellationToken.None);
@@ -141,6 +142,7 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
         finally
         {
             _baseUri = null;
+            _pid = 0;
             if (!process.HasExited)
             {
                 await StopProcessAsync(process, exited);
