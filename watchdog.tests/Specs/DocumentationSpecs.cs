@@ -13,6 +13,12 @@ public sealed class DocumentationSpecs
         {
             readme.Should().Contain($"| `{setting.Name}`", $"{setting.Name} needs a row in the README's settings table");
         }
+
+        var gateway = readme[readme.IndexOf("### Gateway settings", StringComparison.Ordinal)..];
+        foreach (var setting in Fwatchdog.Gateway.GatewaySettings.All)
+        {
+            gateway.Should().Contain($"| `{setting.Name}` | `{setting.Default}` |", $"{setting.Name} needs a row in the README's gateway settings table");
+        }
     }
 
     internal static string RepositoryRoot()
