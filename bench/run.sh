@@ -14,4 +14,5 @@ fi
 dotnet publish watchdog -c Release -r linux-x64 -o artifacts/aot >/dev/null
 dotnet build watchdog -c Release -o artifacts/jit >/dev/null
 dotnet publish bench/Hello -c Release -r linux-x64 -o artifacts/hello >/dev/null
-exec python3 bench/run.py "$@"
+python3 bench/run.py "$@"
+exec python3 bench/gateway.py "$@"

@@ -17,6 +17,8 @@ internal sealed class GatewayMetrics
     private readonly Counter _jobs;
     private readonly Gauge _queue;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child> _startedByFunction = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Function, int Status), (Counter.Child, Histogram.Child)> _finished = new();
 
     public GatewayMetrics()
     {
@@ -32,13 +34,18 @@ internal sealed class GatewayMetrics
     /// <summary>Called before each scrape to refresh the queue gauges.</summary>
     public Func<CancellationToken, Task<IReadOnlyDictionary<string, long>>>? QueueDepth { get; set; }
 
-    public void Started(string function) => _started.WithLabels(function).Inc();
+    public void Started(string function) => _startedByFunction.GetOrAdd(function, f => _started.WithLabels(f)).Inc();
 
     public void Finished(string function, int status, TimeSpan elapsed)
     {
-        var code = status.ToString(CultureInfo.InvariantCulture);
-        _invocations.WithLabels(function, code).Inc();
-        _seconds.WithLabels(function, code).Observe(elapsed.TotalSeconds);
+        // Label lookups cost more than the increments; each (function, code) pair is looked up once.
+        var (invocations, seconds) = _finished.GetOrAdd((function, status), key =>
+        {
+            var code = key.Status.ToString(CultureInfo.InvariantCulture);
+            return (_invocations.WithLabels(key.Function, code), _seconds.WithLabels(key.Function, code));
+        });
+        invocations.Inc();
+        seconds.Observe(elapsed.TotalSeconds);
         _counts.AddOrUpdate(function, 1, (_, n) => n + 1);
     }
 

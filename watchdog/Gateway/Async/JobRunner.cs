@@ -139,7 +139,7 @@ internal sealed partial class JobRunner(
     {
         var request = job.Request;
         var path = request.Query.Length == 0 ? request.Path : request.Path + "?" + request.Query;
-        var message = new HttpRequestMessage(new HttpMethod(request.Method), UpstreamUri.Create(target.BaseUri, path))
+        var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), UpstreamUri.Create(target.BaseUri, path))
         {
             Content = new StreamContent(job.Body.Open(), 64 * 1024),
         };

@@ -75,10 +75,10 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, FunctionC
     private static HttpRequestMessage BuildRequest(HttpContext context, FunctionTarget target, FunctionRoute route, string callId, string startTime)
     {
         var incoming = context.Request;
-        var request = new HttpRequestMessage(new HttpMethod(incoming.Method), UpstreamUri.Create(target.BaseUri, route.PathAndQuery));
+        var request = new HttpRequestMessage(HttpMethod.Parse(incoming.Method), UpstreamUri.Create(target.BaseUri, route.PathAndQuery));
         if (HasBody(context))
         {
-            request.Content = new StreamContent(incoming.Body, 64 * 1024);
+            request.Content = new StreamContent(incoming.Body);
         }
         else if (incoming.ContentLength == 0 && !HttpMethods.IsGet(incoming.Method) && !HttpMethods.IsHead(incoming.Method))
         {

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Gateway benchmarks: the sync proxy next to a direct call to the same upstream, the async accept
+rate (durable 202s) and the time 1000 queued calls take to drain. Every figure sits next to a
+baseline from the same run. Loopback only; every load run is bounded in time or count."""
+import json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run as base  # noqa: E402  (shared helpers: free_port, start, stop, wrk, row)
+
+ROOT = base.ROOT
+
+
+def start_gateway(stack, extra=None):
+    folder = tempfile.mkdtemp(prefix="fwatchdog-bench-")
+    path = os.path.join(folder, "stack.json")
+    with open(path, "w") as f:
+        json.dump({"functions": stack}, f)
+    port, metrics = base.free_port(), base.free_port()
+    env = {"config": path, "data_dir": os.path.join(folder, "data"), "metrics_port": str(metrics)}
+    env.update(extra or {})
+    proc, _ = base.start([base.AOT, "gateway"], port, env, health="/healthz")
+    return proc, port, metrics, folder
+
+
+def queue_depth(metrics_port):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r'gateway_async_queue_depth\{state="(\w+)"\} ([\d.e+]+)', text)}
+
+
+def wait_drained(metrics_port, expected_done, timeout=300):
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        depth = queue_depth(metrics_port)
+        if depth.get("queued", 0) == 0 and depth.get("running", 0) == 0 and depth.get("succeeded", 0) >= expected_done:
+            return time.perf_counter()
+        time.sleep(0.02)
+    raise RuntimeError(f"queue did not drain within {timeout}s: {depth}")
+
+
+def main():
+    print(f"{'measure':<48} {'value':>22} {'baseline (same run)':>26} {'ratio':>10}  target")
+    hello_port, cat_port = base.free_port(), base.free_port()
+    hello, _ = base.start([base.HELLO, str(hello_port)], hello_port, health="/")
+    cat, _ = base.start([base.AOT], cat_port)
+    gateway, port, metrics, folder = start_gateway({
+        "hello": {"upstream": f"http://127.0.0.1:{hello_port}"},
+        "cat": {"upstream": f"http://127.0.0.1:{cat_port}"},
+    })
+    try:
+        for name, upstream_port, target in (("hello", hello_port, 0.5), ("cat", cat_port, 0.9)):
+            base.wrk(upstream_port, 16, duration="2s")
+            direct, d50, d99, _ = base.wrk(upstream_port, 16)
+            base.wrk(port, 16, duration="2s", path=f"/function/{name}")
+            proxied, p50, p99, errors = base.wrk(port, 16, path=f"/function/{name}")
+            assert errors == 0, f"{errors} non-2xx through the gateway"
+            label = "trivial Kestrel upstream" if name == "hello" else "cat watchdog (AOT)"
+            base.row(f"sync proxy, {label}, 16 conns", f"{proxied:.0f} req/s p99 {p99:.2f} ms",
+                     f"direct {direct:.0f} req/s p99 {d99:.2f} ms", f"{proxied / direct:.2f}x", f">= {target}x")
+
+        # Durable accept: every 202 means the job is committed with synchronous=FULL.
+        accepted, a50, a99, errors = base.wrk(port, 16, path="/async-function/hello")
+        assert errors == 0, f"{errors} non-2xx from /async-function"
+        base.row("async accept (202 after fsync), 16 conns", f"{accepted:.0f} 202/s p99 {a99:.2f} ms",
+                 f"sync direct hello {direct_hello(hello_port):.0f} req/s", "", ">= 2000/s")
+        wait_drained(metrics, 0)
+    finally:
+        base.stop(gateway)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    # 1000 queued calls, fresh queue: time from the first submission until all succeeded.
+    gateway, port, metrics, folder = start_gateway({"hello": {"upstream": f"http://127.0.0.1:{hello_port}"}})
+    try:
+        def submit(i):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/async-function/hello", data=b"x" * 100, method="POST")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 202
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(submit, range(1000)))
+        submitted = time.perf_counter() - t0
+        done = wait_drained(metrics, 1000) - t0
+        sync_time = sync_calls(hello_port, 1000)
+        base.row("1000 async calls: submitted / all succeeded", f"{submitted:.2f} s / {done:.2f} s",
+                 f"1000 sync calls direct {sync_time:.2f} s", f"{done / sync_time:.1f}x", "(reported)")
+    finally:
+        base.stop(gateway)
+        shutil.rmtree(folder, ignore_errors=True)
+        base.stop(hello)
+        base.stop(cat)
+    write_section()
+
+
+_direct = {}
+
+
+def direct_hello(port):
+    if port not in _direct:
+        _direct[port] = base.wrk(port, 16)[0]
+    return _direct[port]
+
+
+def sync_calls(port, count):
+    def call(i):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=b"x" * 100, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(call, range(count)))
+    return time.perf_counter() - t0
+
+
+def write_section():
+    lines = ["## Gateway", "", f"Produced by `python3 bench/gateway.py` (run by `bash bench/run.sh`) on {time.strftime('%Y-%m-%d')}. "
+             "The gateway is the AOT `fwatchdog gateway` with the embedded SQLite queue; the upstreams are the bare Kestrel "
+             "hello (`bench/Hello`) and an AOT `fwatchdog` running `cat`. wrk posts 100 bytes.", "",
+             "| measure | value | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
+    lines += [f"| {a.strip()} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in base.rows]
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
+    section = "\n".join(lines) + "\n\n"
+    if "## Gateway" in text:
+        start = text.index("## Gateway")
+        end = text.index("## Notes") if "## Notes" in text[start:] else len(text)
+        text = text[:start] + section + text[end:]
+    elif "## Notes" in text:
+        text = text.replace("## Notes", section + "## Notes", 1)
+    else:
+        text += "\n" + section
+    open(path, "w").write(text)
+    print(f"wrote the gateway section of {path}")
+
+
+if __name__ == "__main__":
+    main()
