@@ -3,8 +3,8 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Fwatchdog.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Specs;
 
