@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
 
@@ -313,8 +312,6 @@ internal sealed partial class SqliteJobQueue : IJobQueue
 
     private static DateTimeOffset? Time(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
-    private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     public ValueTask DisposeAsync() => _writer.DisposeAsync();
 }
