@@ -171,6 +171,9 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
         {
             _running.TryRemove(job.Request.CallId, out _);
             Give(job.Request.Function);
+
+            // A slot is free: claim the next due job now rather than at the next poll.
+            Wake();
         }
     }
 
@@ -187,6 +190,7 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
         finally
         {
             Interlocked.Decrement(ref _callbacksInFlight);
+            Wake();
         }
     }
 
