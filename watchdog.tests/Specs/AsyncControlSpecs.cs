@@ -9,13 +9,27 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>Idempotency keys, callback delivery rules, cancel and leases of queued calls.</summary>
-public sealed class AsyncControlSpecs
+public abstract class AsyncControlSpecs
 {
+    /// <summary>Extra gateway settings that pick the queue backend.</summary>
+    private protected abstract Dictionary<string, string> Backend();
+
+    private protected Task<TestGateway> StartAsync(string stack, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var merged = Backend();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            merged[key] = value;
+        }
+
+        return TestGateway.StartAsync(stack, merged);
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Second_submission_with_the_same_Idempotency_Key_returns_the_first_call_id_and_queues_nothing()
     {
         await using var function = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)));
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)));
 
         using var first = await gateway.PostAsync("/async-function/echo", "once", ("Idempotency-Key", "order-17"));
         using var second = await gateway.PostAsync("/async-function/echo", "once", ("Idempotency-Key", "order-17"));
@@ -50,7 +64,7 @@ public sealed class AsyncControlSpecs
             return Task.CompletedTask;
         });
         await using var function = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)));
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)));
 
         using var retried = await gateway.PostAsync("/async-function/echo", "x", ("X-Callback-Url", receiver.Url + "flaky"));
         var delivered = await gateway.WaitForCallbackAsync(retried.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(15), "delivered");
@@ -71,7 +85,7 @@ public sealed class AsyncControlSpecs
         await File.WriteAllTextAsync(secretFile, "s3cret\n");
         await using var function = await TestUpstream.StartAsync();
         await using var receiver = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["callback_secret_file"] = secretFile });
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["callback_secret_file"] = secretFile });
 
         using var accepted = await gateway.PostAsync("/async-function/echo", "signed body", ("X-Callback-Url", receiver.Url + "cb"));
         var callback = await receiver.NextAsync();
@@ -90,7 +104,7 @@ public sealed class AsyncControlSpecs
     {
         var release = new TaskCompletionSource();
         await using var function = await TestUpstream.StartAsync(async (_, _) => await release.Task);
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("one", $$"""{ "upstream": "{{function.Url}}", "max_concurrency": 1 }""")));
+        await using var gateway = await StartAsync(TestGateway.Stack(("one", $$"""{ "upstream": "{{function.Url}}", "max_concurrency": 1 }""")));
 
         using var running = await gateway.PostAsync("/async-function/one", "first");
         await function.NextAsync();
@@ -116,7 +130,7 @@ public sealed class AsyncControlSpecs
     {
         using var pids = new PidDirectory();
         await using var watchdog = await TestWatchdog.StartScriptAsync("record-pids.sh");
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("sleeper", watchdog.Url)));
+        await using var gateway = await StartAsync(TestGateway.Stack(("sleeper", watchdog.Url)));
 
         using var accepted = await gateway.PostAsync("/async-function/sleeper", "", ("X-Pid-Dir", pids.Path));
         var callId = accepted.Headers.GetValues("X-Call-Id").Single();
@@ -136,7 +150,7 @@ public sealed class AsyncControlSpecs
     public async Task A_call_longer_than_the_lease_runs_once_because_the_lease_is_renewed()
     {
         await using var function = await TestUpstream.StartAsync(async (_, _) => await Task.Delay(2500));
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("long", function.Url)), new Dictionary<string, string> { ["queue_lease"] = "600ms" });
+        await using var gateway = await StartAsync(TestGateway.Stack(("long", function.Url)), new Dictionary<string, string> { ["queue_lease"] = "600ms" });
 
         using var accepted = await gateway.PostAsync("/async-function/long", "x");
         var status = await gateway.WaitForStateAsync(accepted.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(15), "succeeded");
@@ -158,7 +172,7 @@ public sealed class AsyncControlSpecs
             await Task.Delay(150);
             Interlocked.Decrement(ref running);
         });
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("capped", $$"""{ "upstream": "{{function.Url}}", "max_concurrency": 2 }""")));
+        await using var gateway = await StartAsync(TestGateway.Stack(("capped", $$"""{ "upstream": "{{function.Url}}", "max_concurrency": 2 }""")));
 
         var ids = new List<string>();
         for (var i = 0; i < 8; i++)
@@ -182,4 +196,16 @@ public sealed class AsyncControlSpecs
         {
         }
     }
+}
+
+/// <summary>The same specs against the embedded SQLite queue.</summary>
+public sealed class AsyncControlSpecsOnSqlite : AsyncControlSpecs
+{
+    private protected override Dictionary<string, string> Backend() => [];
+}
+
+/// <summary>The same specs against NATS JetStream (a real nats-server).</summary>
+public sealed class AsyncControlSpecsOnNats(NatsServer nats) : AsyncControlSpecs, IClassFixture<NatsServer>
+{
+    private protected override Dictionary<string, string> Backend() => nats.Settings();
 }

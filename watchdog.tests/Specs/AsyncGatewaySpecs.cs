@@ -9,8 +9,22 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>Queued calls on /async-function/{name}: accept, run, retry, call back, report status, cancel.</summary>
-public sealed class AsyncGatewaySpecs
+public abstract class AsyncGatewaySpecs
 {
+    /// <summary>Extra gateway settings that pick the queue backend.</summary>
+    private protected abstract Dictionary<string, string> Backend();
+
+    private protected Task<TestGateway> StartAsync(string stack, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var merged = Backend();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            merged[key] = value;
+        }
+
+        return TestGateway.StartAsync(stack, merged);
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Accepted_call_replays_the_original_request_and_calls_back_with_the_result()
     {
@@ -20,7 +34,7 @@ public sealed class AsyncGatewaySpecs
             await context.Response.WriteAsync("result:" + request.Text);
         });
         await using var receiver = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)));
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)));
 
         using var accepted = await gateway.PostAsync("/async-function/echo/sub%2Fpath?x=1", "payload",
             ("X-Callback-Url", receiver.Url + "done"), ("X-Custom", "kept"), ("Authorization", "Bearer secret"), ("Cookie", "a=b"));
@@ -64,7 +78,7 @@ public sealed class AsyncGatewaySpecs
     public async Task Bad_submissions_are_refused_before_anything_is_queued()
     {
         await using var function = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string>
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string>
         {
             ["async_max_body_bytes"] = "1KiB",
             ["callback_allowed_hosts"] = "127.0.0.1,*.example.com",
@@ -108,7 +122,7 @@ public sealed class AsyncGatewaySpecs
     {
         await using var watchdog = await TestWatchdog.StartAsync("cat");
         await using var receiver = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("cat", watchdog.Url)));
+        await using var gateway = await StartAsync(TestGateway.Stack(("cat", watchdog.Url)));
         var accepted = new System.Collections.Concurrent.ConcurrentDictionary<string, string>();
 
         await Parallel.ForEachAsync(Enumerable.Range(0, 100), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
@@ -135,7 +149,7 @@ public sealed class AsyncGatewaySpecs
             return context.Response.WriteAsync("busy");
         });
         await using var receiver = await TestUpstream.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("flaky", function.Url)), new Dictionary<string, string> { ["max_attempts"] = "3" });
+        await using var gateway = await StartAsync(TestGateway.Stack(("flaky", function.Url)), new Dictionary<string, string> { ["max_attempts"] = "3" });
 
         using var accepted = await gateway.PostAsync("/async-function/flaky", "x", ("X-Callback-Url", receiver.Url + "cb"));
         var callId = accepted.Headers.GetValues("X-Call-Id").Single();
@@ -173,7 +187,7 @@ public sealed class AsyncGatewaySpecs
 
             return Task.CompletedTask;
         });
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("limited", function.Url)), new Dictionary<string, string> { ["max_retry_wait"] = "5s" });
+        await using var gateway = await StartAsync(TestGateway.Stack(("limited", function.Url)), new Dictionary<string, string> { ["max_retry_wait"] = "5s" });
 
         using var accepted = await gateway.PostAsync("/async-function/limited", "x");
         var status = await gateway.WaitForStateAsync(accepted.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(20), "succeeded");
@@ -186,4 +200,16 @@ public sealed class AsyncGatewaySpecs
         failed.GetProperty("attempts").GetInt32().Should().Be(1);
         failed.GetProperty("statusCode").GetInt32().Should().Be(400);
     }
+}
+
+/// <summary>The same specs against the embedded SQLite queue.</summary>
+public sealed class AsyncGatewaySpecsOnSqlite : AsyncGatewaySpecs
+{
+    private protected override Dictionary<string, string> Backend() => [];
+}
+
+/// <summary>The same specs against NATS JetStream (a real nats-server).</summary>
+public sealed class AsyncGatewaySpecsOnNats(NatsServer nats) : AsyncGatewaySpecs, IClassFixture<NatsServer>
+{
+    private protected override Dictionary<string, string> Backend() => nats.Settings();
 }

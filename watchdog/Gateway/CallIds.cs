@@ -20,7 +20,7 @@ internal static class CallIds
 
         foreach (var c in id)
         {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'))
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
             {
                 return false;
             }

@@ -84,7 +84,9 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var registry = new FunctionRegistry(options, local);
         var metrics = new GatewayMetrics();
         var client = new FunctionClient(metrics);
-        var queue = new SqliteJobQueue(options.DataDir, options.QueueLease, options.CallbackTimeout, time);
+        IJobQueue queue = options.Queue == "nats"
+            ? new NatsJobQueue(options.Nats, options.DataDir, options.QueueLease, options.AsyncRetention, time, loggers.CreateLogger<NatsJobQueue>())
+            : new SqliteJobQueue(options.DataDir, options.QueueLease, options.CallbackTimeout, time);
         metrics.QueueDepth = queue.CountAsync;
         var spool = new BodySpool(Path.Combine(Path.GetFullPath(options.DataDir), "bodies"));
         var callbacks = new CallbackSender(options, queue, time, loggers.CreateLogger<CallbackSender>());
@@ -149,7 +151,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         }
 
         _dispatcher.Start();
-        LogStarted(_logger, Url.Port, _options.Functions.Count, _options.UpstreamTemplate ?? "(none)", Path.GetFullPath(_options.DataDir),
+        LogStarted(_logger, Url.Port, _options.Functions.Count, _options.UpstreamTemplate ?? "(none)", _options.Queue == "nats" ? _options.Nats.Url : Path.GetFullPath(_options.DataDir),
             _options.QueueWorkers, DurationParser.Format(_options.UpstreamTimeout), _options.MetricsPort);
     }
 
@@ -207,7 +209,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information,
-        Message = "Gateway: Listening on port {Port}; functions={Functions} upstream_template={Template} data_dir={DataDir} queue_workers={Workers} upstream_timeout={Timeout} metrics_port={MetricsPort}")]
+        Message = "Gateway: Listening on port {Port}; functions={Functions} upstream_template={Template} queue={DataDir} queue_workers={Workers} upstream_timeout={Timeout} metrics_port={MetricsPort}")]
     private static partial void LogStarted(ILogger logger, int port, int functions, string template, string dataDir, int workers, string timeout, int metricsPort);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "{Signal}: no new calls; finishing or releasing running ones")]

@@ -58,9 +58,16 @@ internal sealed class GatewayMetrics
     {
         if (QueueDepth is { } depth)
         {
-            foreach (var (state, count) in await depth(context.RequestAborted))
+            try
             {
-                _queue.WithLabels(state).Set(count);
+                foreach (var (state, count) in await depth(context.RequestAborted))
+                {
+                    _queue.WithLabels(state).Set(count);
+                }
+            }
+            catch (Queue.QueueUnavailableException)
+            {
+                // The queue is down: the other metrics still matter, the gauges keep their last values.
             }
         }
 

@@ -36,6 +36,12 @@ internal sealed record GatewayOptions
     /// <summary><c>data_dir</c>, default <c>./fwatchdog-data</c>.</summary>
     public string DataDir { get; init; } = "fwatchdog-data";
 
+    /// <summary><c>queue</c>: <c>sqlite</c> (default) or <c>nats</c>.</summary>
+    public string Queue { get; init; } = "sqlite";
+
+    /// <summary><c>nats_url</c>, <c>nats_stream</c>, <c>nats_subject</c>, <c>nats_consumer</c>, <c>nats_bucket</c>.</summary>
+    public NatsQueueOptions Nats { get; init; } = new();
+
     /// <summary><c>async_max_body_bytes</c>, default 10 MiB.</summary>
     public long AsyncMaxBodyBytes { get; init; } = 10 << 20;
 
@@ -114,6 +120,15 @@ internal sealed record GatewayOptions
             UpstreamTemplate = template?.Value,
             FunctionNamespace = read.Text(GatewaySettings.FunctionNamespace, "openfaas-fn"),
             DataDir = read.Text(GatewaySettings.DataDir, "fwatchdog-data"),
+            Queue = read.Text(GatewaySettings.Queue, "sqlite"),
+            Nats = new NatsQueueOptions
+            {
+                Url = read.Text(GatewaySettings.NatsUrl, "nats://127.0.0.1:4222"),
+                Stream = read.Text(GatewaySettings.NatsStream, "FWATCHDOG_JOBS"),
+                Subject = read.Text(GatewaySettings.NatsSubject, "fwatchdog.jobs"),
+                Consumer = read.Text(GatewaySettings.NatsConsumer, "fwatchdog-workers"),
+                Bucket = read.Text(GatewaySettings.NatsBucket, "fwatchdog-calls"),
+            },
             AsyncMaxBodyBytes = read.Bytes(GatewaySettings.AsyncMaxBodyBytes, 10 << 20),
             QueueWorkers = read.Count(GatewaySettings.QueueWorkers, 16, 4096),
             QueueLease = read.Duration(GatewaySettings.QueueLease, TimeSpan.FromSeconds(30)),
@@ -142,6 +157,31 @@ internal sealed record GatewayOptions
         if (read.Raw(GatewaySettings.BindAddress) is var (bind, bindSource) && bind is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(bind, out _))
         {
             read.Fail(GatewaySettings.BindAddress, bind, bindSource, "not an IP address, * or localhost");
+        }
+
+        if (read.Raw(GatewaySettings.Queue) is var (queue, queueSource) && queue is not ("sqlite" or "nats"))
+        {
+            read.Fail(GatewaySettings.Queue, queue, queueSource, "not a queue backend; use sqlite or nats");
+        }
+
+        foreach (var (setting, valid) in new[]
+        {
+            (GatewaySettings.NatsStream, NatsQueueOptions.IsName(options.Nats.Stream)),
+            (GatewaySettings.NatsConsumer, NatsQueueOptions.IsName(options.Nats.Consumer)),
+            (GatewaySettings.NatsBucket, NatsQueueOptions.IsName(options.Nats.Bucket)),
+            (GatewaySettings.NatsSubject, NatsQueueOptions.IsSubject(options.Nats.Subject)),
+        })
+        {
+            if (!valid && read.Raw(setting) is var (text, source))
+            {
+                read.Fail(setting, text, source, "not a valid NATS name (letters, digits, - and _; subjects may also contain dots)");
+            }
+        }
+
+        if (read.Raw(GatewaySettings.NatsUrl) is var (url, urlSource)
+            && url.Split(',').Any(u => !Uri.TryCreate(u.Trim(), UriKind.Absolute, out var parsed) || parsed.Scheme is not ("nats" or "tls" or "ws" or "wss")))
+        {
+            read.Fail(GatewaySettings.NatsUrl, url, urlSource, "not a NATS URL (nats://host:port)");
         }
 
         if (options.MetricsPort != 0 && options.MetricsPort == options.Port)

@@ -29,6 +29,24 @@ internal static class GatewaySettings
     public static readonly SettingDefinition DataDir = new("data_dir", SettingKind.Text, "./fwatchdog-data", "data_dir=/var/lib/fwatchdog",
         "Folder of the embedded queue (SQLite in WAL mode) and of large bodies.");
 
+    public static readonly SettingDefinition Queue = new("queue", SettingKind.Text, "sqlite", "queue=nats",
+        "Queue backend: sqlite (embedded, one machine) or nats (NATS JetStream, shared by several gateway replicas).");
+
+    public static readonly SettingDefinition NatsUrl = new("nats_url", SettingKind.Text, "nats://127.0.0.1:4222", "nats_url=nats://nats:4222",
+        "NATS server(s) for queue=nats; comma-separated for a cluster.");
+
+    public static readonly SettingDefinition NatsStream = new("nats_stream", SettingKind.Text, "FWATCHDOG_JOBS", "nats_stream=FWATCHDOG_JOBS",
+        "JetStream work-queue stream of queued calls (dead letters go to <nats_stream>_DEAD).");
+
+    public static readonly SettingDefinition NatsSubject = new("nats_subject", SettingKind.Text, "fwatchdog.jobs", "nats_subject=fwatchdog.jobs",
+        "Subject prefix: calls of function f are published on <nats_subject>.f (dead letters on <nats_subject>_dead.f).");
+
+    public static readonly SettingDefinition NatsConsumer = new("nats_consumer", SettingKind.Text, "fwatchdog-workers", "nats_consumer=fwatchdog-workers",
+        "Durable pull consumer shared by all gateway replicas.");
+
+    public static readonly SettingDefinition NatsBucket = new("nats_bucket", SettingKind.Text, "fwatchdog-calls", "nats_bucket=fwatchdog-calls",
+        "Key-value bucket holding call status and idempotency keys (large bodies go to the object store <nats_bucket>-bodies).");
+
     public static readonly SettingDefinition AsyncMaxBodyBytes = new("async_max_body_bytes", SettingKind.Bytes, "10MiB", "async_max_body_bytes=10MiB",
         "Largest async request body accepted; larger gets 413 before anything is queued.");
 
@@ -83,7 +101,7 @@ internal static class GatewaySettings
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         Config, Port, BindAddress, MetricsPort, UpstreamTimeout, UpstreamTemplate, FunctionNamespace, DataDir,
-        AsyncMaxBodyBytes, QueueWorkers, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
+        Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, AsyncMaxBodyBytes, QueueWorkers, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
         CallbackAttempts, CallbackTimeout, CallbackAllowedHosts, CallbackSecretFile, AsyncRetention, AsyncKeepCredentials,
         BasicAuth, SecretMountPath, ShutdownTimeout, WriteDebug,
     ];

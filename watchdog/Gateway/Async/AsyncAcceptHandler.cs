@@ -82,7 +82,7 @@ internal sealed partial class AsyncAcceptHandler(
             // Not cancelled by the caller leaving: once we start storing, we finish.
             result = await queue.EnqueueAsync(job, body, CancellationToken.None);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException or QueueUnavailableException)
         {
             body.DeleteFile();
             LogQueueFailed(logger, route.Name, e.Message);

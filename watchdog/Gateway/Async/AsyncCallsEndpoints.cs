@@ -24,6 +24,19 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
             return;
         }
 
+        try
+        {
+            await DispatchAsync(context, callId, result);
+        }
+        catch (QueueUnavailableException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await GatewayFailures.WriteAsync(context, GatewayFailure.QueueUnavailable, "the queue cannot be read now: " + e.Message);
+        }
+    }
+
+    private async Task DispatchAsync(HttpContext context, string callId, bool result)
+    {
         switch (context.Request.Method)
         {
             case "GET" or "HEAD" when result:

@@ -136,7 +136,7 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
             {
                 LogLoopError(_logger, e.Message);
             }
@@ -227,7 +227,7 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
                 CancelRunning(callId);
             }
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
         {
             LogLoopError(_logger, e.Message);
         }
@@ -251,7 +251,7 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
         {
             LogLoopError(_logger, e.Message);
         }

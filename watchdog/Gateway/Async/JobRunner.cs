@@ -132,6 +132,9 @@ internal sealed partial class JobRunner(
         {
             LogCancelled(logger, job.Request.CallId);
             metrics.Job(job.Request.Function, "cancelled");
+
+            // The job is cancelled in the queue already; this only lets go of what we hold (a NATS message).
+            await queue.ReleaseAsync(job.Request.CallId, CancellationToken.None);
         }
     }
 

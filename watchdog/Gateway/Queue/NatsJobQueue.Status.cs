@@ -1,0 +1,63 @@
+namespace Fwatchdog.Gateway.Queue;
+
+/// <summary>The status API, cancel and counts, answered from the key-value bucket by any replica.</summary>
+internal sealed partial class NatsJobQueue
+{
+    public async Task<JobStatus?> GetAsync(string callId, CancellationToken cancellationToken)
+    {
+        var resources = await ReadyGuardedAsync(cancellationToken);
+        var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
+        if (!entry.Success || Deserialize(entry.Value.Value) is not { } r)
+        {
+            return null;
+        }
+
+        var state = Enum.Parse<JobState>(r.State, ignoreCase: true);
+        static DateTimeOffset? Time(long? ms) => ms is { } value ? DateTimeOffset.FromUnixTimeMilliseconds(value) : null;
+        return new JobStatus(r.CallId, r.Function, state, r.Attempts, r.MaxAttempts, DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt),
+            Time(r.StartedAt), Time(r.FinishedAt), state == JobState.Queued ? Time(r.DueAt) : null, r.StatusCode, r.Error,
+            r.CallbackUrl is { } url ? new Uri(url) : null, Enum.Parse<CallbackState>(r.CallbackState, ignoreCase: true), r.CallbackAttempts,
+            r.CallbackStatus, r.CallbackError, r.HasResult, r.ResultType, r.ResultLength);
+    }
+
+    public async Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken)
+    {
+        var resources = await ReadyGuardedAsync(cancellationToken);
+        var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
+        return entry.Success && Deserialize(entry.Value.Value) is { HasResult: true } record
+            ? await ResultBodyAsync(resources, record, cancellationToken)
+            : null;
+    }
+
+    public async Task<CancelResult> CancelAsync(string callId, CancellationToken cancellationToken)
+    {
+        var result = CancelResult.NotFound;
+        var now = Now;
+        await ChangeAsync(callId, r =>
+        {
+            result = r.State switch
+            {
+                "queued" => CancelResult.CancelledQueued,
+                "running" => CancelResult.CancelledRunning,
+                _ => CancelResult.AlreadyFinished,
+            };
+            return result == CancelResult.AlreadyFinished ? null : r with { State = "cancelled", FinishedAt = now, Error = "cancelled by DELETE", Owner = null };
+        }, cancellationToken);
+        return result;
+    }
+
+    public async Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken)
+    {
+        var resources = await ReadyGuardedAsync(cancellationToken);
+        await resources.Consumer.RefreshAsync(cancellationToken);
+        var info = resources.Consumer.Info;
+        return new Dictionary<string, long>(StringComparer.Ordinal)
+        {
+            ["queued"] = (long)info.NumPending,
+            ["running"] = info.NumAckPending,
+        };
+    }
+
+    /// <summary>Nothing to do: the bucket, the object store and the dead-letter stream expire entries after async_retention.</summary>
+    public Task<int> SweepAsync(DateTimeOffset finishedBefore, CancellationToken cancellationToken) => Task.FromResult(0);
+}

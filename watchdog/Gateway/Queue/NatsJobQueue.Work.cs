@@ -1,0 +1,271 @@
+using System.Text.Json;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace Fwatchdog.Gateway.Queue;
+
+/// <summary>Claiming, leases (in-progress acks), retries, completion and callbacks.</summary>
+internal sealed partial class NatsJobQueue
+{
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(int max, ISlotBook slots, CancellationToken cancellationToken)
+    {
+        var resources = await ReadyGuardedAsync(cancellationToken);
+        var claimed = new List<ClaimedJob>();
+        try
+        {
+            await foreach (var msg in resources.Consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = max }, cancellationToken: cancellationToken))
+            {
+                if (await ClaimOneAsync(resources, msg, slots, cancellationToken) is { } job)
+                {
+                    claimed.Add(job);
+                }
+            }
+        }
+        catch (NatsException e)
+        {
+            throw new QueueUnavailableException("NATS fetch failed: " + e.Message, e);
+        }
+
+        return claimed;
+    }
+
+    private async Task<ClaimedJob?> ClaimOneAsync(Resources resources, INatsJSMsg<byte[]> msg, ISlotBook slots, CancellationToken cancellationToken)
+    {
+        var job = msg.Data is { } data ? JsonSerializer.Deserialize(data, NatsJson.Default.NatsJobMessage) : null;
+        var entry = job is null ? default : await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(job.CallId), cancellationToken: cancellationToken);
+        if (job is null || !entry.Success || Deserialize(entry.Value.Value) is not { } record)
+        {
+            // Unreadable, or its status expired: nothing can be done with it.
+            await msg.AckTerminateAsync(cancellationToken: cancellationToken);
+            return null;
+        }
+
+        switch (record.State)
+        {
+            case "cancelled":
+                await msg.AckAsync(cancellationToken: cancellationToken);
+                return null;
+            case "succeeded" or "failed" or "dead" when record.CallbackState == "pending" && record.CallbackUrl is { } url:
+                _held[job.CallId] = msg;
+                _callbacks.Enqueue(new CallbackWork(job.CallId, job.Function, new Uri(url), Enum.Parse<JobState>(record.State, ignoreCase: true),
+                    record.StatusCode ?? 0, record.ResultType, await ResultBodyAsync(resources, record, cancellationToken),
+                    TimeSpan.FromMilliseconds(record.DurationMs ?? 0), record.Attempts, record.MaxAttempts, record.CallbackAttempts + 1));
+                return null;
+            case "succeeded" or "failed" or "dead":
+                await msg.AckAsync(cancellationToken: cancellationToken);
+                return null;
+        }
+
+        if (!slots.TryTake(job.Function))
+        {
+            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromMilliseconds(200) }, cancellationToken);
+            return null;
+        }
+
+        var running = record with { State = "running", Attempts = record.Attempts + 1, Owner = _owner, StartedAt = record.StartedAt ?? Now };
+        var updated = await resources.Calls.TryUpdateAsync(CallKey(job.CallId), Serialize(running), entry.Value.Revision, cancellationToken: cancellationToken);
+        if (!updated.Success)
+        {
+            slots.Give(job.Function);
+            await msg.NakAsync(cancellationToken: cancellationToken);
+            return null;
+        }
+
+        _held[job.CallId] = msg;
+        var request = new JobRequest(job.CallId, job.Function, job.Method, job.Path, job.Query,
+            job.Headers.Where(h => h.Length == 2).Select(h => new KeyValuePair<string, string>(h[0], h[1])).ToList(),
+            job.CallbackUrl is { } callback ? new Uri(callback) : null, null, job.MaxAttempts);
+        var body = job.BodyObject is { } name
+            ? await DownloadAsync(resources, name, cancellationToken)
+            : new StoredBody(job.Body ?? [], null, job.BodyLength);
+        return new ClaimedJob(request, body, running.Attempts);
+    }
+
+    public async Task<IReadOnlySet<string>> RenewAsync(IReadOnlyCollection<string> callIds, CancellationToken cancellationToken)
+    {
+        var lost = new HashSet<string>(StringComparer.Ordinal);
+        var resources = await ReadyGuardedAsync(cancellationToken);
+        foreach (var (callId, msg) in _held)
+        {
+            try
+            {
+                if (callIds.Contains(callId))
+                {
+                    var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
+                    if (entry.Success && Deserialize(entry.Value.Value) is { } record && (record.State != "running" || record.Owner != _owner))
+                    {
+                        lost.Add(callId);
+                        continue;
+                    }
+                }
+
+                await msg.AckProgressAsync(cancellationToken: cancellationToken);
+            }
+            catch (NatsException e)
+            {
+                LogProblem(_logger, $"could not renew {callId}: {e.Message}");
+            }
+        }
+
+        return lost;
+    }
+
+    public async Task RetryAsync(string callId, DateTimeOffset due, int statusCode, string error, CancellationToken cancellationToken)
+    {
+        var changed = await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner
+            ? r with { State = "queued", DueAt = due.ToUnixTimeMilliseconds(), StatusCode = statusCode, Error = error, Owner = null }
+            : null, cancellationToken);
+        if (_held.TryRemove(callId, out var msg))
+        {
+            var delay = due - _time.GetUtcNow();
+            // Not ours any more (cancelled): NAK, and the redelivery settles it (ClaimOneAsync).
+            await msg.NakAsync(new AckOpts { NakDelay = changed is not null && delay > TimeSpan.Zero ? delay : TimeSpan.Zero }, cancellationToken);
+        }
+    }
+
+    public async Task ReleaseAsync(string callId, CancellationToken cancellationToken)
+    {
+        await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner ? r with { State = "queued", Attempts = r.Attempts - 1, Owner = null } : null, cancellationToken);
+        if (_held.TryRemove(callId, out var msg))
+        {
+            await msg.NakAsync(cancellationToken: cancellationToken);
+        }
+    }
+
+    public async Task<bool> CompleteAsync(string callId, JobOutcome outcome, CancellationToken cancellationToken)
+    {
+        var resources = await ReadyGuardedAsync(cancellationToken);
+        string? resultObject = null;
+        if (outcome.Result.FilePath is not null)
+        {
+            resultObject = callId + ".result";
+            await using var stream = outcome.Result.Open();
+            await resources.Bodies.PutAsync(resultObject, stream, leaveOpen: false, cancellationToken: cancellationToken);
+            outcome.Result.DeleteFile();
+        }
+
+        var state = SqliteJobQueue.Name(outcome.State);
+        var finished = await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner
+            ? r with
+            {
+                State = state,
+                FinishedAt = Now,
+                StatusCode = outcome.StatusCode,
+                Error = outcome.Error,
+                DurationMs = (long)outcome.Duration.TotalMilliseconds,
+                Result = resultObject is null ? outcome.Result.Inline : null,
+                ResultObject = resultObject,
+                ResultLength = outcome.Result.Length,
+                ResultType = outcome.ContentType,
+                CallbackState = r.CallbackUrl is null ? "none" : "pending",
+            }
+            : null, cancellationToken);
+        if (!_held.TryGetValue(callId, out var msg))
+        {
+            return false;
+        }
+
+        if (finished is null)
+        {
+            _held.TryRemove(callId, out _);
+            await msg.NakAsync(cancellationToken: cancellationToken);
+            return false;
+        }
+
+        if (outcome.State == JobState.Dead && msg.Data is { } data && JsonSerializer.Deserialize(data, NatsJson.Default.NatsJobMessage) is { } job)
+        {
+            var letter = new NatsDeadLetter(job, finished.Attempts, outcome.StatusCode, outcome.Error, Now);
+            var ack = await _js.PublishAsync($"{_options.Subject}_dead.{job.Function}", JsonSerializer.SerializeToUtf8Bytes(letter, NatsJson.Default.NatsDeadLetter),
+                cancellationToken: cancellationToken);
+            ack.EnsureSuccess();
+        }
+
+        if (finished.CallbackState == "none" && _held.TryRemove(callId, out _))
+        {
+            await msg.AckAsync(cancellationToken: cancellationToken);
+        }
+
+        return true;
+    }
+
+    public Task<IReadOnlyList<CallbackWork>> ClaimCallbacksAsync(int max, CancellationToken cancellationToken)
+    {
+        // Callback retries come back as redeliveries of the call's message (see ClaimOneAsync).
+        var work = new List<CallbackWork>();
+        while (work.Count < max && _callbacks.TryDequeue(out var next))
+        {
+            work.Add(next);
+        }
+
+        return Task.FromResult<IReadOnlyList<CallbackWork>>(work);
+    }
+
+    public async Task CallbackAttemptedAsync(string callId, CallbackState state, int? statusCode, string? error, DateTimeOffset? retryAt, CancellationToken cancellationToken)
+    {
+        await ChangeAsync(callId, r => r.CallbackState == "pending"
+            ? r with { CallbackState = SqliteJobQueue.Name(state), CallbackAttempts = r.CallbackAttempts + 1, CallbackStatus = statusCode, CallbackError = error }
+            : null, cancellationToken);
+        if (_held.TryRemove(callId, out var msg))
+        {
+            var delay = retryAt is { } at ? at - _time.GetUtcNow() : TimeSpan.Zero;
+            await (state == CallbackState.Pending
+                ? msg.NakAsync(new AckOpts { NakDelay = delay > TimeSpan.Zero ? delay : TimeSpan.Zero }, cancellationToken)
+                : msg.AckAsync(cancellationToken: cancellationToken));
+        }
+    }
+
+    /// <summary>Read-modify-write of a call's record with the bucket's revision check, so replicas never overwrite each other.</summary>
+    private async Task<NatsCallRecord?> ChangeAsync(string callId, Func<NatsCallRecord, NatsCallRecord?> change, CancellationToken cancellationToken)
+    {
+        var resources = await ReadyGuardedAsync(cancellationToken);
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
+            if (!entry.Success || Deserialize(entry.Value.Value) is not { } record || change(record) is not { } next)
+            {
+                return null;
+            }
+
+            var updated = await resources.Calls.TryUpdateAsync(CallKey(callId), Serialize(next), entry.Value.Revision, cancellationToken: cancellationToken);
+            if (updated.Success)
+            {
+                return next;
+            }
+        }
+
+        throw new QueueUnavailableException($"call {callId} kept changing under us");
+    }
+
+    private async Task<Resources> ReadyGuardedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadyAsync(cancellationToken);
+        }
+        catch (NatsException e)
+        {
+            throw new QueueUnavailableException(e.Message, e);
+        }
+    }
+
+    private async Task<StoredBody> DownloadAsync(Resources resources, string name, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_cacheFolder);
+        var path = Path.Combine(_cacheFolder, name);
+        if (!File.Exists(path))
+        {
+            var partial = path + "." + Guid.NewGuid().ToString("N");
+            await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            {
+                await resources.Bodies.GetAsync(name, file, leaveOpen: true, cancellationToken: cancellationToken);
+            }
+
+            File.Move(partial, path, overwrite: true);
+        }
+
+        return new StoredBody(null, path, new FileInfo(path).Length);
+    }
+
+    private async Task<StoredBody> ResultBodyAsync(Resources resources, NatsCallRecord record, CancellationToken cancellationToken) =>
+        record.ResultObject is { } name ? await DownloadAsync(resources, name, cancellationToken) : new StoredBody(record.Result ?? [], null, record.ResultLength);
+}
