@@ -58,6 +58,25 @@ internal sealed partial class NatsJobQueue
         };
     }
 
-    /// <summary>Nothing to do: the bucket, the object store and the dead-letter stream expire entries after async_retention.</summary>
-    public Task<int> SweepAsync(DateTimeOffset finishedBefore, CancellationToken cancellationToken) => Task.FromResult(0);
+    /// <summary>
+    /// The bucket, the object store and the dead-letter stream expire entries by themselves after
+    /// async_retention; this only trims this replica's local cache of large bodies.
+    /// </summary>
+    public Task<int> SweepAsync(DateTimeOffset finishedBefore, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        if (Directory.Exists(_cacheFolder))
+        {
+            foreach (var file in new DirectoryInfo(_cacheFolder).EnumerateFiles())
+            {
+                if (file.LastWriteTimeUtc < finishedBefore.UtcDateTime)
+                {
+                    file.Delete();
+                    removed++;
+                }
+            }
+        }
+
+        return Task.FromResult(removed);
+    }
 }

@@ -139,9 +139,10 @@ internal sealed partial class NatsJobQueue
         if (outcome.Result.FilePath is not null)
         {
             resultObject = callId + ".result";
-            await using var stream = outcome.Result.Open();
-            await resources.Bodies.PutAsync(resultObject, stream, leaveOpen: false, cancellationToken: cancellationToken);
-            outcome.Result.DeleteFile();
+            await using (var stream = outcome.Result.Open())
+            {
+                await resources.Bodies.PutAsync(resultObject, stream, leaveOpen: false, cancellationToken: cancellationToken);
+            }
         }
 
         var state = SqliteJobQueue.Name(outcome.State);

@@ -43,7 +43,9 @@ internal sealed partial class NatsJobQueue : IJobQueue
         _lease = lease;
         _retention = retention;
         _logger = logger;
-        _cacheFolder = Path.Combine(Path.GetFullPath(dataDir), "nats-cache");
+        // The spool folder doubles as the cache of objects: a spooled result (<id>.result) is the
+        // local copy of the object of the same name, so the callback right after reads it from disk.
+        _cacheFolder = Path.Combine(Path.GetFullPath(dataDir), "bodies");
         _connection = new NatsConnection(new NatsOpts
         {
             Url = options.Url,

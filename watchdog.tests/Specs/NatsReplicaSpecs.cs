@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Fwatchdog.Native;
+using Fwatchdog.Tests.Infrastructure;
+
+namespace Fwatchdog.Tests.Specs;
+
+/// <summary>Several gateway replicas on one nats-server: shared work, a replica killed, NATS restarted, big bodies.</summary>
+public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer>
+{
+    [Fact(Timeout = 120_000)]
+    public async Task Two_replicas_share_500_calls_and_each_is_run_and_called_back_exactly_once()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var receiver = await TestUpstream.StartAsync();
+        var settings = nats.Settings();
+        await using var first = StartReplica(settings, function.Url);
+        await using var second = StartReplica(settings, function.Url);
+        await Task.WhenAll(first.WaitUntilListeningAsync(), second.WaitUntilListeningAsync());
+        using var toFirst = new HttpClient { BaseAddress = first.Url };
+        using var toSecond = new HttpClient { BaseAddress = second.Url };
+        var accepted = new ConcurrentDictionary<string, bool>();
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 500), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/async-function/work") { Content = new StringContent($"call-{i}") };
+            request.Headers.Add("X-Callback-Url", receiver.Url + "cb");
+            using var response = await (i % 2 == 0 ? toFirst : toSecond).SendAsync(request);
+            response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+            accepted[response.Headers.GetValues("X-Call-Id").Single()] = true;
+        });
+
+        await receiver.WaitForAsync(500, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000);
+        receiver.All.Select(c => c.Header("X-Call-Id")).Should().OnlyHaveUniqueItems().And.BeEquivalentTo(accepted.Keys);
+        function.All.Should().HaveCount(500, "no call runs twice in a run without faults");
+        first.Output.Should().Contain("succeeded with 200");
+        second.Output.Should().Contain("succeeded with 200", "both replicas pull from the shared consumer");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_replica_killed_with_SIGKILL_mid_run_loses_no_accepted_call()
+    {
+        await using var function = await TestUpstream.StartAsync(async (context, request) =>
+        {
+            await Task.Delay(50);
+            await context.Response.Body.WriteAsync(request.Body);
+        });
+        await using var receiver = await TestUpstream.StartAsync();
+        var settings = nats.Settings();
+        await using var survivor = StartReplica(settings, function.Url);
+        await using var victim = StartReplica(settings, function.Url);
+        await Task.WhenAll(survivor.WaitUntilListeningAsync(), victim.WaitUntilListeningAsync());
+        var accepted = new ConcurrentDictionary<string, bool>();
+
+        using (var client = new HttpClient { BaseAddress = victim.Url })
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/async-function/work") { Content = new StringContent($"call-{i}") };
+                request.Headers.Add("X-Callback-Url", receiver.Url + "cb");
+                using var response = await client.SendAsync(request);
+                response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+                accepted[response.Headers.GetValues("X-Call-Id").Single()] = true;
+            }
+        }
+
+        await Processes.EventuallyAsync(() => receiver.All.Count >= 30, TimeSpan.FromSeconds(30));
+        victim.Signal(Libc.SIGKILL);
+        await victim.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        receiver.All.Count.Should().BeLessThan(300, "the kill should land while calls are still queued or running");
+
+        int Missing() => accepted.Keys.Except(receiver.All.Select(c => c.Header("X-Call-Id"))).Count();
+        await Processes.EventuallyAsync(() => Missing() == 0, TimeSpan.FromSeconds(60));
+        Missing().Should().Be(0, "the surviving replica finishes every accepted call (at least once)");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task NATS_restarted_mid_run_loses_no_accepted_call_and_while_it_is_down_async_gets_503_and_sync_still_works()
+    {
+        await using var function = await TestUpstream.StartAsync(async (context, request) =>
+        {
+            await Task.Delay(20);
+            await context.Response.Body.WriteAsync(request.Body);
+        });
+        await using var receiver = await TestUpstream.StartAsync();
+        var settings = nats.Settings();
+        settings["queue_lease"] = "2s";
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("work", function.Url)), settings);
+        var accepted = new ConcurrentDictionary<string, bool>();
+
+        async Task SubmitAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                using var response = await gateway.PostAsync("/async-function/work", $"call-{i}", ("X-Callback-Url", receiver.Url + "cb"));
+                response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+                accepted[response.Headers.GetValues("X-Call-Id").Single()] = true;
+            }
+        }
+
+        await SubmitAsync(150);
+        nats.Stop();
+        using (var refused = await gateway.PostAsync("/async-function/work", "while down"))
+        {
+            refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            refused.Headers.GetValues("X-Gateway-Reason").Should().Equal("queue_unavailable");
+            refused.Headers.RetryAfter.Should().NotBeNull();
+        }
+
+        using (var sync = await gateway.PostAsync("/function/work", "sync while down"))
+        {
+            sync.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        await nats.RestartAsync(TimeSpan.FromMilliseconds(500));
+        var resumed = false;
+        for (var tries = 0; tries < 100 && !resumed; tries++)
+        {
+            using var probe = await gateway.PostAsync("/async-function/work", "after restart", ("X-Callback-Url", receiver.Url + "cb"));
+            resumed = probe.StatusCode == HttpStatusCode.Accepted;
+            if (resumed)
+            {
+                accepted[probe.Headers.GetValues("X-Call-Id").Single()] = true;
+            }
+            else
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        resumed.Should().BeTrue("the gateway reconnects to NATS");
+        await SubmitAsync(50);
+        int Missing() => accepted.Keys.Except(receiver.All.Select(c => c.Header("X-Call-Id"))).Count();
+        await Processes.EventuallyAsync(() => Missing() == 0, TimeSpan.FromSeconds(60));
+        Missing().Should().Be(0, "every call accepted before, during and after the restart is run and called back");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Bodies_over_the_NATS_message_limit_go_through_the_object_store()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var receiver = await TestUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), nats.Settings());
+        var body = new byte[3 << 20];
+        Random.Shared.NextBytes(body);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/async-function/echo") { Content = new ByteArrayContent(body) };
+        request.Headers.Add("X-Callback-Url", receiver.Url + "cb");
+        using var accepted = await gateway.Client.SendAsync(request);
+
+        accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await function.NextAsync()).Body.Should().Equal(body);
+        var callback = await receiver.NextAsync();
+        callback.Body.Should().Equal(body);
+        using var result = await gateway.Client.GetAsync($"/async-calls/{accepted.Headers.GetValues("X-Call-Id").Single()}/result");
+        (await result.Content.ReadAsByteArrayAsync()).Should().Equal(body);
+    }
+
+    private static WatchdogProcess StartReplica(Dictionary<string, string> settings, Uri function)
+    {
+        var folder = Directory.CreateTempSubdirectory("fwatchdog-replica-").FullName;
+        var stack = Path.Combine(folder, "stack.json");
+        File.WriteAllText(stack, TestGateway.Stack(("work", function)));
+        var environment = new Dictionary<string, string>(settings)
+        {
+            ["config"] = stack,
+            ["port"] = "0",
+            ["bind_address"] = "127.0.0.1",
+            ["metrics_port"] = "0",
+            ["data_dir"] = Path.Combine(folder, "data"),
+            ["queue_lease"] = "1s",
+            ["queue_workers"] = "8",
+            ["initial_retry_wait"] = "50ms",
+        };
+        return WatchdogProcess.Start(environment, ["gateway"]);
+    }
+}
