@@ -72,6 +72,10 @@ public sealed class GatewayUnitTests
     [InlineData("upstream_template", "http://fixed:8080", "upstream_template=\"http://fixed:8080\" (env upstream_template): not an http:// or https:// address containing {name}")]
     [InlineData("bind_address", "everywhere", "bind_address=\"everywhere\" (env bind_address): not an IP address")]
     [InlineData("callback_secret_file", "/no/such/file", "callback_secret_file=\"/no/such/file\" (env callback_secret_file): cannot be read")]
+    [InlineData("queue", "redis", "queue=\"redis\" (env queue): not a queue backend; use sqlite or nats")]
+    [InlineData("nats_url", "http://nats:4222", "nats_url=\"http://nats:4222\" (env nats_url): not a NATS URL")]
+    [InlineData("nats_stream", "jobs.v1", "nats_stream=\"jobs.v1\" (env nats_stream): not a valid NATS name")]
+    [InlineData("nats_subject", "jobs.*", "nats_subject=\"jobs.*\" (env nats_subject): not a valid NATS name")]
     [InlineData("basic_auth", "true", "secret_mount_path=\"/nonexistent-secrets\" (basic_auth=true): /nonexistent-secrets/basic-auth-user cannot be read")]
     public void Bad_settings_are_named_with_their_value_and_source(string name, string value, string error)
     {
