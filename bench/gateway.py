@@ -2,7 +2,7 @@
 """Gateway benchmarks: the sync proxy next to a direct call to the same upstream, the async accept
 rate (durable 202s) and the time 1000 queued calls take to drain. Every figure sits next to a
 baseline from the same run. Loopback only; every load run is bounded in time or count."""
-import json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -23,19 +23,34 @@ def start_gateway(stack, extra=None):
     return proc, port, metrics, folder
 
 
-def queue_depth(metrics_port):
+def succeeded(metrics_port):
     text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r'gateway_async_queue_depth\{state="(\w+)"\} ([\d.e+]+)', text)}
+    m = re.search(r'gateway_async_jobs_total\{function_name="hello",state="succeeded"\} ([\d.e+]+)', text)
+    return float(m.group(1)) if m else 0
 
 
-def wait_drained(metrics_port, expected_done, timeout=300):
+def wait_done(metrics_port, expected, timeout=300):
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
-        depth = queue_depth(metrics_port)
-        if depth.get("queued", 0) == 0 and depth.get("running", 0) == 0 and depth.get("succeeded", 0) >= expected_done:
+        if succeeded(metrics_port) >= expected:
             return time.perf_counter()
-        time.sleep(0.02)
-    raise RuntimeError(f"queue did not drain within {timeout}s: {depth}")
+        time.sleep(0.01)
+    raise RuntimeError(f"only {succeeded(metrics_port)} of {expected} calls succeeded within {timeout}s")
+
+
+def start_nats():
+    port = base.free_port()
+    store = tempfile.mkdtemp(prefix="fwatchdog-bench-nats-")
+    proc = subprocess.Popen(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", store],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port, store
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nats-server did not start")
 
 
 def main():
@@ -57,47 +72,56 @@ def main():
             label = "trivial Kestrel upstream" if name == "hello" else "cat watchdog (AOT)"
             base.row(f"sync proxy, {label}, 16 conns", f"{proxied:.0f} req/s p99 {p99:.2f} ms",
                      f"direct {direct:.0f} req/s p99 {d99:.2f} ms", f"{proxied / direct:.2f}x", f">= {target}x")
-
-        # Durable accept: every 202 means the job is committed with synchronous=FULL.
-        accepted, a50, a99, errors = base.wrk(port, 16, path="/async-function/hello")
-        assert errors == 0, f"{errors} non-2xx from /async-function"
-        base.row("async accept (202 after fsync), 16 conns", f"{accepted:.0f} 202/s p99 {a99:.2f} ms",
-                 f"sync direct hello {direct_hello(hello_port):.0f} req/s", "", ">= 2000/s")
-        wait_drained(metrics, 0)
     finally:
         base.stop(gateway)
         shutil.rmtree(folder, ignore_errors=True)
 
-    # 1000 queued calls, fresh queue: time from the first submission until all succeeded.
-    gateway, port, metrics, folder = start_gateway({"hello": {"upstream": f"http://127.0.0.1:{hello_port}"}})
+    nats, nats_port, store = start_nats()
     try:
-        def submit(i):
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/async-function/hello", data=b"x" * 100, method="POST")
-            with urllib.request.urlopen(request, timeout=10) as response:
-                assert response.status == 202
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(16) as pool:
-            list(pool.map(submit, range(1000)))
-        submitted = time.perf_counter() - t0
-        done = wait_drained(metrics, 1000) - t0
-        sync_time = sync_calls(hello_port, 1000)
-        base.row("1000 async calls: submitted / all succeeded", f"{submitted:.2f} s / {done:.2f} s",
-                 f"1000 sync calls direct {sync_time:.2f} s", f"{done / sync_time:.1f}x", "(reported)")
+        hello_fn = {"hello": {"upstream": f"http://127.0.0.1:{hello_port}"}}
+        direct = base.wrk(hello_port, 16)[0]
+        def fresh_nats():
+            # Each run gets its own stream, subject, consumer and bucket: streams may not share subjects.
+            run = str(time.time_ns())
+            return {"queue": "nats", "nats_url": f"nats://127.0.0.1:{nats_port}", "nats_stream": "BENCH_" + run,
+                    "nats_subject": "bench" + run, "nats_consumer": "workers" + run, "nats_bucket": "calls" + run}
+        for backend, extra in (("sqlite", {}), ("nats", fresh_nats())):
+            # Durable accept: every 202 means the call is committed (SQLite synchronous=FULL, or a JetStream ack).
+            gateway, port, metrics, folder = start_gateway(hello_fn, extra)
+            try:
+                accepted, a50, a99, errors = base.wrk(port, 16, path="/async-function/hello")
+                assert errors == 0, f"{errors} non-2xx from /async-function"
+                base.row(f"async accept, {backend} queue, 16 conns", f"{accepted:.0f} 202/s p99 {a99:.2f} ms",
+                         f"sync direct hello {direct:.0f} req/s", "", ">= 2000/s")
+            finally:
+                base.stop(gateway)
+                shutil.rmtree(folder, ignore_errors=True)
+
+            # 1000 queued calls on a fresh queue: time from the first submission until all succeeded.
+            extra = fresh_nats() if backend == "nats" else extra
+            gateway, port, metrics, folder = start_gateway(hello_fn, extra)
+            try:
+                def submit(i):
+                    request = urllib.request.Request(f"http://127.0.0.1:{port}/async-function/hello", data=b"x" * 100, method="POST")
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        assert response.status == 202
+                t0 = time.perf_counter()
+                with ThreadPoolExecutor(16) as pool:
+                    list(pool.map(submit, range(1000)))
+                submitted = time.perf_counter() - t0
+                done = wait_done(metrics, 1000) - t0
+                sync_time = sync_calls(hello_port, 1000)
+                base.row(f"1000 async calls, {backend} queue: submitted / all done", f"{submitted:.2f} s / {done:.2f} s",
+                         f"1000 sync calls direct {sync_time:.2f} s", f"{done / sync_time:.1f}x", "(reported)")
+            finally:
+                base.stop(gateway)
+                shutil.rmtree(folder, ignore_errors=True)
     finally:
-        base.stop(gateway)
-        shutil.rmtree(folder, ignore_errors=True)
+        base.stop(nats)
+        shutil.rmtree(store, ignore_errors=True)
         base.stop(hello)
         base.stop(cat)
     write_section()
-
-
-_direct = {}
-
-
-def direct_hello(port):
-    if port not in _direct:
-        _direct[port] = base.wrk(port, 16)[0]
-    return _direct[port]
 
 
 def sync_calls(port, count):

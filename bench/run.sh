@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
-for tool in wrk:wrk hyperfine:hyperfine clang:clang python3:python3 curl:curl; do
+for tool in wrk:wrk hyperfine:hyperfine clang:clang python3:python3 curl:curl nats-server:nats-server; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
