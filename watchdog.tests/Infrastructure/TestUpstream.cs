@@ -38,10 +38,14 @@ internal sealed class TestUpstream : IAsyncDisposable
 
     public ConcurrentQueue<ReceivedRequest> All { get; } = new();
 
-    public static async Task<TestUpstream> StartAsync(Func<HttpContext, ReceivedRequest, Task>? respond = null)
+    public static async Task<TestUpstream> StartAsync(Func<HttpContext, ReceivedRequest, Task>? respond = null, TimeSpan? keepAlive = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        {
+            k.Listen(System.Net.IPAddress.Loopback, 0);
+            k.Limits.KeepAliveTimeout = keepAlive ?? k.Limits.KeepAliveTimeout;
+        });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         var upstream = new TestUpstream(app);

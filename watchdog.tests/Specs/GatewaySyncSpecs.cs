@@ -1,5 +1,6 @@
 using System.Net;
 using Fwatchdog.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Specs;
 
@@ -196,5 +197,93 @@ public sealed class GatewaySyncSpecs
         await sampler;
         received.Should().Be(size);
         (peak - before).Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_function_that_answers_while_it_reads_streams_both_ways_at_once_through_the_gateway()
+    {
+        await using var watchdog = await TestWatchdog.StartAsync("cat");
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("cat", watchdog.Url)));
+        const long size = 512L << 20;
+        GC.Collect();
+        var before = GC.GetTotalMemory(true);
+        var peak = before;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, GC.GetTotalMemory(false));
+                await Task.Delay(20);
+            }
+        });
+
+        // cat answers while it still reads: unless bytes flow both ways at once, both directions
+        // stall as soon as the socket buffers are full.
+        await using var client = await RawHttpClient.ConnectAsync(gateway.Url);
+        await client.SendHeadAsync("POST", "/function/cat", size);
+        var sending = new PatternStream(size).CopyToAsync(client.Stream, 256 * 1024);
+        var (status, headers) = await client.ReadHeadAsync();
+        status.Should().Be(200);
+        using var received = new PatternStream.Verifier();
+        await client.ReadBodyAsync(headers, received.WriteAsync);
+        await sending;
+        await sampling.CancelAsync();
+        await sampler;
+
+        received.Length.Should().Be(size);
+        (peak - before).Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Chunked_requests_and_responses_and_HEAD_pass_through_with_their_framing()
+    {
+        await using var upstream = await TestUpstream.StartAsync(async (context, request) =>
+        {
+            context.Response.Headers["X-Length"] = request.Body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (request.RawTarget == "/chunked")
+            {
+                await context.Response.Body.WriteAsync("part one,"u8.ToArray());
+                await context.Response.Body.FlushAsync();
+                await context.Response.Body.WriteAsync(" part two"u8.ToArray());
+            }
+            else
+            {
+                context.Response.ContentLength = 5;
+                if (!HttpMethods.IsHead(request.Method))
+                {
+                    await context.Response.Body.WriteAsync("fixed"u8.ToArray());
+                }
+            }
+        });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("fn", upstream.Url)));
+
+        using var chunkedRequest = new HttpRequestMessage(HttpMethod.Post, "/function/fn/chunked") { Content = new StreamContent(new PatternStream(100_000)) };
+        using var chunked = await gateway.Client.SendAsync(chunkedRequest);
+        chunked.Headers.GetValues("X-Length").Should().Equal("100000");
+        (await chunked.Content.ReadAsStringAsync()).Should().Be("part one, part two");
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var head = await gateway.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/function/fn/fixed"));
+            head.StatusCode.Should().Be(HttpStatusCode.OK);
+            head.Content.Headers.ContentLength.Should().Be(5);
+            using var get = await gateway.Client.GetAsync("/function/fn/fixed");
+            (await get.Content.ReadAsStringAsync()).Should().Be("fixed", "a pooled connection must be clean after a HEAD");
+        }
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_pooled_connection_the_function_closed_while_idle_is_not_used_again()
+    {
+        await using var upstream = await TestUpstream.StartAsync(keepAlive: TimeSpan.FromSeconds(1));
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", upstream.Url)));
+
+        (await gateway.PostAsync("/function/echo", "first")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await Task.Delay(2500);
+        using var second = await gateway.PostAsync("/function/echo", "second");
+
+        second.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await second.Content.ReadAsStringAsync()).Should().Be("second");
     }
 }

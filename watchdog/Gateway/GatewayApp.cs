@@ -32,12 +32,14 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     private readonly Dictionary<string, LocalFunctionHost> _local;
     private readonly FunctionClient _client;
     private readonly CallbackSender _callbacks;
+    private readonly Http1Forwarder _forwarder;
     private readonly ILogger _logger;
     private bool _stopped;
 
     private GatewayApp(WebApplication app, GatewayOptions options, IJobQueue queue, AsyncDispatcher dispatcher, SystemEndpoints system,
-        Dictionary<string, LocalFunctionHost> local, FunctionClient client, CallbackSender callbacks)
+        Dictionary<string, LocalFunctionHost> local, FunctionClient client, CallbackSender callbacks, Http1Forwarder forwarder)
     {
+        _forwarder = forwarder;
         _app = app;
         _options = options;
         _queue = queue;
@@ -93,7 +95,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var retries = new RetryPolicy(options.RetryCodes, options.InitialRetryWait, options.MaxRetryWait);
         var runner = new JobRunner(queue, registry, client, retries, spool, callbacks, metrics, time, loggers.CreateLogger<JobRunner>());
         var dispatcher = new AsyncDispatcher(options, queue, registry, runner, callbacks, time, loggers.CreateLogger<AsyncDispatcher>());
-        var proxy = new FunctionProxy(registry, client, time, loggers.CreateLogger<FunctionProxy>());
+        var forwarder = new Http1Forwarder(time);
+        var proxy = new FunctionProxy(registry, forwarder, metrics, time, loggers.CreateLogger<FunctionProxy>());
         var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, metrics, loggers.CreateLogger<AsyncAcceptHandler>());
         var calls = new AsyncCallsEndpoints(queue, dispatcher);
         var system = new SystemEndpoints(options, registry, local, metrics);
@@ -136,7 +139,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
                 ? system.SystemAsync(context)
                 : GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route; functions are under /function/{name} and /async-function/{name}");
         });
-        return new GatewayApp(app, options, queue, dispatcher, system, local, client, callbacks);
+        return new GatewayApp(app, options, queue, dispatcher, system, local, client, callbacks, forwarder);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -206,6 +209,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         await _queue.DisposeAsync();
         _client.Dispose();
         _callbacks.Dispose();
+        _forwarder.Dispose();
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information,

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -40,31 +39,18 @@ internal static class ProxyHeaders
         return false;
     }
 
+    /// <summary>Headers the gateway writes itself on the way in and out (the caller's values are folded in or kept).</summary>
+    public static bool IsSetByGateway(string name) =>
+        name.Equals(CallId, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(StartTime, StringComparison.OrdinalIgnoreCase)
+        || name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Adds one header to a request message, on its content when it is a content header.</summary>
     public static void Add(HttpRequestMessage request, string name, IEnumerable<string?> values)
     {
         if (!request.Headers.TryAddWithoutValidation(name, values))
         {
             request.Content?.Headers.TryAddWithoutValidation(name, values);
-        }
-    }
-
-    /// <summary>Copies the function's response headers (not hop-by-hop ones) to the caller's response.</summary>
-    public static void CopyResponse(HttpResponseMessage from, HttpResponse to)
-    {
-        var connection = from.Headers.TryGetValues("Connection", out var c) ? new StringValues(c.ToArray()) : StringValues.Empty;
-        Copy(from.Headers, to, connection);
-        Copy(from.Content.Headers, to, connection);
-    }
-
-    private static void Copy(HttpHeaders headers, HttpResponse to, StringValues connection)
-    {
-        foreach (var (name, values) in headers.NonValidated)
-        {
-            if (!IsHopByHop(name, connection))
-            {
-                to.Headers[name] = values.Count == 1 ? new StringValues(values.ToString()) : new StringValues(values.ToArray());
-            }
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text;
 using Fwatchdog.Gateway.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -7,10 +9,11 @@ namespace Fwatchdog.Gateway.Sync;
 
 /// <summary>
 /// Any method on <c>/function/{name}[/{path}]</c>: streams the request to the function's
-/// watchdog with the raw sub-path and query, and streams the answer back. Gateway-made errors
-/// carry <c>X-Gateway-Reason</c>; a failure after the first byte aborts the connection.
+/// watchdog with the raw sub-path and query, and streams the answer back, both at once
+/// (<see cref="Http1Forwarder"/>). Gateway-made errors carry <c>X-Gateway-Reason</c>; a failure
+/// after the first byte aborts the connection.
 /// </summary>
-internal sealed partial class FunctionProxy(FunctionRegistry registry, FunctionClient client, TimeProvider time, ILogger<FunctionProxy> logger)
+internal sealed partial class FunctionProxy(FunctionRegistry registry, Http1Forwarder forwarder, GatewayMetrics metrics, TimeProvider time, ILogger<FunctionProxy> logger)
 {
     public const string Prefix = "/function/";
 
@@ -18,8 +21,8 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, FunctionC
     {
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var callId = CallIds.FromRequest(context.Request);
-        context.Response.Headers[ProxyHeaders.CallId] = callId;
         var startTime = ProxyHeaders.NowNanoseconds(time);
+        context.Response.Headers[ProxyHeaders.CallId] = callId;
         context.Response.Headers[ProxyHeaders.StartTime] = startTime;
         if (!FunctionRoute.TryParse(rawTarget, Prefix, out var route))
         {
@@ -39,86 +42,77 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, FunctionC
             return;
         }
 
-        using var request = BuildRequest(context, target, route, callId, startTime);
-        using var call = await client.SendAsync(target, request, context.RequestAborted);
-        if (call.Response is not { } response)
-        {
-            LogFailed(logger, context.Request.Method, route.Name, call.Detail, callId);
-            call.Report(call.Failure == GatewayFailure.ClientGone ? 499 : GatewayFailures.Describe(call.Failure).Status);
-            if (call.Failure != GatewayFailure.ClientGone)
-            {
-                await GatewayFailures.WriteAsync(context, call.Failure, call.Detail);
-            }
-
-            return;
-        }
-
-        context.Response.StatusCode = (int)response.StatusCode;
-        ProxyHeaders.CopyResponse(response, context.Response);
-        context.Response.Headers[ProxyHeaders.CallId] = callId;
-        context.Response.Headers[ProxyHeaders.StartTime] = startTime;
+        var clock = Stopwatch.StartNew();
+        metrics.Started(target.Name);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(target.Timeout);
+        int status;
         try
         {
-            await using var body = await response.Content.ReadAsStreamAsync(call.Token);
-            await body.CopyToAsync(context.Response.Body, call.Token);
+            (status, var failure, var detail) = await forwarder.ForwardAsync(context, target.BaseUri, route.PathAndQuery,
+                GatewayHeaders(context, callId, startTime), deadline.Token);
+            if (failure != GatewayFailure.None)
+            {
+                if (context.RequestAborted.IsCancellationRequested)
+                {
+                    status = 499;
+                }
+                else
+                {
+                    if (failure == GatewayFailure.UpstreamTimeout)
+                    {
+                        detail = $"function {target.Name} did not answer within {Configuration.DurationParser.Format(target.Timeout)}";
+                    }
+
+                    LogFailed(logger, context.Request.Method, route.Name, detail, callId);
+                    status = GatewayFailures.Describe(failure).Status;
+                    await GatewayFailures.WriteAsync(context, failure, detail);
+                }
+            }
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
         {
             // Headers are gone already: abort so the caller sees a broken response, not a clean
             // short one (house style 8).
-            LogFailed(logger, context.Request.Method, route.Name, call.TimedOut ? "deadline passed while streaming the response" : e.Message, callId);
-            call.Report(call.TimedOut ? 504 : 502);
+            var timedOut = deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested;
+            status = context.RequestAborted.IsCancellationRequested ? 499 : timedOut ? 504 : 502;
+            if (status != 499)
+            {
+                LogFailed(logger, context.Request.Method, route.Name, timedOut ? "deadline passed while streaming the response" : e.Message, callId);
+            }
+
             context.Abort();
         }
+
+        metrics.Finished(target.Name, status, clock.Elapsed);
     }
 
-    private static HttpRequestMessage BuildRequest(HttpContext context, FunctionTarget target, FunctionRoute route, string callId, string startTime)
+    /// <summary>X-Call-Id, X-Start-Time and the X-Forwarded-* headers, as header lines.</summary>
+    private static string GatewayHeaders(HttpContext context, string callId, string startTime)
     {
         var incoming = context.Request;
-        var request = new HttpRequestMessage(HttpMethod.Parse(incoming.Method), UpstreamUri.Create(target.BaseUri, route.PathAndQuery));
-        if (HasBody(context))
-        {
-            request.Content = new StreamContent(incoming.Body);
-        }
-        else if (incoming.ContentLength == 0 && !HttpMethods.IsGet(incoming.Method) && !HttpMethods.IsHead(incoming.Method))
-        {
-            request.Content = new ByteArrayContent([]);
-        }
-
-        var connection = incoming.Headers.Connection;
-        foreach (var (name, values) in incoming.Headers)
-        {
-            if (!ProxyHeaders.IsHopByHop(name, connection) && !string.Equals(name, ProxyHeaders.CallId, StringComparison.OrdinalIgnoreCase))
-            {
-                ProxyHeaders.Add(request, name, values);
-            }
-        }
-
-        request.Headers.TryAddWithoutValidation(ProxyHeaders.CallId, callId);
-        request.Headers.TryAddWithoutValidation(ProxyHeaders.StartTime, startTime);
+        var lines = new StringBuilder(256)
+            .Append(ProxyHeaders.CallId).Append(": ").Append(callId).Append("\r\n")
+            .Append(ProxyHeaders.StartTime).Append(": ").Append(startTime).Append("\r\n");
+        var forwarded = incoming.Headers["X-Forwarded-For"].ToString();
         var client = context.Connection.RemoteIpAddress?.ToString();
-        if (client is not null)
+        if (client is not null || forwarded.Length > 0)
         {
-            var forwarded = incoming.Headers["X-Forwarded-For"].ToString();
-            request.Headers.Remove("X-Forwarded-For");
-            request.Headers.TryAddWithoutValidation("X-Forwarded-For", forwarded.Length == 0 ? client : forwarded + ", " + client);
+            lines.Append("X-Forwarded-For: ").Append(forwarded.Length == 0 ? client : client is null ? forwarded : forwarded + ", " + client).Append("\r\n");
         }
 
         if (!incoming.Headers.ContainsKey("X-Forwarded-Host") && incoming.Host.HasValue)
         {
-            request.Headers.TryAddWithoutValidation("X-Forwarded-Host", incoming.Host.Value);
+            lines.Append("X-Forwarded-Host: ").Append(incoming.Host.Value).Append("\r\n");
         }
 
         if (!incoming.Headers.ContainsKey("X-Forwarded-Proto"))
         {
-            request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", incoming.Scheme);
+            lines.Append("X-Forwarded-Proto: ").Append(incoming.Scheme).Append("\r\n");
         }
 
-        return request;
+        return lines.ToString();
     }
-
-    private static bool HasBody(HttpContext context) =>
-        context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? context.Request.ContentLength > 0;
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "{Method} /function/{Function} failed: {Detail} (call {CallId})")]
     private static partial void LogFailed(ILogger logger, string method, string function, string detail, string callId);

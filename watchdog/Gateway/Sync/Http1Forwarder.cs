@@ -1,0 +1,324 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Fwatchdog.Gateway.Sync;
+
+/// <summary>
+/// Forwards one sync call to a function over pooled HTTP/1.1 connections, full duplex: the
+/// request body is pumped to the function while its response is already streaming back. A
+/// function that answers while it still reads (cat, gzip, any filter) cannot stall the call,
+/// whatever the body size. Hop-by-hop headers are dropped both ways; a stale pooled connection
+/// that fails before any byte of the answer is retried once on a new one when that is safe.
+/// </summary>
+internal sealed class Http1Forwarder : IDisposable
+{
+    private static readonly TimeSpan IdleLimit = TimeSpan.FromSeconds(50);
+    private readonly ConcurrentDictionary<(string Host, int Port), ConcurrentBag<Http1Connection>> _idle = new();
+    private readonly TimeProvider _time;
+
+    public Http1Forwarder(TimeProvider time)
+    {
+        _time = time;
+    }
+
+    /// <summary>
+    /// Sends the request and copies the answer into <paramref name="context"/>'s response. Returns
+    /// the status sent, or the gateway failure when none could be (the caller writes it if the
+    /// response has not started).
+    /// </summary>
+    public async Task<(int Status, GatewayFailure Failure, string Detail)> ForwardAsync(
+        HttpContext context, Uri baseUri, string pathAndQuery, string head, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
+        var small = hasBody && request.ContentLength is <= 16 * 1024 ? await ReadSmallBodyAsync(request, cancellationToken) : null;
+        var headBytes = BuildHead(context, baseUri, pathAndQuery, head, hasBody, small);
+        var key = (baseUri.IdnHost, baseUri.Port);
+        for (var attempt = 0; ; attempt++)
+        {
+            Http1Connection connection;
+            try
+            {
+                connection = attempt == 0 && Rent(key) is { } pooled ? pooled : await Http1Connection.ConnectAsync(key.IdnHost, key.Port, cancellationToken);
+            }
+            catch (SocketException e)
+            {
+                return (0, e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData ? GatewayFailure.FunctionNotFound : GatewayFailure.FunctionUnreachable,
+                    $"cannot connect to {key.IdnHost}:{key.Port}: {e.Message}");
+            }
+
+            var reusable = false;
+            var pump = Task.CompletedTask;
+            try
+            {
+                await connection.Stream.WriteAsync(headBytes, cancellationToken);
+                if (hasBody && small is null)
+                {
+                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, cancellationToken);
+                }
+
+                var responseHead = await connection.ReadHeadAsync(cancellationToken);
+                if (responseHead is null)
+                {
+                    throw new IOException("the function closed the connection without answering");
+                }
+
+                context.Response.StatusCode = responseHead.Status;
+                CopyHeaders(responseHead, context.Response);
+                var bodyless = HttpMethods.IsHead(request.Method) || responseHead.Status is 204 or 304;
+                if (!bodyless)
+                {
+                    await CopyBodyAsync(connection, responseHead, context.Response.Body, cancellationToken);
+                }
+
+                // A function may answer without reading all of the body: then the connection is done for.
+                reusable = pump.IsCompleted && await ObserveAsync(pump) && !responseHead.Close
+                    && (bodyless || responseHead.Chunked || responseHead.ContentLength is not null) && connection.IsDrained;
+                return (responseHead.Status, GatewayFailure.None, "");
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !context.Response.HasStarted)
+            {
+                if (connection.Reused && attempt == 0 && !cancellationToken.IsCancellationRequested && (small is not null || !hasBody))
+                {
+                    // A stale pooled connection, and nothing of the caller's body is lost: once more on a new one.
+                    continue;
+                }
+
+                return (0, cancellationToken.IsCancellationRequested ? GatewayFailure.UpstreamTimeout : GatewayFailure.FunctionUnreachable,
+                    $"the call to {key.IdnHost}:{key.Port} failed: {e.Message}");
+            }
+            finally
+            {
+                if (reusable)
+                {
+                    Return(key, connection);
+                }
+                else
+                {
+                    connection.Dispose();
+                    await ObserveAsync(pump);
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits for the body pump; false when it failed (its error is the response's business, not ours).</summary>
+    private static async Task<bool> ObserveAsync(Task pump)
+    {
+        try
+        {
+            await pump;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<byte[]> ReadSmallBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var body = new byte[(int)(request.ContentLength ?? 0)];
+        await request.Body.ReadExactlyAsync(body, cancellationToken);
+        return body;
+    }
+
+    private static byte[] BuildHead(HttpContext context, Uri baseUri, string pathAndQuery, string extraHeaders, bool hasBody, byte[]? small)
+    {
+        var request = context.Request;
+        var root = baseUri.AbsolutePath.TrimEnd('/');
+        var text = new StringBuilder(512)
+            .Append(request.Method).Append(' ').Append(root).Append(pathAndQuery).Append(" HTTP/1.1\r\n")
+            .Append("Host: ").Append(baseUri.Authority).Append("\r\n");
+        var connection = request.Headers.Connection;
+        foreach (var (name, values) in request.Headers)
+        {
+            if (ProxyHeaders.IsHopByHop(name, connection) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || ProxyHeaders.IsSetByGateway(name))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                text.Append(name).Append(": ").Append(value).Append("\r\n");
+            }
+        }
+
+        text.Append(extraHeaders);
+        if (small is not null || request.ContentLength is { } _)
+        {
+            text.Append("Content-Length: ").Append((small?.Length ?? request.ContentLength ?? 0).ToString(CultureInfo.InvariantCulture)).Append("\r\n");
+        }
+        else if (hasBody)
+        {
+            text.Append("Transfer-Encoding: chunked\r\n");
+        }
+        else if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            text.Append("Content-Length: 0\r\n");
+        }
+
+        text.Append("\r\n");
+        var head = Encoding.Latin1.GetBytes(text.ToString());
+        return small is null ? head : [.. head, .. small];
+    }
+
+    private static async Task PumpBodyAsync(Stream source, Stream destination, long? length, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer.AsMemory(0, buffer.Length - 16), cancellationToken)) > 0)
+            {
+                if (length is null)
+                {
+                    await destination.WriteAsync(Encoding.ASCII.GetBytes(read.ToString("X", CultureInfo.InvariantCulture) + "\r\n"), cancellationToken);
+                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    await destination.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
+                }
+                else
+                {
+                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+            }
+
+            if (length is null)
+            {
+                await destination.WriteAsync("0\r\n\r\n"u8.ToArray(), cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void CopyHeaders(Http1ResponseHead head, HttpResponse response)
+    {
+        var connection = head.Headers.Where(h => h.Name.Equals("Connection", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).ToArray();
+        foreach (var group in head.Headers.GroupBy(h => h.Name, StringComparer.OrdinalIgnoreCase))
+        {
+            if (!ProxyHeaders.IsHopByHop(group.Key, connection) && !group.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+                && !ProxyHeaders.IsSetByGateway(group.Key))
+            {
+                response.Headers[group.Key] = group.Select(h => h.Value).ToArray();
+            }
+        }
+
+        if (head.ContentLength is { } length)
+        {
+            response.ContentLength = length;
+        }
+    }
+
+    private static async Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, Stream destination, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            if (head.Chunked)
+            {
+                while (true)
+                {
+                    var line = await connection.ReadLineAsync(cancellationToken);
+                    var semicolon = line.IndexOf(';', StringComparison.Ordinal);
+                    if (!long.TryParse(semicolon < 0 ? line : line[..semicolon], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var size) || size < 0)
+                    {
+                        throw new IOException($"the function sent a bad chunk size (\"{line}\")");
+                    }
+
+                    if (size == 0)
+                    {
+                        while ((await connection.ReadLineAsync(cancellationToken)).Length > 0)
+                        {
+                        }
+
+                        return;
+                    }
+
+                    await CopyExactlyAsync(connection, size, destination, buffer, cancellationToken);
+                    if ((await connection.ReadLineAsync(cancellationToken)).Length != 0)
+                    {
+                        throw new IOException("the function sent a chunk without its closing CRLF");
+                    }
+                }
+            }
+
+            if (head.ContentLength is { } length)
+            {
+                await CopyExactlyAsync(connection, length, destination, buffer, cancellationToken);
+                return;
+            }
+
+            int read;
+            while ((read = await connection.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task CopyExactlyAsync(Http1Connection connection, long count, Stream destination, byte[] buffer, CancellationToken cancellationToken)
+    {
+        while (count > 0)
+        {
+            var read = await connection.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
+            if (read == 0)
+            {
+                throw new IOException($"the function closed the connection {count} bytes before the end of its response");
+            }
+
+            await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            count -= read;
+        }
+    }
+
+    private Http1Connection? Rent((string, int) key)
+    {
+        if (!_idle.TryGetValue(key, out var bag))
+        {
+            return null;
+        }
+
+        var now = _time.GetTimestamp();
+        while (bag.TryTake(out var connection))
+        {
+            if (_time.GetElapsedTime(connection.IdleSince, now) < IdleLimit && connection.LooksAlive())
+            {
+                connection.Reused = true;
+                return connection;
+            }
+
+            connection.Dispose();
+        }
+
+        return null;
+    }
+
+    private void Return((string, int) key, Http1Connection connection)
+    {
+        connection.IdleSince = _time.GetTimestamp();
+        _idle.GetOrAdd(key, _ => []).Add(connection);
+    }
+
+    public void Dispose()
+    {
+        foreach (var bag in _idle.Values)
+        {
+            while (bag.TryTake(out var connection))
+            {
+                connection.Dispose();
+            }
+        }
+    }
+}
