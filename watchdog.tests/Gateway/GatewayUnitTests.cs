@@ -69,7 +69,7 @@ public sealed class GatewayUnitTests
     [InlineData("queue_lease", "forever", "queue_lease=\"forever\" (env queue_lease): not a duration")]
     [InlineData("max_attempts", "0", "max_attempts=\"0\" (env max_attempts): must be above zero")]
     [InlineData("retry_codes", "429,9000", "retry_codes=\"429,9000\" (env retry_codes): \"9000\" is not an HTTP status code")]
-    [InlineData("upstream_template", "http://fixed:8080", "upstream_template=\"http://fixed:8080\" (env upstream_template): not an http:// or https:// address containing {name}")]
+    [InlineData("upstream_template", "http://fixed:8080", "upstream_template=\"http://fixed:8080\" (env upstream_template): not an http:// address containing {name}")]
     [InlineData("bind_address", "everywhere", "bind_address=\"everywhere\" (env bind_address): not an IP address")]
     [InlineData("callback_secret_file", "/no/such/file", "callback_secret_file=\"/no/such/file\" (env callback_secret_file): cannot be read")]
     [InlineData("queue", "redis", "queue=\"redis\" (env queue): not a queue backend; use sqlite or nats")]

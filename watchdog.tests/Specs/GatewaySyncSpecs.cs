@@ -36,6 +36,8 @@ public sealed class GatewaySyncSpecs
         {
             context.Response.StatusCode = 201;
             context.Response.Headers["X-From-Function"] = request.Method;
+            context.Response.Headers.Append("Set-Cookie", "a=1");
+            context.Response.Headers.Append("Set-Cookie", "b=2");
             context.Response.ContentType = "application/octet-stream";
             await context.Response.Body.WriteAsync(request.Body.Reverse().ToArray());
         });
@@ -48,6 +50,7 @@ public sealed class GatewaySyncSpecs
             using var response = await gateway.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), "/function/fn") { Content = new ByteArrayContent(body) });
             response.StatusCode.Should().Be(HttpStatusCode.Created);
             response.Headers.GetValues("X-From-Function").Should().Equal(method);
+            response.Headers.GetValues("Set-Cookie").Should().Equal("a=1", "b=2");
             (await response.Content.ReadAsByteArrayAsync()).Should().Equal(body.Reverse());
         }
     }

@@ -101,7 +101,7 @@ internal sealed record GatewayOptions
         var template = read.Raw(GatewaySettings.UpstreamTemplate);
         if (template is var (templateText, templateSource) && !IsTemplate(templateText))
         {
-            read.Fail(GatewaySettings.UpstreamTemplate, templateText, templateSource, "not an http:// or https:// address containing {name}");
+            read.Fail(GatewaySettings.UpstreamTemplate, templateText, templateSource, "not an http:// address containing {name} (functions are reached over plain HTTP)");
         }
 
         if (read.Raw(GatewaySettings.Config) is null && template is null)
@@ -218,7 +218,7 @@ internal sealed record GatewayOptions
     private static bool IsTemplate(string text) =>
         text.Contains("{name}", StringComparison.Ordinal)
         && Uri.TryCreate(text.Replace("{name}", "x", StringComparison.Ordinal).Replace("{namespace}", "y", StringComparison.Ordinal), UriKind.Absolute, out var uri)
-        && uri.Scheme is "http" or "https";
+        && uri.Scheme == "http";
 
     private static HashSet<int> ReadRetryCodes(SettingReader read)
     {

@@ -25,6 +25,11 @@ internal static class ProxyHeaders
             return true;
         }
 
+        if (connection.Count == 0)
+        {
+            return false;
+        }
+
         foreach (var value in connection)
         {
             foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

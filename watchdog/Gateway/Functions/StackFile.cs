@@ -51,9 +51,9 @@ internal static partial class StackFile
         Uri? upstream = null;
         if (entry.Upstream is { } text)
         {
-            if (!Uri.TryCreate(text, UriKind.Absolute, out upstream) || upstream.Scheme is not ("http" or "https") || upstream.Query.Length > 0)
+            if (!Uri.TryCreate(text, UriKind.Absolute, out upstream) || upstream.Scheme != "http" || upstream.Query.Length > 0)
             {
-                errors.Add($"{at}.upstream=\"{text}\": not an absolute http:// or https:// address without a query; use e.g. http://127.0.0.1:8081");
+                errors.Add($"{at}.upstream=\"{text}\": not an absolute http:// address without a query (functions are reached over plain HTTP); use e.g. http://127.0.0.1:8081");
                 upstream = null;
             }
         }

@@ -201,14 +201,24 @@ internal sealed class Http1Forwarder : IDisposable
 
     private static void CopyHeaders(Http1ResponseHead head, HttpResponse response)
     {
-        var connection = head.Headers.Where(h => h.Name.Equals("Connection", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).ToArray();
-        foreach (var group in head.Headers.GroupBy(h => h.Name, StringComparer.OrdinalIgnoreCase))
+        string[] connection = [];
+        foreach (var (name, value) in head.Headers)
         {
-            if (!ProxyHeaders.IsHopByHop(group.Key, connection) && !group.Key.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
-                && !ProxyHeaders.IsSetByGateway(group.Key))
+            if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase))
             {
-                response.Headers[group.Key] = group.Select(h => h.Value).ToArray();
+                connection = [.. connection, value];
             }
+        }
+
+        foreach (var (name, value) in head.Headers)
+        {
+            if (ProxyHeaders.IsHopByHop(name, connection) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || ProxyHeaders.IsSetByGateway(name))
+            {
+                continue;
+            }
+
+            // Repeated headers (Set-Cookie) keep every value.
+            response.Headers.Append(name, value);
         }
 
         if (head.ContentLength is { } length)
@@ -293,7 +303,10 @@ internal sealed class Http1Forwarder : IDisposable
         var now = _time.GetTimestamp();
         while (bag.TryTake(out var connection))
         {
-            if (_time.GetElapsedTime(connection.IdleSince, now) < IdleLimit && connection.LooksAlive())
+            // Only a connection idle for a while can have been closed by the function's keep-alive
+            // timeout; checking that costs a syscall, so recently used ones skip it.
+            var idle = _time.GetElapsedTime(connection.IdleSince, now);
+            if (idle < IdleLimit && (idle < TimeSpan.FromSeconds(1) || connection.LooksAlive()))
             {
                 connection.Reused = true;
                 return connection;
