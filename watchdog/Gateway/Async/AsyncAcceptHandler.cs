@@ -67,7 +67,18 @@ internal sealed partial class AsyncAcceptHandler(
 
         var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
         var callId = CallIds.FromRequest(context.Request);
-        var body = await spool.SpoolAsync(context.Request.Body, options.AsyncMaxBodyBytes, callId + ".request", context.RequestAborted);
+        StoredBody? body;
+        try
+        {
+            body = await spool.SpoolAsync(context.Request.Body, options.AsyncMaxBodyBytes, callId + ".request", context.RequestAborted);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            // The caller went away (or its body broke off) before the call was complete: nothing is queued.
+            context.Abort();
+            return;
+        }
+
         if (body is null)
         {
             await TooLargeAsync(context);

@@ -36,26 +36,15 @@ internal sealed class BodySpool(string folder)
 
             Directory.CreateDirectory(folder);
             var path = Path.Combine(folder, name);
-            var total = (long)filled;
-            await using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            long total;
+            try
             {
-                await file.WriteAsync(buffer.AsMemory(0, filled), cancellationToken);
-                while ((read = await source.ReadAsync(buffer.AsMemory(0, InlineLimit), cancellationToken)) > 0)
-                {
-                    total += read;
-                    if (total > limit)
-                    {
-                        break;
-                    }
-
-                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                }
-
-                if (total <= limit)
-                {
-                    await file.FlushAsync(cancellationToken);
-                    file.Flush(flushToDisk: true);
-                }
+                total = await WriteFileAsync(path, source, buffer, filled, limit, cancellationToken);
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
             }
 
             if (total > limit)
@@ -70,5 +59,28 @@ internal sealed class BodySpool(string folder)
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Writes what is buffered and the rest of the stream; returns the total, or more than the limit when it stopped early.</summary>
+    private static async Task<long> WriteFileAsync(string path, Stream source, byte[] buffer, int filled, long limit, CancellationToken cancellationToken)
+    {
+        var total = (long)filled;
+        await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
+        await file.WriteAsync(buffer.AsMemory(0, filled), cancellationToken);
+        int read;
+        while ((read = await source.ReadAsync(buffer.AsMemory(0, InlineLimit), cancellationToken)) > 0)
+        {
+            total += read;
+            if (total > limit)
+            {
+                return total;
+            }
+
+            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+        }
+
+        await file.FlushAsync(cancellationToken);
+        file.Flush(flushToDisk: true);
+        return total;
     }
 }

@@ -6,9 +6,11 @@ using Microsoft.Extensions.Logging;
 namespace Fwatchdog.Gateway.Async;
 
 /// <summary>
-/// Runs one attempt of a queued call through the same <see cref="FunctionClient"/> as sync calls,
-/// with the original method, raw path, query, headers and body plus X-Call-Id, X-Attempt and
-/// X-Max-Attempts; then retries it later, or records the outcome and sends the first callback.
+/// Runs one attempt of a queued call with the same name resolution, deadline, errors and metrics
+/// as sync calls (<see cref="FunctionClient"/>, a pooled HttpClient: a stored body needs no
+/// duplex), with the original method, raw path, query, headers and body plus X-Call-Id,
+/// X-Attempt and X-Max-Attempts; then retries it later, or records the outcome and sends the
+/// first callback.
 /// </summary>
 internal sealed partial class JobRunner(
     IJobQueue queue,
@@ -126,16 +128,16 @@ internal sealed partial class JobRunner(
         if (running.Releasing)
         {
             LogReleased(logger, job.Request.CallId);
-            await queue.ReleaseAsync(job.Request.CallId, CancellationToken.None);
         }
         else
         {
             LogCancelled(logger, job.Request.CallId);
             metrics.Job(job.Request.Function, "cancelled");
-
-            // The job is cancelled in the queue already; this only lets go of what we hold (a NATS message).
-            await queue.ReleaseAsync(job.Request.CallId, CancellationToken.None);
         }
+
+        // Shutdown: back to the queue without using up the attempt. Cancelled: the queue has it as
+        // cancelled already, and this only lets go of what we hold (a NATS message).
+        await queue.ReleaseAsync(job.Request.CallId, CancellationToken.None);
     }
 
     private static HttpRequestMessage BuildRequest(ClaimedJob job, FunctionTarget target)
