@@ -137,6 +137,40 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_gateway_started_while_NATS_is_down_serves_sync_calls_refuses_async_ones_and_queues_once_NATS_is_up()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var ownNats = new NatsServer();
+        ownNats.Stop();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), ownNats.Settings());
+
+        using (var refused = await gateway.PostAsync("/async-function/echo", "x"))
+        {
+            refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            refused.Headers.GetValues("X-Gateway-Reason").Should().Equal("queue_unavailable");
+        }
+
+        (await gateway.PostAsync("/function/echo", "sync")).StatusCode.Should().Be(HttpStatusCode.OK);
+        await ownNats.RestartAsync(TimeSpan.Zero);
+        string? callId = null;
+        for (var tries = 0; tries < 100 && callId is null; tries++)
+        {
+            using var response = await gateway.PostAsync("/async-function/echo", "queued");
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                callId = response.Headers.GetValues("X-Call-Id").Single();
+            }
+            else
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        callId.Should().NotBeNull("the gateway connects once NATS is up");
+        await gateway.WaitForStateAsync(callId ?? "", TimeSpan.FromSeconds(20), "succeeded");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Bodies_over_the_NATS_message_limit_go_through_the_object_store()
     {
         await using var function = await TestUpstream.StartAsync();

@@ -65,7 +65,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
     private string Subject(string function) => $"{_options.Subject}.{function}";
 
     /// <summary>Creates (or finds) the stream, the consumer, the bucket and the object store once NATS is reachable.</summary>
-    private async Task<Resources> ReadyAsync(CancellationToken cancellationToken)
+    private async Task<Resources> ReadyAsync(CancellationToken cancellationToken, TimeSpan? connectWait = null)
     {
         if (_resources is { } ready)
         {
@@ -75,7 +75,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
         if (_connection.ConnectionState != NatsConnectionState.Open)
         {
             using var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            connect.CancelAfter(ServerTimeout);
+            connect.CancelAfter(connectWait ?? ServerTimeout);
             try
             {
                 await _connection.ConnectAsync().AsTask().WaitAsync(connect.Token);
@@ -146,7 +146,8 @@ internal sealed partial class NatsJobQueue : IJobQueue
             throw new QueueUnavailableException($"not connected to NATS at {_options.Url}");
         }
 
-        var resources = await ReadyAsync(cancellationToken);
+        // A caller waits at most a second for a connection that is not there yet: then 503.
+        var resources = await ReadyAsync(cancellationToken, TimeSpan.FromSeconds(1));
         using var timeout = new CancellationTokenSource(ServerTimeout);
         var token = timeout.Token;
         string? idempotencyKey = null;
