@@ -189,6 +189,27 @@ public abstract class AsyncControlSpecs
         peak.Should().Be(2);
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Finished_calls_are_forgotten_after_async_retention()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["async_retention"] = "1s" });
+
+        using var accepted = await gateway.PostAsync("/async-function/echo", "x");
+        var callId = accepted.Headers.GetValues("X-Call-Id").Single();
+        await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(10), "succeeded");
+
+        var gone = false;
+        for (var tries = 0; tries < 100 && !gone; tries++)
+        {
+            await Task.Delay(100);
+            using var status = await gateway.Client.GetAsync($"/async-calls/{callId}");
+            gone = status.StatusCode == HttpStatusCode.NotFound;
+        }
+
+        gone.Should().BeTrue("a finished call is kept for async_retention, then removed");
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;

@@ -137,6 +137,38 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Any_replica_reports_and_cancels_a_call_running_on_another()
+    {
+        var aborted = new TaskCompletionSource();
+        await using var function = await TestUpstream.StartAsync(async (context, _) =>
+        {
+            try
+            {
+                await Task.Delay(30_000, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                aborted.TrySetResult();
+            }
+        });
+        var settings = nats.Settings();
+        settings["queue_lease"] = "900ms";
+        await using var runner = await TestGateway.StartAsync(TestGateway.Stack(("slow", function.Url)), settings);
+        using var accepted = await runner.PostAsync("/async-function/slow", "x");
+        var callId = accepted.Headers.GetValues("X-Call-Id").Single();
+        await function.NextAsync();
+
+        // The second replica joins after the call is running on the first, so it cannot hold it.
+        await using var other = await TestGateway.StartAsync(TestGateway.Stack(("slow", function.Url)), settings);
+        (await other.WaitForStateAsync(callId, TimeSpan.FromSeconds(5), "running")).GetProperty("attempts").GetInt32().Should().Be(1);
+        using var cancel = await other.Client.DeleteAsync($"/async-calls/{callId}");
+
+        cancel.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await Task.WhenAny(aborted.Task, Task.Delay(10_000))).Should().Be(aborted.Task, "the replica running the call drops it at its next lease renewal");
+        (await runner.WaitForStateAsync(callId, TimeSpan.FromSeconds(5), "cancelled")).GetProperty("state").GetString().Should().Be("cancelled");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_gateway_started_while_NATS_is_down_serves_sync_calls_refuses_async_ones_and_queues_once_NATS_is_up()
     {
         await using var function = await TestUpstream.StartAsync();
