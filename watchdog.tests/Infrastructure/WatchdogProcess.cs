@@ -131,7 +131,9 @@ internal sealed partial class WatchdogProcess : IAsyncDisposable
             _output.AppendLine(line);
         }
 
-        if (ListeningLine().Match(line) is { Success: true } match)
+        // A gateway relays its local functions' logs ("Fwatchdog.Gateway.Function[300] [name] ...
+        // Listening on port N"): only its own line counts.
+        if (!line.Contains("Fwatchdog.Gateway.Function[", StringComparison.Ordinal) && ListeningLine().Match(line) is { Success: true } match)
         {
             _port.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         }
