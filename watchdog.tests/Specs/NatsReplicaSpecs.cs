@@ -203,6 +203,31 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_dead_call_lands_in_the_dead_letter_stream_with_its_error()
+    {
+        await using var function = await TestUpstream.StartAsync((context, _) =>
+        {
+            context.Response.StatusCode = 502;
+            return Task.CompletedTask;
+        });
+        var settings = nats.Settings();
+        settings["max_attempts"] = "2";
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("broken", function.Url)), settings);
+
+        using var accepted = await gateway.PostAsync("/async-function/broken", "lost cause");
+        var callId = accepted.Headers.GetValues("X-Call-Id").Single();
+        await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(20), "dead");
+
+        await using var client = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = nats.Url });
+        var js = new NATS.Client.JetStream.NatsJSContext(client);
+        var consumer = await js.CreateOrUpdateConsumerAsync(settings["nats_stream"] + "_DEAD", new NATS.Client.JetStream.Models.ConsumerConfig("check"));
+        var letter = await consumer.NextAsync<byte[]>();
+        var text = System.Text.Encoding.UTF8.GetString(letter?.Data ?? []);
+        letter?.Subject.Should().Be(settings["nats_subject"] + "_dead.broken");
+        text.Should().Contain(callId).And.Contain("gave up after 2 attempts").And.Contain("\"statusCode\":502");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Bodies_over_the_NATS_message_limit_go_through_the_object_store()
     {
         await using var function = await TestUpstream.StartAsync();
