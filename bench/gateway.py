@@ -137,7 +137,7 @@ def sync_calls(port, count):
 
 def write_section():
     lines = ["## Gateway", "", f"Produced by `python3 bench/gateway.py` (run by `bash bench/run.sh`) on {time.strftime('%Y-%m-%d')}. "
-             "The gateway is the AOT `fwatchdog gateway` with the embedded SQLite queue; the upstreams are the bare Kestrel "
+             "The gateway is the AOT `fwatchdog gateway`, with the embedded SQLite queue or with NATS JetStream (a local `nats-server -js` the script starts, default sync settings); the upstreams are the bare Kestrel "
              "hello (`bench/Hello`) and an AOT `fwatchdog` running `cat`. wrk posts 100 bytes.", "",
              "| measure | value | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
     lines += [f"| {a.strip()} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in base.rows]
