@@ -106,6 +106,14 @@ public sealed class GatewayUnitTests
     }
 
     [Fact]
+    public void Max_inflight_is_read_as_queue_workers_like_the_OpenFaaS_queue_worker()
+    {
+        var outcome = GatewayOptions.Parse(new Dictionary<string, string?> { ["upstream_template"] = "http://{name}:8080", ["max_inflight"] = "3" },
+            new Dictionary<string, string>());
+        outcome.Value?.QueueWorkers.Should().Be(3);
+    }
+
+    [Fact]
     public void Stack_file_errors_name_the_function_and_field()
     {
         var errors = new List<string>();

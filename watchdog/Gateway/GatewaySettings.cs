@@ -51,7 +51,7 @@ internal static class GatewaySettings
         "Largest async request body accepted; larger gets 413 before anything is queued.");
 
     public static readonly SettingDefinition QueueWorkers = new("queue_workers", SettingKind.Count, "16", "queue_workers=16",
-        "Async calls run at once by this gateway, over all functions (a function's \"max_concurrency\" caps it per function).");
+        "Async calls run at once by this gateway, over all functions (a function's \"max_concurrency\" caps it per function).", "max_inflight");
 
     public static readonly SettingDefinition QueueLease = new("queue_lease", SettingKind.Duration, "30s", "queue_lease=30s",
         "Lease on a claimed job; renewed every third of it while the call runs, so only a dead gateway's jobs are run again.");
