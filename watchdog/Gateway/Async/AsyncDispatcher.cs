@@ -200,63 +200,6 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task RenewLoopAsync()
-    {
-        var period = _options.QueueLease / 3;
-        using var timer = new PeriodicTimer(period, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
-            {
-                await RenewOnceAsync();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private async Task RenewOnceAsync()
-    {
-        try
-        {
-            var lost = await _queue.RenewAsync(_running.Keys.ToList(), CancellationToken.None);
-            foreach (var callId in lost)
-            {
-                // Cancelled by DELETE (possibly on another gateway), or taken over: stop our copy.
-                CancelRunning(callId);
-            }
-        }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
-        {
-            LogLoopError(_logger, e.Message);
-        }
-    }
-
-    private async Task SweepLoopAsync()
-    {
-        var period = TimeSpan.FromMinutes(1) < _options.AsyncRetention ? TimeSpan.FromMinutes(1) : _options.AsyncRetention;
-        using var timer = new PeriodicTimer(period, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
-            {
-                var removed = await _queue.SweepAsync(_time.GetUtcNow() - _options.AsyncRetention, CancellationToken.None);
-                if (removed > 0)
-                {
-                    LogSwept(_logger, removed);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
-        {
-            LogLoopError(_logger, e.Message);
-        }
-    }
-
     /// <summary>Stops claiming; running calls get <paramref name="grace"/> to finish, then are released to the queue.</summary>
     public async Task StopAsync(TimeSpan grace)
     {

@@ -33,47 +33,6 @@ internal sealed partial class SqliteJobQueue : IJobQueue
         _callbackLease = callbackTimeout + lease;
     }
 
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS jobs (
-            call_id TEXT PRIMARY KEY,
-            function TEXT NOT NULL,
-            method TEXT NOT NULL,
-            path TEXT NOT NULL,
-            query TEXT NOT NULL,
-            headers TEXT NOT NULL,
-            body BLOB,
-            body_file TEXT,
-            body_length INTEGER NOT NULL,
-            callback_url TEXT,
-            idempotency_key TEXT UNIQUE,
-            state TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            max_attempts INTEGER NOT NULL,
-            due_at INTEGER NOT NULL,
-            lease_owner TEXT,
-            lease_until INTEGER,
-            created_at INTEGER NOT NULL,
-            started_at INTEGER,
-            finished_at INTEGER,
-            status_code INTEGER,
-            error TEXT,
-            duration_ms INTEGER,
-            result BLOB,
-            result_file TEXT,
-            result_length INTEGER,
-            result_type TEXT,
-            callback_state TEXT NOT NULL DEFAULT 'none',
-            callback_attempts INTEGER NOT NULL DEFAULT 0,
-            callback_due INTEGER,
-            callback_status INTEGER,
-            callback_error TEXT
-        );
-        CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, due_at);
-        CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (state, lease_until);
-        CREATE INDEX IF NOT EXISTS jobs_callbacks ON jobs (callback_state, callback_due);
-        CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at);
-        """;
-
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public Task<EnqueueResult> EnqueueAsync(JobRequest job, StoredBody body, CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ namespace Fwatchdog.Gateway.Sync;
 /// whatever the body size. Hop-by-hop headers are dropped both ways; a stale pooled connection
 /// that fails before any byte of the answer is retried once on a new one when that is safe.
 /// </summary>
-internal sealed class Http1Forwarder : IDisposable
+internal sealed partial class Http1Forwarder : IDisposable
 {
     private static readonly TimeSpan IdleLimit = TimeSpan.FromSeconds(50);
     private readonly ConcurrentDictionary<(string Host, int Port), ConcurrentBag<Http1Connection>> _idle = new();
@@ -168,37 +168,6 @@ internal sealed class Http1Forwarder : IDisposable
         return small is null ? head : [.. head, .. small];
     }
 
-    private static async Task PumpBodyAsync(Stream source, Stream destination, long? length, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        try
-        {
-            int read;
-            while ((read = await source.ReadAsync(buffer.AsMemory(0, buffer.Length - 16), cancellationToken)) > 0)
-            {
-                if (length is null)
-                {
-                    await destination.WriteAsync(Encoding.ASCII.GetBytes(read.ToString("X", CultureInfo.InvariantCulture) + "\r\n"), cancellationToken);
-                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                    await destination.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
-                }
-                else
-                {
-                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                }
-            }
-
-            if (length is null)
-            {
-                await destination.WriteAsync("0\r\n\r\n"u8.ToArray(), cancellationToken);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
     private static void CopyHeaders(Http1ResponseHead head, HttpResponse response)
     {
         string[] connection = [];
@@ -227,111 +196,4 @@ internal sealed class Http1Forwarder : IDisposable
         }
     }
 
-    private static async Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, Stream destination, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        try
-        {
-            if (head.Chunked)
-            {
-                while (true)
-                {
-                    var line = await connection.ReadLineAsync(cancellationToken);
-                    var semicolon = line.IndexOf(';', StringComparison.Ordinal);
-                    if (!long.TryParse(semicolon < 0 ? line : line[..semicolon], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var size) || size < 0)
-                    {
-                        throw new IOException($"the function sent a bad chunk size (\"{line}\")");
-                    }
-
-                    if (size == 0)
-                    {
-                        while ((await connection.ReadLineAsync(cancellationToken)).Length > 0)
-                        {
-                        }
-
-                        return;
-                    }
-
-                    await CopyExactlyAsync(connection, size, destination, buffer, cancellationToken);
-                    if ((await connection.ReadLineAsync(cancellationToken)).Length != 0)
-                    {
-                        throw new IOException("the function sent a chunk without its closing CRLF");
-                    }
-                }
-            }
-
-            if (head.ContentLength is { } length)
-            {
-                await CopyExactlyAsync(connection, length, destination, buffer, cancellationToken);
-                return;
-            }
-
-            int read;
-            while ((read = await connection.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static async Task CopyExactlyAsync(Http1Connection connection, long count, Stream destination, byte[] buffer, CancellationToken cancellationToken)
-    {
-        while (count > 0)
-        {
-            var read = await connection.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
-            if (read == 0)
-            {
-                throw new IOException($"the function closed the connection {count} bytes before the end of its response");
-            }
-
-            await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            count -= read;
-        }
-    }
-
-    private Http1Connection? Rent((string, int) key)
-    {
-        if (!_idle.TryGetValue(key, out var bag))
-        {
-            return null;
-        }
-
-        var now = _time.GetTimestamp();
-        while (bag.TryTake(out var connection))
-        {
-            // Only a connection idle for a while can have been closed by the function's keep-alive
-            // timeout; checking that costs a syscall, so recently used ones skip it.
-            var idle = _time.GetElapsedTime(connection.IdleSince, now);
-            if (idle < IdleLimit && (idle < TimeSpan.FromSeconds(1) || connection.LooksAlive()))
-            {
-                connection.Reused = true;
-                return connection;
-            }
-
-            connection.Dispose();
-        }
-
-        return null;
-    }
-
-    private void Return((string, int) key, Http1Connection connection)
-    {
-        connection.IdleSince = _time.GetTimestamp();
-        _idle.GetOrAdd(key, _ => []).Add(connection);
-    }
-
-    public void Dispose()
-    {
-        foreach (var bag in _idle.Values)
-        {
-            while (bag.TryTake(out var connection))
-            {
-                connection.Dispose();
-            }
-        }
-    }
 }
