@@ -9,7 +9,7 @@ internal static class GatewayCommand
     public static Command Build()
     {
         var command = new Command("gateway", "Run the gateway: sync calls on /function/{name}, queued calls on /async-function/{name} "
-            + "with a durable embedded queue, the status API on /async-calls/{id}. Every option can also be set with the environment variable of the same name.");
+            + "with a durable queue (embedded SQLite, or NATS JetStream with queue=nats), the status API on /async-calls/{id}. Every option can also be set with the environment variable of the same name.");
         var settings = new SettingOptions(command, GatewaySettings.All);
         command.SetAction(async (parse, _) =>
         {
