@@ -190,6 +190,24 @@ public abstract class AsyncControlSpecs
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Queue_functions_limits_which_calls_this_gateways_workers_run()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(TestGateway.Stack(("mine", function.Url), ("theirs", function.Url)),
+            new Dictionary<string, string> { ["queue_functions"] = "mine" });
+
+        using var theirs = await gateway.PostAsync("/async-function/theirs", "not here");
+        using var mine = await gateway.PostAsync("/async-function/mine", "here");
+
+        theirs.StatusCode.Should().Be(HttpStatusCode.Accepted, "calls are accepted for every function");
+        await gateway.WaitForStateAsync(mine.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(10), "succeeded");
+        await Task.Delay(500);
+        (await gateway.Client.GetFromJsonAsync<JsonElement>($"/async-calls/{theirs.Headers.GetValues("X-Call-Id").Single()}"))
+            .GetProperty("state").GetString().Should().Be("queued");
+        function.All.Select(r => r.Text).Should().Equal("here");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Finished_calls_are_forgotten_after_async_retention()
     {
         await using var function = await TestUpstream.StartAsync();

@@ -203,6 +203,37 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Worker_pools_scoped_with_queue_functions_run_only_their_functions_calls()
+    {
+        await using var resizeOnA = await TestUpstream.StartAsync();
+        await using var mailOnA = await TestUpstream.StartAsync();
+        await using var mailOnB = await TestUpstream.StartAsync();
+        var shared = nats.Settings();
+        var poolA = new Dictionary<string, string>(shared) { ["queue_functions"] = "resize", ["nats_consumer"] = shared["nats_consumer"] + "_a" };
+        var poolB = new Dictionary<string, string>(shared) { ["queue_functions"] = "mail", ["nats_consumer"] = shared["nats_consumer"] + "_b" };
+        await using var a = await TestGateway.StartAsync(TestGateway.Stack(("resize", resizeOnA.Url), ("mail", mailOnA.Url)), poolA);
+        await using var b = await TestGateway.StartAsync(TestGateway.Stack(("mail", mailOnB.Url)), poolB);
+
+        var ids = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            using var resize = await a.PostAsync("/async-function/resize", $"r{i}");
+            using var mail = await a.PostAsync("/async-function/mail", $"m{i}");
+            ids.Add(resize.Headers.GetValues("X-Call-Id").Single());
+            ids.Add(mail.Headers.GetValues("X-Call-Id").Single());
+        }
+
+        foreach (var id in ids)
+        {
+            await a.WaitForStateAsync(id, TimeSpan.FromSeconds(20), "succeeded");
+        }
+
+        resizeOnA.All.Should().HaveCount(10);
+        mailOnB.All.Should().HaveCount(10, "mail calls accepted by A are run by B's pool");
+        mailOnA.All.Should().BeEmpty("A's workers only run resize");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_dead_call_lands_in_the_dead_letter_stream_with_its_error()
     {
         await using var function = await TestUpstream.StartAsync((context, _) =>

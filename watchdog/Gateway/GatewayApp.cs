@@ -87,8 +87,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var metrics = new GatewayMetrics();
         var client = new FunctionClient(metrics);
         IJobQueue queue = options.Queue == "nats"
-            ? new NatsJobQueue(options.Nats, options.DataDir, options.QueueLease, options.AsyncRetention, time, loggers.CreateLogger<NatsJobQueue>())
-            : new SqliteJobQueue(options.DataDir, options.QueueLease, options.CallbackTimeout, time);
+            ? new NatsJobQueue(options.Nats, options.DataDir, options.QueueLease, options.AsyncRetention, time, loggers.CreateLogger<NatsJobQueue>(), options.QueueFunctions)
+            : new SqliteJobQueue(options.DataDir, options.QueueLease, options.CallbackTimeout, time, options.QueueFunctions);
         metrics.QueueDepth = queue.CountAsync;
         var spool = new BodySpool(Path.Combine(Path.GetFullPath(options.DataDir), "bodies"));
         var callbacks = new CallbackSender(options, queue, time, loggers.CreateLogger<CallbackSender>());

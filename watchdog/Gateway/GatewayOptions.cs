@@ -48,6 +48,9 @@ internal sealed partial record GatewayOptions
     /// <summary><c>queue_workers</c>, default 16.</summary>
     public int QueueWorkers { get; init; } = 16;
 
+    /// <summary><c>queue_functions</c>: the functions this gateway's workers run; empty means all.</summary>
+    public IReadOnlyList<string> QueueFunctions { get; init; } = [];
+
     /// <summary><c>queue_lease</c>, default 30s.</summary>
     public TimeSpan QueueLease { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -131,6 +134,7 @@ internal sealed partial record GatewayOptions
             },
             AsyncMaxBodyBytes = read.Bytes(GatewaySettings.AsyncMaxBodyBytes, 10 << 20),
             QueueWorkers = read.Count(GatewaySettings.QueueWorkers, 16, 4096),
+            QueueFunctions = read.Text(GatewaySettings.QueueFunctions, "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             QueueLease = read.Duration(GatewaySettings.QueueLease, TimeSpan.FromSeconds(30)),
             MaxAttempts = read.Count(GatewaySettings.MaxAttempts, 5, 1000),
             RetryCodes = ReadRetryCodes(read),
@@ -157,6 +161,11 @@ internal sealed partial record GatewayOptions
         if (read.Raw(GatewaySettings.BindAddress) is var (bind, bindSource) && bind is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(bind, out _))
         {
             read.Fail(GatewaySettings.BindAddress, bind, bindSource, "not an IP address, * or localhost");
+        }
+
+        if (read.Raw(GatewaySettings.QueueFunctions) is var (scope, scopeSource) && options.QueueFunctions.Any(f => !FunctionName.IsValid(f)))
+        {
+            read.Fail(GatewaySettings.QueueFunctions, scope, scopeSource, "not a comma-separated list of function names");
         }
 
         if (read.Raw(GatewaySettings.Queue) is var (queue, queueSource) && queue is not ("sqlite" or "nats"))

@@ -53,6 +53,9 @@ internal static class GatewaySettings
     public static readonly SettingDefinition QueueWorkers = new("queue_workers", SettingKind.Count, "16", "queue_workers=16",
         "Async calls run at once by this gateway, over all functions (a function's \"max_concurrency\" caps it per function).", "max_inflight");
 
+    public static readonly SettingDefinition QueueFunctions = new("queue_functions", SettingKind.Text, "(all)", "queue_functions=resize,thumbnail",
+        "Comma-separated functions whose async calls this gateway's workers run (it still accepts calls for all). With queue=nats, give each such worker pool its own nats_consumer, and keep the pools' lists disjoint.");
+
     public static readonly SettingDefinition QueueLease = new("queue_lease", SettingKind.Duration, "30s", "queue_lease=30s",
         "Lease on a claimed job; renewed every third of it while the call runs, so only a dead gateway's jobs are run again.");
 
@@ -101,7 +104,7 @@ internal static class GatewaySettings
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         Config, Port, BindAddress, MetricsPort, UpstreamTimeout, UpstreamTemplate, FunctionNamespace, DataDir,
-        Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, AsyncMaxBodyBytes, QueueWorkers, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
+        Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, AsyncMaxBodyBytes, QueueWorkers, QueueFunctions, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
         CallbackAttempts, CallbackTimeout, CallbackAllowedHosts, CallbackSecretFile, AsyncRetention, AsyncKeepCredentials,
         BasicAuth, SecretMountPath, ShutdownTimeout, WriteDebug,
     ];

@@ -30,14 +30,16 @@ internal sealed partial class NatsJobQueue : IJobQueue
     private readonly TimeSpan _retention;
     private readonly string _cacheFolder;
     private readonly ILogger _logger;
+    private readonly IReadOnlyList<string>? _scope;
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private readonly ConcurrentDictionary<string, INatsJSMsg<byte[]>> _held = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<CallbackWork> _callbacks = new();
     private readonly SemaphoreSlim _setup = new(1, 1);
     private Resources? _resources;
 
-    public NatsJobQueue(NatsQueueOptions options, string dataDir, TimeSpan lease, TimeSpan retention, TimeProvider time, ILogger logger)
+    public NatsJobQueue(NatsQueueOptions options, string dataDir, TimeSpan lease, TimeSpan retention, TimeProvider time, ILogger logger, IReadOnlyList<string>? scope = null)
     {
+        _scope = scope is { Count: > 0 } ? scope : null;
         _options = options;
         _time = time;
         _lease = lease;
@@ -110,6 +112,10 @@ internal sealed partial class NatsJobQueue : IJobQueue
             }, token);
             var consumer = await _js.CreateOrUpdateConsumerAsync(_options.Stream, new ConsumerConfig(_options.Consumer)
             {
+                // queue_functions: a worker pool of its own reads only its functions' subjects. One
+                // subject works on any server; several need nats-server 2.10 or later (filter_subjects).
+                FilterSubject = _scope is [var only] ? Subject(only) : null,
+                FilterSubjects = _scope is { Count: > 1 } ? _scope.Select(Subject).ToList() : null,
                 AckPolicy = ConsumerConfigAckPolicy.Explicit,
                 AckWait = _lease,
                 MaxDeliver = -1,

@@ -18,9 +18,11 @@ internal sealed partial class SqliteJobQueue : IJobQueue
     private readonly TimeProvider _time;
     private readonly TimeSpan _lease;
     private readonly TimeSpan _callbackLease;
+    private readonly IReadOnlyList<string>? _scope;
 
-    public SqliteJobQueue(string dataDir, TimeSpan lease, TimeSpan callbackTimeout, TimeProvider time)
+    public SqliteJobQueue(string dataDir, TimeSpan lease, TimeSpan callbackTimeout, TimeProvider time, IReadOnlyList<string>? scope = null)
     {
+        _scope = scope is { Count: > 0 } ? scope : null;
         Directory.CreateDirectory(dataDir);
         var path = Path.Combine(Path.GetFullPath(dataDir), "queue.db");
         var builder = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 };
@@ -88,7 +90,15 @@ internal sealed partial class SqliteJobQueue : IJobQueue
         await using (var connection = await OpenReadAsync(cancellationToken))
         await using (var select = connection.CreateCommand())
         {
-            select.CommandText = $"SELECT call_id, function FROM jobs WHERE {Claimable} ORDER BY due_at LIMIT $limit";
+            // queue_functions: only these functions' calls are claimed here, filtered in SQL so that
+            // other functions' backlog cannot crowd them out of the candidate window.
+            var scope = _scope is null ? "" : " AND function IN (" + string.Join(", ", _scope.Select((_, i) => "$f" + i)) + ")";
+            select.CommandText = $"SELECT call_id, function FROM jobs WHERE {Claimable}{scope} ORDER BY due_at LIMIT $limit";
+            for (var i = 0; _scope is not null && i < _scope.Count; i++)
+            {
+                select.Parameters.AddWithValue("$f" + i, _scope[i]);
+            }
+
             select.Parameters.AddWithValue("$now", Now);
             select.Parameters.AddWithValue("$limit", Math.Max(max * 4, 16));
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
