@@ -36,6 +36,7 @@ public sealed class GatewaySystemSpecs
         }
 
         (await gateway.Client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await gateway.Client.GetAsync("/readyz")).StatusCode.Should().Be(HttpStatusCode.OK);
         (await gateway.PostAsync("/function/echo", "x")).StatusCode.Should().Be(HttpStatusCode.OK);
         (await gateway.PostAsync("/function/echo", "x")).StatusCode.Should().Be(HttpStatusCode.OK);
 

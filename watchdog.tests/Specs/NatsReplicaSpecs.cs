@@ -183,6 +183,13 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
         }
 
         (await gateway.PostAsync("/function/echo", "sync")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await gateway.Client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK, "liveness does not depend on NATS");
+        using (var notReady = await gateway.Client.GetAsync("/readyz"))
+        {
+            notReady.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+            (await notReady.Content.ReadAsStringAsync()).Should().Contain("queue unavailable");
+        }
+
         await ownNats.RestartAsync(TimeSpan.Zero);
         string? callId = null;
         for (var tries = 0; tries < 100 && callId is null; tries++)
@@ -199,6 +206,7 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
         }
 
         callId.Should().NotBeNull("the gateway connects once NATS is up");
+        (await gateway.Client.GetAsync("/readyz")).StatusCode.Should().Be(HttpStatusCode.OK);
         await gateway.WaitForStateAsync(callId ?? "", TimeSpan.FromSeconds(20), "succeeded");
     }
 

@@ -20,7 +20,7 @@ namespace Fwatchdog.Gateway;
 /// <summary>
 /// The composition root of <c>fwatchdog gateway</c>, used by the command line and the specs.
 /// Routes: <c>/function/*</c> (sync), <c>/async-function/*</c> (queue), <c>/async-calls/*</c>
-/// (status API), <c>/healthz</c>, <c>/system/*</c>; <c>/metrics</c> on metrics_port.
+/// (status API), <c>/healthz</c>, <c>/readyz</c>, <c>/system/*</c>; <c>/metrics</c> on metrics_port.
 /// </summary>
 internal sealed partial class GatewayApp : IAsyncDisposable
 {
@@ -99,7 +99,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var proxy = new FunctionProxy(registry, forwarder, metrics, time, loggers.CreateLogger<FunctionProxy>());
         var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, metrics, loggers.CreateLogger<AsyncAcceptHandler>());
         var calls = new AsyncCallsEndpoints(queue, dispatcher);
-        var system = new SystemEndpoints(options, registry, local, metrics);
+        var system = new SystemEndpoints(options, registry, local, metrics, queue);
 
         var metricsPort = options.MetricsPort;
         app.Run(context =>
@@ -133,6 +133,11 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             if (path == "/healthz")
             {
                 return system.HealthAsync(context);
+            }
+
+            if (path == "/readyz")
+            {
+                return system.ReadyAsync(context);
             }
 
             return path.StartsWith("/system/", StringComparison.Ordinal)

@@ -8,10 +8,10 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Gateway;
 
 /// <summary>
-/// <c>/healthz</c> (never behind auth; 503 while draining) and <c>/system/functions</c> (behind
+/// <c>/healthz</c> (liveness, never behind auth; 503 while draining), <c>/readyz</c> (readiness) and <c>/system/functions</c> (behind
 /// basic auth when <c>basic_auth</c> is on; the password is compared in constant time).
 /// </summary>
-internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry registry, IReadOnlyDictionary<string, LocalFunctionHost> local, GatewayMetrics metrics)
+internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry registry, IReadOnlyDictionary<string, LocalFunctionHost> local, GatewayMetrics metrics, Queue.IJobQueue queue)
 {
     private volatile bool _draining;
 
@@ -22,6 +22,36 @@ internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry r
         context.Response.StatusCode = _draining ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync(_draining ? "draining\n" : "OK\n");
+    }
+
+    /// <summary>
+    /// <c>/readyz</c>: ready to take calls of every kind. 503 with the reasons while draining,
+    /// while the queue does not answer within a second (NATS down), or while a local function is
+    /// not healthy. Liveness stays <c>/healthz</c>, so a queue outage takes a gateway out of
+    /// rotation without getting it restarted.
+    /// </summary>
+    public async Task ReadyAsync(HttpContext context)
+    {
+        var problems = new List<string>();
+        if (_draining)
+        {
+            problems.Add("draining");
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            await queue.CountAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is Queue.QueueUnavailableException or OperationCanceledException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            problems.Add("queue unavailable: " + e.Message);
+        }
+
+        problems.AddRange(local.Where(f => f.Value.BaseUri is null).Select(f => $"local function {f.Key} is not ready"));
+        context.Response.StatusCode = problems.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(problems.Count == 0 ? "OK\n" : string.Join("\n", problems) + "\n");
     }
 
     public async Task SystemAsync(HttpContext context)
