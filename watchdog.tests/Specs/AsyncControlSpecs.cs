@@ -208,6 +208,40 @@ public abstract class AsyncControlSpecs
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_dead_call_can_be_replayed_and_then_runs_again_from_attempt_one()
+    {
+        var healthy = false;
+        await using var function = await TestUpstream.StartAsync((context, _) =>
+        {
+            context.Response.StatusCode = Volatile.Read(ref healthy) ? 200 : 503;
+            return Task.CompletedTask;
+        });
+        await using var receiver = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(TestGateway.Stack(("flaky", function.Url)), new Dictionary<string, string> { ["max_attempts"] = "2" });
+
+        using var accepted = await gateway.PostAsync("/async-function/flaky", "again", ("X-Callback-Url", receiver.Url + "cb"));
+        var callId = accepted.Headers.GetValues("X-Call-Id").Single();
+        await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(20), "dead");
+        await gateway.WaitForCallbackAsync(callId, TimeSpan.FromSeconds(10), "delivered");
+        using (var early = await gateway.Client.PostAsync($"/async-calls/{callId}/result", null))
+        {
+            early.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+        }
+
+        Volatile.Write(ref healthy, true);
+        using var replay = await gateway.Client.PostAsync($"/async-calls/{callId}/retry", null);
+
+        replay.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var status = await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(20), "succeeded");
+        status.GetProperty("attempts").GetInt32().Should().Be(1);
+        await gateway.WaitForCallbackAsync(callId, TimeSpan.FromSeconds(10), "delivered");
+        receiver.All.Select(c => c.Header("X-Job-State")).Should().Equal("dead", "succeeded");
+        function.All.Should().HaveCount(3);
+        using var twice = await gateway.Client.PostAsync($"/async-calls/{callId}/retry", null);
+        twice.StatusCode.Should().Be(HttpStatusCode.Conflict, "a call that succeeded is not replayed");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Finished_calls_are_forgotten_after_async_retention()
     {
         await using var function = await TestUpstream.StartAsync();

@@ -6,8 +6,9 @@ namespace Fwatchdog.Gateway.Async;
 
 /// <summary>
 /// The status API: <c>GET /async-calls/{id}</c> (JSON), <c>GET /async-calls/{id}/result</c> (the
-/// function's body, kept for async_retention) and <c>DELETE /async-calls/{id}</c> (cancel; a
-/// running call's process is killed by its watchdog when we drop the connection).
+/// function's body, kept for async_retention), <c>DELETE /async-calls/{id}</c> (cancel; a
+/// running call's process is killed by its watchdog when we drop the connection) and
+/// <c>POST /async-calls/{id}/retry</c> (replay a failed, dead or cancelled call).
 /// </summary>
 internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispatcher)
 {
@@ -16,8 +17,15 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
     public async Task HandleAsync(HttpContext context)
     {
         var rest = (context.Request.Path.Value ?? "")[Prefix.Length..];
-        var result = rest.EndsWith("/result", StringComparison.Ordinal);
-        var callId = result ? rest[..^"/result".Length] : rest;
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var callId = slash < 0 ? rest : rest[..slash];
+        var action = slash < 0 ? "" : rest[(slash + 1)..];
+        if (action is not ("" or "result" or "retry"))
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route; use /async-calls/{id}, /async-calls/{id}/result or /async-calls/{id}/retry");
+            return;
+        }
+
         if (!CallIds.IsValid(callId))
         {
             await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, $"\"{callId}\" is not a call id");
@@ -26,7 +34,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
 
         try
         {
-            await DispatchAsync(context, callId, result);
+            await DispatchAsync(context, callId, action);
         }
         catch (QueueUnavailableException e)
         {
@@ -35,21 +43,24 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         }
     }
 
-    private async Task DispatchAsync(HttpContext context, string callId, bool result)
+    private async Task DispatchAsync(HttpContext context, string callId, string action)
     {
-        switch (context.Request.Method)
+        switch (context.Request.Method, action)
         {
-            case "GET" or "HEAD" when result:
+            case ("GET" or "HEAD", "result"):
                 await WriteResultAsync(context, callId);
                 break;
-            case "GET" or "HEAD":
+            case ("GET" or "HEAD", ""):
                 await WriteStatusAsync(context, callId, StatusCodes.Status200OK);
                 break;
-            case "DELETE" when !result:
+            case ("DELETE", ""):
                 await CancelAsync(context, callId);
                 break;
+            case ("POST", "retry"):
+                await RequeueAsync(context, callId);
+                break;
             default:
-                context.Response.Headers.Allow = result ? "GET, HEAD" : "GET, HEAD, DELETE";
+                context.Response.Headers.Allow = action switch { "result" => "GET, HEAD", "retry" => "POST", _ => "GET, HEAD, DELETE" };
                 await GatewayFailures.WriteAsync(context, GatewayFailure.MethodNotAllowed, $"{context.Request.Method} is not allowed here");
                 break;
         }
@@ -108,6 +119,23 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
             await using var stream = body.Open();
             await stream.CopyToAsync(context.Response.Body, context.RequestAborted);
         }
+    }
+
+    /// <summary>Dead-letter replay: a failed, dead or cancelled call runs again from attempt 1 and calls back again.</summary>
+    private async Task RequeueAsync(HttpContext context, string callId)
+    {
+        switch (await queue.RequeueAsync(callId, CancellationToken.None))
+        {
+            case RequeueResult.NotFound:
+                await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, $"no async call {callId}");
+                return;
+            case RequeueResult.NotFinished:
+                await WriteStatusAsync(context, callId, StatusCodes.Status409Conflict);
+                return;
+        }
+
+        dispatcher.Wake();
+        await WriteStatusAsync(context, callId, StatusCodes.Status202Accepted);
     }
 
     private async Task CancelAsync(HttpContext context, string callId)

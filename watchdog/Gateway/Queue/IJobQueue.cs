@@ -37,6 +37,9 @@ internal interface IJobQueue : IAsyncDisposable
 
     Task<CancelResult> CancelAsync(string callId, CancellationToken cancellationToken);
 
+    /// <summary>Queues a failed, dead or cancelled call again, with its attempts and callback state reset (dead-letter replay).</summary>
+    Task<RequeueResult> RequeueAsync(string callId, CancellationToken cancellationToken);
+
     /// <summary>Jobs per state, for metrics and /system/functions.</summary>
     Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken);
 

@@ -1,3 +1,6 @@
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
 namespace Fwatchdog.Gateway.Queue;
 
 /// <summary>The status API, cancel and counts, answered from the key-value bucket by any replica.</summary>
@@ -44,6 +47,55 @@ internal sealed partial class NatsJobQueue
             return result == CancelResult.AlreadyFinished ? null : r with { State = "cancelled", FinishedAt = now, Error = "cancelled by DELETE", Owner = null };
         }, cancellationToken);
         return result;
+    }
+
+    public async Task<RequeueResult> RequeueAsync(string callId, CancellationToken cancellationToken)
+    {
+        var resources = await ReadyGuardedAsync(cancellationToken);
+        var kept = await resources.Calls.TryGetEntryAsync<byte[]>(JobKey(callId), cancellationToken: cancellationToken);
+        var result = RequeueResult.NotFound;
+        var now = Now;
+        var changed = await ChangeAsync(callId, r =>
+        {
+            result = r.State is "failed" or "dead" or "cancelled" && r.CallbackState != "pending" && kept.Success ? RequeueResult.Requeued : RequeueResult.NotFinished;
+            return result != RequeueResult.Requeued ? null : r with
+            {
+                State = "queued",
+                Attempts = 0,
+                DueAt = now,
+                StartedAt = null,
+                FinishedAt = null,
+                StatusCode = null,
+                Error = null,
+                DurationMs = null,
+                Result = null,
+                ResultObject = null,
+                ResultLength = 0,
+                ResultType = null,
+                CallbackState = "none",
+                CallbackAttempts = 0,
+                CallbackStatus = null,
+                CallbackError = null,
+                Owner = null,
+            };
+        }, cancellationToken);
+        if (changed is null || kept.Value.Value is not { } message)
+        {
+            return result;
+        }
+
+        try
+        {
+            // A fresh Nats-Msg-Id: the original one may still be inside the stream's duplicate window.
+            var headers = new NatsHeaders { ["Nats-Msg-Id"] = callId + ".replay." + now.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            var ack = await _js.PublishAsync(Subject(changed.Function), message, headers: headers, cancellationToken: cancellationToken);
+            ack.EnsureSuccess();
+            return RequeueResult.Requeued;
+        }
+        catch (NatsException e)
+        {
+            throw new QueueUnavailableException("NATS did not take the replayed call: " + e.Message, e);
+        }
     }
 
     public async Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken)

@@ -31,7 +31,8 @@ internal sealed partial class NatsJobQueue
 
     private async Task<ClaimedJob?> ClaimOneAsync(Resources resources, INatsJSMsg<byte[]> msg, ISlotBook slots, CancellationToken cancellationToken)
     {
-        var job = msg.Data is { } data ? JsonSerializer.Deserialize(data, NatsJson.Default.NatsJobMessage) : null;
+        var data = msg.Data ?? [];
+        var job = data.Length > 0 ? JsonSerializer.Deserialize(data, NatsJson.Default.NatsJobMessage) : null;
         var entry = job is null ? default : await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(job.CallId), cancellationToken: cancellationToken);
         if (job is null || !entry.Success || Deserialize(entry.Value.Value) is not { } record)
         {
@@ -43,6 +44,7 @@ internal sealed partial class NatsJobQueue
         switch (record.State)
         {
             case "cancelled":
+                await KeepForReplayAsync(resources, job.CallId, data, cancellationToken);
                 await msg.AckAsync(cancellationToken: cancellationToken);
                 return null;
             case "succeeded" or "failed" or "dead" when record.CallbackState == "pending" && record.CallbackUrl is { } url:
@@ -173,6 +175,11 @@ internal sealed partial class NatsJobQueue
             return false;
         }
 
+        if (outcome.State != JobState.Succeeded && msg.Data is { } kept)
+        {
+            await KeepForReplayAsync(resources, callId, kept, cancellationToken);
+        }
+
         if (outcome.State == JobState.Dead && msg.Data is { } data && JsonSerializer.Deserialize(data, NatsJson.Default.NatsJobMessage) is { } job)
         {
             var letter = new NatsDeadLetter(job, finished.Attempts, outcome.StatusCode, outcome.Error, Now);
@@ -214,6 +221,12 @@ internal sealed partial class NatsJobQueue
                 : msg.AckAsync(cancellationToken: cancellationToken));
         }
     }
+
+    /// <summary>The message of a call that did not succeed is kept (key <c>job.{id}</c>) so it can be replayed.</summary>
+    private static async Task KeepForReplayAsync(Resources resources, string callId, byte[] message, CancellationToken cancellationToken) =>
+        await resources.Calls.PutAsync(JobKey(callId), message, cancellationToken: cancellationToken);
+
+    private static string JobKey(string callId) => "job." + callId;
 
     /// <summary>Read-modify-write of a call's record with the bucket's revision check, so replicas never overwrite each other.</summary>
     private async Task<NatsCallRecord?> ChangeAsync(string callId, Func<NatsCallRecord, NatsCallRecord?> change, CancellationToken cancellationToken)

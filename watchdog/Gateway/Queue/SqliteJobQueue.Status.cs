@@ -156,6 +156,40 @@ internal sealed partial class SqliteJobQueue
         });
     }
 
+    public async Task<RequeueResult> RequeueAsync(string callId, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        var (result, resultFile) = await _writer.WriteAsync<(RequeueResult, string?)>(connection =>
+        {
+            using var select = connection.CreateCommand();
+            select.CommandText = "SELECT state, callback_state, result_file FROM jobs WHERE call_id = $id";
+            select.Parameters.AddWithValue("$id", callId);
+            using var reader = select.ExecuteReader();
+            if (!reader.Read())
+            {
+                return (RequeueResult.NotFound, null);
+            }
+
+            if (reader.GetString(0) is not ("failed" or "dead" or "cancelled") || reader.GetString(1) == "pending")
+            {
+                return (RequeueResult.NotFinished, null);
+            }
+
+            var resultFile = reader.IsDBNull(2) ? null : reader.GetString(2);
+            reader.Close();
+            Execute(connection, """
+                UPDATE jobs SET state = 'queued', attempts = 0, due_at = $now, started_at = NULL, finished_at = NULL, status_code = NULL,
+                                error = NULL, duration_ms = NULL, result = NULL, result_file = NULL, result_length = NULL, result_type = NULL,
+                                callback_state = 'none', callback_attempts = 0, callback_due = NULL, callback_status = NULL, callback_error = NULL,
+                                lease_owner = NULL, lease_until = NULL
+                WHERE call_id = $id
+                """, ("$id", callId), ("$now", now));
+            return (RequeueResult.Requeued, resultFile);
+        });
+        new StoredBody(null, resultFile, 0).DeleteFile();
+        return result;
+    }
+
     public async Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken)
     {
         var counts = Enum.GetValues<JobState>().ToDictionary(Name, _ => 0L, StringComparer.Ordinal);
