@@ -83,7 +83,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
     internal static StatusBody ToBody(JobStatus status) => new(
         status.CallId,
         status.Function,
-        SqliteJobQueue.Name(status.State),
+        QueueNames.Name(status.State),
         status.Attempts,
         status.MaxAttempts,
         status.CreatedAt,
@@ -93,7 +93,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         status.StatusCode,
         status.Error,
         status.CallbackUrl is { } url
-            ? new CallbackBody(url.AbsoluteUri, SqliteJobQueue.Name(status.CallbackState), status.CallbackAttempts, status.CallbackStatusCode, status.CallbackError)
+            ? new CallbackBody(url.AbsoluteUri, QueueNames.Name(status.CallbackState), status.CallbackAttempts, status.CallbackStatusCode, status.CallbackError)
             : null,
         status.HasResult ? Prefix + status.CallId + "/result" : null,
         status.HasResult ? status.ResultContentType : null,
@@ -105,7 +105,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         if (status is null || await queue.GetResultAsync(callId, context.RequestAborted) is not { } body)
         {
             await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound,
-                status is null ? $"no async call {callId}" : $"async call {callId} has no result yet (state {SqliteJobQueue.Name(status.State)})");
+                status is null ? $"no async call {callId}" : $"async call {callId} has no result yet (state {QueueNames.Name(status.State)})");
             return;
         }
 

@@ -56,7 +56,7 @@ internal sealed partial class CallbackSender : IDisposable
             }
         }
 
-        LogCallback(_logger, work.CallId, work.Url.Host, SqliteJobQueue.Name(state), status ?? 0, work.CallbackAttempt, error ?? "");
+        LogCallback(_logger, work.CallId, work.Url.Host, QueueNames.Name(state), status ?? 0, work.CallbackAttempt, error ?? "");
         await _queue.CallbackAttemptedAsync(work.CallId, state, status, error, retryAt, CancellationToken.None);
     }
 
@@ -76,7 +76,7 @@ internal sealed partial class CallbackSender : IDisposable
         headers.TryAddWithoutValidation("X-Function-Name", work.Function);
         headers.TryAddWithoutValidation("X-Function-Status", work.StatusCode.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("X-Duration-Seconds", work.Duration.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture));
-        headers.TryAddWithoutValidation("X-Job-State", SqliteJobQueue.Name(work.State));
+        headers.TryAddWithoutValidation("X-Job-State", QueueNames.Name(work.State));
         headers.TryAddWithoutValidation("X-Attempts", work.Attempts.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("X-Max-Attempts", work.MaxAttempts.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("X-Callback-Attempt", work.CallbackAttempt.ToString(CultureInfo.InvariantCulture));

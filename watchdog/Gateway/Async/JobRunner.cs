@@ -114,8 +114,8 @@ internal sealed partial class JobRunner(
             return;
         }
 
-        LogFinished(logger, request.CallId, request.Function, SqliteJobQueue.Name(outcome.State), outcome.StatusCode, job.Attempt);
-        metrics.Job(request.Function, SqliteJobQueue.Name(outcome.State));
+        LogFinished(logger, request.CallId, request.Function, QueueNames.Name(outcome.State), outcome.StatusCode, job.Attempt);
+        metrics.Job(request.Function, QueueNames.Name(outcome.State));
         if (request.CallbackUrl is { } url)
         {
             await callbacks.DeliverAsync(new CallbackWork(request.CallId, request.Function, url, outcome.State, outcome.StatusCode,

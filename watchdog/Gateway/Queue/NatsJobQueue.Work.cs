@@ -147,7 +147,7 @@ internal sealed partial class NatsJobQueue
             }
         }
 
-        var state = SqliteJobQueue.Name(outcome.State);
+        var state = QueueNames.Name(outcome.State);
         var finished = await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner
             ? r with
             {
@@ -211,7 +211,7 @@ internal sealed partial class NatsJobQueue
     public async Task CallbackAttemptedAsync(string callId, CallbackState state, int? statusCode, string? error, DateTimeOffset? retryAt, CancellationToken cancellationToken)
     {
         await ChangeAsync(callId, r => r.CallbackState == "pending"
-            ? r with { CallbackState = SqliteJobQueue.Name(state), CallbackAttempts = r.CallbackAttempts + 1, CallbackStatus = statusCode, CallbackError = error }
+            ? r with { CallbackState = QueueNames.Name(state), CallbackAttempts = r.CallbackAttempts + 1, CallbackStatus = statusCode, CallbackError = error }
             : null, cancellationToken);
         if (_held.TryRemove(callId, out var msg))
         {

@@ -76,7 +76,7 @@ internal sealed partial class SqliteJobQueue
                             callback_error = $error, callback_due = $due, lease_owner = NULL, lease_until = NULL
             WHERE call_id = $id AND callback_state = 'pending'
             """,
-            ("$id", callId), ("$state", Name(state)), ("$status", statusCode), ("$error", error), ("$due", retryAt?.ToUnixTimeMilliseconds())));
+            ("$id", callId), ("$state", QueueNames.Name(state)), ("$status", statusCode), ("$error", error), ("$due", retryAt?.ToUnixTimeMilliseconds())));
 
     public async Task<JobStatus?> GetAsync(string callId, CancellationToken cancellationToken)
     {
@@ -192,7 +192,7 @@ internal sealed partial class SqliteJobQueue
 
     public async Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken)
     {
-        var counts = Enum.GetValues<JobState>().ToDictionary(Name, _ => 0L, StringComparer.Ordinal);
+        var counts = Enum.GetValues<JobState>().ToDictionary(QueueNames.Name, _ => 0L, StringComparer.Ordinal);
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var select = connection.CreateCommand();
         select.CommandText = "SELECT state, COUNT(*) FROM jobs GROUP BY state";

@@ -224,7 +224,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
                             callback_due = $now, lease_until = $until
             WHERE call_id = $id AND state = 'running' AND lease_owner = $owner
             """,
-            ("$id", callId), ("$owner", _owner), ("$state", Name(outcome.State)), ("$now", now), ("$status", outcome.StatusCode),
+            ("$id", callId), ("$owner", _owner), ("$state", QueueNames.Name(outcome.State)), ("$now", now), ("$status", outcome.StatusCode),
             ("$error", outcome.Error), ("$duration", (long)outcome.Duration.TotalMilliseconds), ("$result", outcome.Result.Inline),
             ("$file", outcome.Result.FilePath), ("$length", outcome.Result.Length), ("$type", outcome.ContentType),
             ("$until", now + (long)_callbackLease.TotalMilliseconds)) == 1);
@@ -248,10 +248,6 @@ internal sealed partial class SqliteJobQueue : IJobQueue
         await connection.OpenAsync(cancellationToken);
         return connection;
     }
-
-    internal static string Name(JobState state) => state.ToString().ToLowerInvariant();
-
-    internal static string Name(CallbackState state) => state.ToString().ToLowerInvariant();
 
     private static string EncodeHeaders(IReadOnlyList<KeyValuePair<string, string>> headers)
     {
