@@ -69,9 +69,7 @@ internal sealed class FunctionClient : IDisposable
             return callerGone.IsCancellationRequested ? GatewayFailure.ClientGone : GatewayFailure.UpstreamTimeout;
         }
 
-        return e.InnerException is SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.NoData }
-            ? GatewayFailure.FunctionNotFound
-            : GatewayFailure.FunctionUnreachable;
+        return GatewayFailures.FromConnectError(e.InnerException as SocketException);
     }
 
     public void Dispose() => _invoker.Dispose();

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
@@ -25,6 +26,10 @@ internal static class GatewayFailures
         GatewayFailure.NotFound => (404, "not_found"),
         _ => (500, "internal_error"),
     };
+
+    /// <summary>A connection that failed because the host has no address means the function does not exist; any other failure, that it is unreachable.</summary>
+    public static GatewayFailure FromConnectError(SocketException? error) =>
+        error?.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData ? GatewayFailure.FunctionNotFound : GatewayFailure.FunctionUnreachable;
 
     /// <summary>Writes the status, the reason header and a one-line text body, unless the response has started.</summary>
     public static Task WriteAsync(HttpContext context, GatewayFailure failure, string message)

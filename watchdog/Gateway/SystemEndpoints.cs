@@ -80,9 +80,10 @@ internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry r
             .OrderBy(f => f.Name, StringComparer.Ordinal)
             .Select(f =>
             {
-                var ready = registry.Resolve(f.Name).Target is not null;
+                var target = registry.Resolve(f.Name).Target;
+                var ready = target is not null;
                 var kind = f.IsLocal ? "local" : f.Upstream is not null ? "upstream" : "template";
-                var upstream = f.IsLocal ? local.GetValueOrDefault(f.Name)?.BaseUri?.ToString() : registry.Resolve(f.Name).Target?.BaseUri.ToString();
+                var upstream = target?.BaseUri.ToString();
                 return new FunctionListItem(f.Name, kind, upstream, ready, metrics.Invocations(f.Name), 1, ready ? 1 : 0);
             })
             .ToArray();

@@ -44,11 +44,10 @@ internal sealed partial class AsyncAcceptHandler(
             return;
         }
 
-        var lookup = registry.Resolve(route.Name);
-        if (lookup.Failure == GatewayFailure.FunctionNotFound
-            || (lookup.Target is { } target && !registry.Configured.Any(f => f.Name == route.Name) && !await FunctionRegistry.HostExistsAsync(target.BaseUri, context.RequestAborted)))
+        var lookup = await registry.ResolveExistingAsync(route.Name, context.RequestAborted);
+        if (lookup.Failure == GatewayFailure.FunctionNotFound)
         {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.FunctionNotFound, lookup.Failure == GatewayFailure.FunctionNotFound ? lookup.Detail : $"function {route.Name} does not exist (its host does not resolve)");
+            await GatewayFailures.WriteAsync(context, GatewayFailure.FunctionNotFound, lookup.Detail);
             return;
         }
 

@@ -59,10 +59,19 @@ internal sealed class FunctionRegistry
     }
 
     /// <summary>
-    /// For templated targets, whether the host resolves: a name that has no DNS record is a
-    /// function that does not exist (checked before an async call is accepted).
+    /// <see cref="Resolve"/>, plus for names that are not in the stack file (templated ones)
+    /// whether the host resolves: a name that has no DNS record is a function that does not
+    /// exist. Used before an async call is accepted.
     /// </summary>
-    public static async Task<bool> HostExistsAsync(Uri target, CancellationToken cancellationToken)
+    public async Task<FunctionLookup> ResolveExistingAsync(string addressed, CancellationToken cancellationToken)
+    {
+        var lookup = Resolve(addressed);
+        return lookup.Target is { } target && !_functions.ContainsKey(addressed) && !await HostExistsAsync(target.BaseUri, cancellationToken)
+            ? FunctionLookup.NotFound($"function {addressed} does not exist (its host does not resolve)")
+            : lookup;
+    }
+
+    private static async Task<bool> HostExistsAsync(Uri target, CancellationToken cancellationToken)
     {
         if (target.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 || target.IsLoopback)
         {

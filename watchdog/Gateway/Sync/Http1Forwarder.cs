@@ -48,8 +48,7 @@ internal sealed partial class Http1Forwarder : IDisposable
             }
             catch (SocketException e)
             {
-                return (0, e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData ? GatewayFailure.FunctionNotFound : GatewayFailure.FunctionUnreachable,
-                    $"cannot connect to {key.IdnHost}:{key.Port}: {e.Message}");
+                return (0, GatewayFailures.FromConnectError(e), $"cannot connect to {key.IdnHost}:{key.Port}: {e.Message}");
             }
 
             var reusable = false;
