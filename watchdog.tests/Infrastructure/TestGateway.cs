@@ -62,6 +62,28 @@ internal sealed class TestGateway : IAsyncDisposable
         return new TestGateway(app, options, folder, dataDir is null);
     }
 
+    /// <summary>
+    /// Settings for a gateway run as a real process (<c>fwatchdog gateway</c>) with its stack file
+    /// and data in <paramref name="folder"/>: loopback, free ports, a 1 s lease so a killed
+    /// gateway's calls come back quickly.
+    /// </summary>
+    public static Dictionary<string, string> ProcessEnvironment(string folder, string stack)
+    {
+        var stackPath = Path.Combine(folder, "stack.json");
+        File.WriteAllText(stackPath, stack);
+        return new Dictionary<string, string>
+        {
+            ["config"] = stackPath,
+            ["port"] = "0",
+            ["bind_address"] = "127.0.0.1",
+            ["metrics_port"] = "0",
+            ["data_dir"] = Path.Combine(folder, "data"),
+            ["queue_lease"] = "1s",
+            ["queue_workers"] = "8",
+            ["initial_retry_wait"] = "50ms",
+        };
+    }
+
     /// <summary>A stack file with one upstream function per (name, url).</summary>
     public static string Stack(params (string Name, Uri Upstream)[] functions) => Stack(functions.Select(f => (f.Name, $$"""{ "upstream": "{{f.Upstream}}" }""")).ToArray());
 

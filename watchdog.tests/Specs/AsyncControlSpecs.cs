@@ -9,22 +9,8 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>Idempotency keys, callback delivery rules, cancel and leases of queued calls.</summary>
-public abstract class AsyncControlSpecs
+public abstract class AsyncControlSpecs : QueueBackendSpecs
 {
-    /// <summary>Extra gateway settings that pick the queue backend.</summary>
-    private protected abstract Dictionary<string, string> Backend();
-
-    private protected Task<TestGateway> StartAsync(string stack, IReadOnlyDictionary<string, string>? settings = null)
-    {
-        var merged = Backend();
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
-        {
-            merged[key] = value;
-        }
-
-        return TestGateway.StartAsync(stack, merged);
-    }
-
     [Fact(Timeout = 30_000)]
     public async Task Second_submission_with_the_same_Idempotency_Key_returns_the_first_call_id_and_queues_nothing()
     {

@@ -9,22 +9,8 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>Queued calls on /async-function/{name}: accept, run, retry, call back, report status, cancel.</summary>
-public abstract class AsyncGatewaySpecs
+public abstract class AsyncGatewaySpecs : QueueBackendSpecs
 {
-    /// <summary>Extra gateway settings that pick the queue backend.</summary>
-    private protected abstract Dictionary<string, string> Backend();
-
-    private protected Task<TestGateway> StartAsync(string stack, IReadOnlyDictionary<string, string>? settings = null)
-    {
-        var merged = Backend();
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
-        {
-            merged[key] = value;
-        }
-
-        return TestGateway.StartAsync(stack, merged);
-    }
-
     [Fact(Timeout = 30_000)]
     public async Task Accepted_call_replays_the_original_request_and_calls_back_with_the_result()
     {

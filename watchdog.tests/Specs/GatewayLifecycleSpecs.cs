@@ -20,7 +20,7 @@ public sealed class GatewayLifecycleSpecs
         });
         await using var receiver = await TestUpstream.StartAsync();
         var folder = Directory.CreateTempSubdirectory("fwatchdog-kill-").FullName;
-        var environment = GatewayEnvironment(folder, TestGateway.Stack(("work", function.Url)));
+        var environment = TestGateway.ProcessEnvironment(folder, TestGateway.Stack(("work", function.Url)));
         var accepted = new ConcurrentDictionary<string, bool>();
 
         await using (var first = WatchdogProcess.Start(environment, ["gateway"]))
@@ -81,7 +81,7 @@ public sealed class GatewayLifecycleSpecs
             }
         });
         var folder = Directory.CreateTempSubdirectory("fwatchdog-term-").FullName;
-        var environment = GatewayEnvironment(folder, TestGateway.Stack(("work", function.Url)));
+        var environment = TestGateway.ProcessEnvironment(folder, TestGateway.Stack(("work", function.Url)));
         environment["shutdown_timeout"] = "300ms";
         string callId;
 
@@ -158,22 +158,5 @@ public sealed class GatewayLifecycleSpecs
         using var after = await gateway.Client.PostAsync("/function/wc", new StringContent("123"));
         (await after.Content.ReadAsStringAsync()).Trim().Should().Be("3");
         host.Starts.Should().Be(2);
-    }
-
-    private static Dictionary<string, string> GatewayEnvironment(string folder, string stack)
-    {
-        var stackPath = Path.Combine(folder, "stack.json");
-        File.WriteAllText(stackPath, stack);
-        return new Dictionary<string, string>
-        {
-            ["config"] = stackPath,
-            ["port"] = "0",
-            ["bind_address"] = "127.0.0.1",
-            ["metrics_port"] = "0",
-            ["data_dir"] = Path.Combine(folder, "data"),
-            ["queue_lease"] = "1s",
-            ["queue_workers"] = "8",
-            ["initial_retry_wait"] = "50ms",
-        };
     }
 }

@@ -171,18 +171,7 @@ public sealed class GatewaySyncSpecs
         await using var counter = await TestWatchdog.StartAsync("wc -c");
         await using var producer = await TestWatchdog.StartAsync($"head -c {size} /dev/zero");
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("count", counter.Url), ("produce", producer.Url)));
-        GC.Collect();
-        var before = GC.GetTotalMemory(true);
-        var peak = before;
-        using var sampling = new CancellationTokenSource();
-        var sampler = Task.Run(async () =>
-        {
-            while (!sampling.IsCancellationRequested)
-            {
-                peak = Math.Max(peak, GC.GetTotalMemory(false));
-                await Task.Delay(20);
-            }
-        });
+        using var heap = HeapPeak.Start();
 
         using var upload = await gateway.Client.PostAsync("/function/count", new StreamContent(new PatternStream(size)));
         (await upload.Content.ReadAsStringAsync()).Trim().Should().Be(size.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -196,10 +185,9 @@ public sealed class GatewaySyncSpecs
             received += read;
         }
 
-        await sampling.CancelAsync();
-        await sampler;
+        var growth = await heap.StopAsync();
         received.Should().Be(size);
-        (peak - before).Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
+        growth.Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
     }
 
     [Fact(Timeout = 120_000)]
@@ -208,18 +196,7 @@ public sealed class GatewaySyncSpecs
         await using var watchdog = await TestWatchdog.StartAsync("cat");
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("cat", watchdog.Url)));
         const long size = 512L << 20;
-        GC.Collect();
-        var before = GC.GetTotalMemory(true);
-        var peak = before;
-        using var sampling = new CancellationTokenSource();
-        var sampler = Task.Run(async () =>
-        {
-            while (!sampling.IsCancellationRequested)
-            {
-                peak = Math.Max(peak, GC.GetTotalMemory(false));
-                await Task.Delay(20);
-            }
-        });
+        using var heap = HeapPeak.Start();
 
         // cat answers while it still reads: unless bytes flow both ways at once, both directions
         // stall as soon as the socket buffers are full.
@@ -231,11 +208,10 @@ public sealed class GatewaySyncSpecs
         using var received = new PatternStream.Verifier();
         await client.ReadBodyAsync(headers, received.WriteAsync);
         await sending;
-        await sampling.CancelAsync();
-        await sampler;
+        var growth = await heap.StopAsync();
 
         received.Length.Should().Be(size);
-        (peak - before).Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
+        growth.Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
     }
 
     [Fact(Timeout = 30_000)]

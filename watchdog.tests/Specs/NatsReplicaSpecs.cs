@@ -290,19 +290,12 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
     private static WatchdogProcess StartReplica(Dictionary<string, string> settings, Uri function)
     {
         var folder = Directory.CreateTempSubdirectory("fwatchdog-replica-").FullName;
-        var stack = Path.Combine(folder, "stack.json");
-        File.WriteAllText(stack, TestGateway.Stack(("work", function)));
-        var environment = new Dictionary<string, string>(settings)
+        var environment = TestGateway.ProcessEnvironment(folder, TestGateway.Stack(("work", function)));
+        foreach (var (name, value) in settings)
         {
-            ["config"] = stack,
-            ["port"] = "0",
-            ["bind_address"] = "127.0.0.1",
-            ["metrics_port"] = "0",
-            ["data_dir"] = Path.Combine(folder, "data"),
-            ["queue_lease"] = "1s",
-            ["queue_workers"] = "8",
-            ["initial_retry_wait"] = "50ms",
-        };
+            environment[name] = value;
+        }
+
         return WatchdogProcess.Start(environment, ["gateway"]);
     }
 }

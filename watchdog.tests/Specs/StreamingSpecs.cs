@@ -62,18 +62,7 @@ public sealed class StreamingSpecs
         // No timeouts: this spec is about memory, and this 2-core machine's speed is not in question here.
         await using var watchdog = await TestWatchdog.StartAsync("cat", o => o with { ReadTimeout = TimeSpan.Zero, WriteTimeout = TimeSpan.Zero });
         const long size = 1L << 30;
-        GC.Collect();
-        var before = GC.GetGCMemoryInfo().HeapSizeBytes;
-        long peak = 0;
-        using var sampling = new CancellationTokenSource();
-        var sampler = Task.Run(async () =>
-        {
-            while (!sampling.IsCancellationRequested)
-            {
-                peak = Math.Max(peak, GC.GetTotalMemory(false));
-                await Task.Delay(20);
-            }
-        });
+        using var heap = HeapPeak.Start();
 
         // HttpClient will not read the response before it has sent the whole request, which
         // deadlocks against any streaming server: a raw client sends and receives at once.
@@ -86,11 +75,10 @@ public sealed class StreamingSpecs
         using var received = new PatternStream.Verifier();
         await client.ReadBodyAsync(headers, received.WriteAsync);
         await sending;
-        await sampling.CancelAsync();
-        await sampler;
+        var growth = await heap.StopAsync();
 
         received.Length.Should().Be(size);
-        (peak - before).Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
+        growth.Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
     }
 
     [Fact(Timeout = 30_000)]
