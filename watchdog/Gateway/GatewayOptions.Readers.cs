@@ -116,9 +116,9 @@ internal sealed partial record GatewayOptions
         return user is null || password is null ? null : (user, password);
     }
 
-    private static void RequireAboveZero(SettingReader read, SettingDefinition setting, TimeSpan value)
+    private static void RequireAboveZero(SettingReader read, SettingDefinition setting, bool isZero)
     {
-        if (value == TimeSpan.Zero && read.Raw(setting) is var (text, source))
+        if (isZero && read.Raw(setting) is var (text, source))
         {
             read.Fail(setting, text, source, "must be above zero");
         }

@@ -152,12 +152,12 @@ internal sealed partial record GatewayOptions
             WriteDebug = read.Boolean(GatewaySettings.WriteDebug, false),
         };
 
-        RequireAboveZero(read, GatewaySettings.UpstreamTimeout, options.UpstreamTimeout);
-        RequireAboveZero(read, GatewaySettings.QueueLease, options.QueueLease);
-        RequireAboveZero(read, GatewaySettings.CallbackTimeout, options.CallbackTimeout);
-        RequireAboveZero(read, GatewaySettings.QueueWorkers, options.QueueWorkers == 0 ? TimeSpan.Zero : TimeSpan.MaxValue);
-        RequireAboveZero(read, GatewaySettings.MaxAttempts, options.MaxAttempts == 0 ? TimeSpan.Zero : TimeSpan.MaxValue);
-        RequireAboveZero(read, GatewaySettings.CallbackAttempts, options.CallbackAttempts == 0 ? TimeSpan.Zero : TimeSpan.MaxValue);
+        RequireAboveZero(read, GatewaySettings.UpstreamTimeout, options.UpstreamTimeout == TimeSpan.Zero);
+        RequireAboveZero(read, GatewaySettings.QueueLease, options.QueueLease == TimeSpan.Zero);
+        RequireAboveZero(read, GatewaySettings.CallbackTimeout, options.CallbackTimeout == TimeSpan.Zero);
+        RequireAboveZero(read, GatewaySettings.QueueWorkers, options.QueueWorkers == 0);
+        RequireAboveZero(read, GatewaySettings.MaxAttempts, options.MaxAttempts == 0);
+        RequireAboveZero(read, GatewaySettings.CallbackAttempts, options.CallbackAttempts == 0);
         if (read.Raw(GatewaySettings.BindAddress) is var (bind, bindSource) && bind is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(bind, out _))
         {
             read.Fail(GatewaySettings.BindAddress, bind, bindSource, "not an IP address, * or localhost");

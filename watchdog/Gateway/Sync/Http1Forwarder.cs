@@ -149,7 +149,7 @@ internal sealed partial class Http1Forwarder : IDisposable
         }
 
         text.Append(extraHeaders);
-        if (small is not null || request.ContentLength is { } _)
+        if (small is not null || request.ContentLength is not null)
         {
             text.Append("Content-Length: ").Append((small?.Length ?? request.ContentLength ?? 0).ToString(CultureInfo.InvariantCulture)).Append("\r\n");
         }
