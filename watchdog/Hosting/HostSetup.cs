@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
@@ -21,6 +22,17 @@ internal static class HostSetup
                 kestrel.Listen(IPAddress.Parse(bind), port);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Header bytes pass through unchanged: each byte is one char (Latin-1) on the way in and on the way out,
+    /// so UTF-8 (or any other) bytes in header values survive end to end, as with the OpenFaaS gateway and
+    /// watchdogs (Go's net/http passes the bytes on). Control characters are still refused by Kestrel (issue 9).
+    /// </summary>
+    public static void ByteTransparentHeaders(KestrelServerOptions kestrel)
+    {
+        kestrel.RequestHeaderEncodingSelector = static _ => Encoding.Latin1;
+        kestrel.ResponseHeaderEncodingSelector = static _ => Encoding.Latin1;
     }
 
     public static void Logging(ILoggingBuilder logging, bool debug)
