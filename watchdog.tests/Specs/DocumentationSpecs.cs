@@ -1,24 +1,77 @@
+using System.Text.RegularExpressions;
 using Fwatchdog.Configuration;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-public sealed class DocumentationSpecs
+public sealed partial class DocumentationSpecs
 {
     [Fact]
-    public void Readme_documents_every_setting()
+    public void The_watchdog_page_documents_every_setting()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var settings = Section(Page("docs/watchdog.md"), "## Settings");
 
         foreach (var setting in WatchdogSettings.All)
         {
-            readme.Should().Contain($"| `{setting.Name}`", $"{setting.Name} needs a row in the README's settings table");
+            settings.Should().Contain($"| `{setting.Name}`", $"{setting.Name} needs a row in the settings table of docs/watchdog.md");
         }
+    }
 
-        var gateway = readme[readme.IndexOf("### Gateway settings", StringComparison.Ordinal)..];
+    [Fact]
+    public void The_gateway_page_documents_every_gateway_setting_with_its_default()
+    {
+        var settings = Section(Page("docs/gateway.md"), "## Gateway settings");
+
         foreach (var setting in Fwatchdog.Gateway.GatewaySettings.All)
         {
-            gateway.Should().MatchRegex($@"\| `{setting.Name}`[^|]*\| `{System.Text.RegularExpressions.Regex.Escape(setting.Default)}` \|", $"{setting.Name} needs a row in the README's gateway settings table");
+            settings.Should().MatchRegex($@"\| `{setting.Name}`[^|]*\| `{Regex.Escape(setting.Default)}` \|", $"{setting.Name} needs a row in the settings table of docs/gateway.md");
         }
+    }
+
+    [Fact]
+    public void Every_relative_link_in_the_docs_names_an_existing_file_and_heading()
+    {
+        var root = RepositoryRoot();
+        var broken = new List<string>();
+        foreach (var file in DocBlocks.Files(root))
+        {
+            foreach (Match link in Link().Matches(WithoutCodeBlocks(Page(file))))
+            {
+                var target = link.Groups[1].Value;
+                if (target.StartsWith("http://", StringComparison.Ordinal) || target.StartsWith("https://", StringComparison.Ordinal) || target.StartsWith("mailto:", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var hash = target.IndexOf('#', StringComparison.Ordinal);
+                var path = hash < 0 ? target : target[..hash];
+                var full = path.Length == 0 ? Path.Combine(root, file) : Path.GetFullPath(Path.Combine(root, Path.GetDirectoryName(file) ?? string.Empty, path));
+                if (!File.Exists(full) && !Directory.Exists(full))
+                {
+                    broken.Add($"{file}: {target} (no such file)");
+                }
+                else if (hash >= 0 && !(File.Exists(full) && Anchors(File.ReadAllText(full)).Contains(target[(hash + 1)..])))
+                {
+                    broken.Add($"{file}: {target} (no such heading)");
+                }
+            }
+        }
+
+        broken.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Every_code_block_in_the_docs_is_marked_run_output_or_not_run()
+    {
+        var root = RepositoryRoot();
+        var blocks = DocBlocks.Files(root).SelectMany(file => DocBlocks.Read(root, file)).ToList();
+
+        blocks.Where(b => b.Marker == DocBlockMarker.None).Select(b => $"{b.File}:{b.Line}")
+            .Should().BeEmpty("every block needs <!-- run: name -->, <!-- output: name --> or <!-- not run: reason --> on the line before it");
+        blocks.Where(b => b.Marker == DocBlockMarker.Output && !blocks.Any(r => r.File == b.File && r.Marker == DocBlockMarker.Run && r.Label == b.Label))
+            .Select(b => $"{b.File}:{b.Line}").Should().BeEmpty("an output block belongs to a run block of the same file");
+        blocks.Where(b => b.Marker == DocBlockMarker.Run).Select(b => $"{b.File}#{b.Label}")
+            .Should().BeEquivalentTo(DocumentedCommandSpecs.RunBlocks(root), "a block marked run is run by DocumentedCommandSpecs, and only such blocks");
     }
 
     internal static string RepositoryRoot()
@@ -31,4 +84,29 @@ public sealed class DocumentationSpecs
 
         return dir?.FullName ?? throw new InvalidOperationException("Watchdog.sln not found above " + AppContext.BaseDirectory);
     }
+
+    /// <summary>GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.</summary>
+    internal static HashSet<string> Anchors(string markdown) =>
+        WithoutCodeBlocks(markdown).Split('\n')
+            .Where(l => l.StartsWith('#'))
+            .Select(l => Regex.Replace(l.TrimStart('#').Trim().ToLowerInvariant(), @"[^\p{L}\p{Nd} _-]", string.Empty).Replace(' ', '-'))
+            .ToHashSet(StringComparer.Ordinal);
+
+    private static string Page(string relative) => File.ReadAllText(Path.Combine(RepositoryRoot(), relative));
+
+    private static string Section(string page, string heading)
+    {
+        var start = page.IndexOf("\n" + heading + "\n", StringComparison.Ordinal);
+        start.Should().BeGreaterThan(0, $"the page has a section {heading}");
+        var end = page.IndexOf("\n## ", start + heading.Length, StringComparison.Ordinal);
+        return end < 0 ? page[start..] : page[start..end];
+    }
+
+    private static string WithoutCodeBlocks(string markdown) => CodeBlock().Replace(markdown, string.Empty);
+
+    [GeneratedRegex(@"\]\(([^)\s]+)\)")]
+    private static partial Regex Link();
+
+    [GeneratedRegex(@"^```.*?^```", RegexOptions.Singleline | RegexOptions.Multiline)]
+    private static partial Regex CodeBlock();
 }

@@ -1,0 +1,92 @@
+using Fwatchdog.Tests.Infrastructure;
+
+namespace Fwatchdog.Tests.Specs;
+
+/// <summary>
+/// The docs' commands pasted literally into bash, as a newcomer would: in a fresh clone, in a fresh
+/// network namespace (so the default ports are free), from the folder the text names. Blocks are
+/// read from the markdown files (<c>&lt;!-- run: name --&gt;</c>), and their output is compared
+/// with the block marked <c>&lt;!-- output: name --&gt;</c>.
+/// </summary>
+public sealed class DocumentedCommandSpecs(FreshClone clone) : IClassFixture<FreshClone>
+{
+    private static readonly TimeSpan StartWithin = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan BlockWithin = TimeSpan.FromSeconds(60);
+
+    /// <summary>Every block marked <c>run</c> in the docs is one of these (DocumentationSpecs checks it).</summary>
+    public static IReadOnlyList<string> RunBlocks(string root) =>
+        new[]
+        {
+            "README.md#setup", "README.md#quick-start", "docs/async.md#queue",
+            "docs/gateway.md#nats-start", "docs/gateway.md#nats-call",
+            "docs/watchdog.md#serve", "docs/watchdog.md#call",
+            "docs/writing-a-function.md#create-and-serve", "docs/writing-a-function.md#call",
+        }.Concat(SampleSpecs.SampleNames(root).SelectMany(s => new[] { $"samples/{s}/README.md#serve", $"samples/{s}/README.md#call" })).ToList();
+
+    public static TheoryData<string> Samples() => new(SampleSpecs.SampleNames(DocumentationSpecs.RepositoryRoot()));
+
+    [Fact(Timeout = 300_000)]
+    public async Task The_readme_setup_command_starts_the_gateway_and_the_quick_start_prints_what_the_readme_promises()
+    {
+        var setup = Block("README.md", "setup").Split('\n')[0];
+        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
+        var gateway = ns.Start(clone.Root, setup);
+        await gateway.WaitForAsync("Gateway: Listening on port 8080", StartWithin);
+
+        await RunAndCompareAsync(ns, clone.Root, "README.md", "quick-start");
+        await RunAndCompareAsync(ns, clone.Root, "docs/async.md", "queue");
+        File.Exists(Path.Combine(clone.Root, "fwatchdog-data", "queue.db")).Should().BeTrue($"the default data_dir lands in the folder the command ran from; it holds {string.Join(", ", Directory.EnumerateFileSystemEntries(clone.Root))}");
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task The_nats_recipe_runs_two_replicas_that_share_calls()
+    {
+        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
+        var replicas = ns.Start(clone.Root, Block("docs/gateway.md", "nats-start"));
+        await replicas.WaitForAsync("Gateway: Listening on port 808", StartWithin, times: 2);
+
+        await RunAndCompareAsync(ns, clone.Root, "docs/gateway.md", "nats-call");
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task The_watchdog_page_serves_wc_from_the_repository_root()
+    {
+        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
+        var watchdog = ns.Start(clone.Root, Block("docs/watchdog.md", "serve"));
+        await watchdog.WaitForAsync("Listening on port 8080;", StartWithin);
+
+        await RunAndCompareAsync(ns, clone.Root, "docs/watchdog.md", "call");
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_function_written_outside_the_repository_runs_as_the_guide_says()
+    {
+        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
+        var watchdog = ns.Start(clone.Root, Block("docs/writing-a-function.md", "create-and-serve"));
+        await watchdog.WaitForAsync("Listening on port 8080;", StartWithin);
+
+        await RunAndCompareAsync(ns, Path.Combine(clone.Parent, "hello-fn"), "docs/writing-a-function.md", "call");
+    }
+
+    [Theory(Timeout = 300_000)]
+    [MemberData(nameof(Samples))]
+    public async Task A_sample_runs_from_its_own_folder_as_its_readme_says(string sample)
+    {
+        var folder = Path.Combine(clone.Root, "samples", sample);
+        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
+        var watchdog = ns.Start(folder, Block($"samples/{sample}/README.md", "serve"));
+        await watchdog.WaitForAsync("Listening on port 8080;", StartWithin);
+
+        await RunAndCompareAsync(ns, folder, $"samples/{sample}/README.md", "call");
+    }
+
+    private string Block(string file, string name) => DocBlocks.Find(clone.Root, file, DocBlockMarker.Run, name);
+
+    private async Task RunAndCompareAsync(NetworkNamespace ns, string directory, string file, string name)
+    {
+        var output = await ns.RunAsync(directory, Block(file, name), BlockWithin);
+        var promised = DocBlocks.Find(clone.Root, file, DocBlockMarker.Output, name);
+
+        DocBlocks.Matches(promised, output).Should().BeTrue($"{file} promises that block '{name}' prints\n{promised}\nbut it printed\n{output}");
+    }
+}
