@@ -10,6 +10,7 @@ namespace Fwatchdog.Tests.Infrastructure;
 /// </summary>
 public sealed class NatsServer : IAsyncDisposable
 {
+    internal const string Guard = "\"$@\" & server=$!; cat >/dev/null; kill -KILL $server 2>/dev/null; wait $server";
     private readonly string _store = Directory.CreateTempSubdirectory("fwatchdog-nats-").FullName;
     private Process? _process;
 
@@ -40,13 +41,19 @@ public sealed class NatsServer : IAsyncDisposable
 
     public void Stop()
     {
-        if (_process is { HasExited: false } process)
+        if (_process is { } process)
         {
-            process.Kill();
-            process.WaitForExit(10_000);
+            // Closing the guard's stdin makes it SIGKILL nats-server (an outage, not a clean stop) and wait for it.
+            process.StandardInput.Close();
+            if (!process.WaitForExit(10_000))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(10_000);
+            }
+
+            process.Dispose();
         }
 
-        _process?.Dispose();
         _process = null;
     }
 
@@ -59,24 +66,28 @@ public sealed class NatsServer : IAsyncDisposable
 
     private void Start()
     {
-        var info = new ProcessStartInfo("nats-server")
+        // nats-server runs under a guard that holds a pipe from this test host: when the host goes
+        // away by any path (a spec that timed out, a crash, SIGKILL), the pipe closes and the guard
+        // kills nats-server, so no run leaves one behind (issue 10, finding 8).
+        var info = new ProcessStartInfo("bash")
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "-js", "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", _store })
+        foreach (var arg in new[] { "-c", Guard, "nats-guard", Executable(), "-js", "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", _store })
         {
             info.ArgumentList.Add(arg);
         }
 
-        _process = Process.Start(info) ?? throw new InvalidOperationException("nats-server did not start; install it with apt-get install -y nats-server");
+        _process = StartedProcesses.Track(Process.Start(info) ?? throw new InvalidOperationException("bash did not start"));
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (DateTime.UtcNow < deadline)
+        while (DateTime.UtcNow < deadline && !_process.HasExited)
         {
             try
             {
@@ -90,8 +101,16 @@ public sealed class NatsServer : IAsyncDisposable
             }
         }
 
-        throw new InvalidOperationException($"nats-server did not listen on {Port}");
+        Stop();
+        throw new InvalidOperationException($"nats-server did not listen on {Port} within 15 s");
     }
+
+    /// <summary>The nats-server on PATH, or one line saying how to install it.</summary>
+    internal static string Executable(string? path = null) =>
+        (path ?? Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, "nats-server"))
+            .FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("nats-server is not installed: run the README's test command (bash .ci/test), or apt-get install -y nats-server");
 
     public ValueTask DisposeAsync()
     {

@@ -31,7 +31,7 @@ internal sealed class NetworkNamespace : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        var holder = Process.Start(info) ?? throw new InvalidOperationException("unshare did not start");
+        var holder = StartedProcesses.Track(Process.Start(info) ?? throw new InvalidOperationException("unshare did not start"));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var ready = await holder.StandardOutput.ReadLineAsync(timeout.Token);
         if (ready != "ready")

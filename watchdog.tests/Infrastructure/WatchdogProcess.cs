@@ -81,6 +81,7 @@ internal sealed partial class WatchdogProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => started.Collect(e.Data);
         process.ErrorDataReceived += (_, e) => started.Collect(e.Data);
         process.Start();
+        StartedProcesses.Track(process);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return started;

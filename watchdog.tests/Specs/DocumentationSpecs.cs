@@ -74,6 +74,16 @@ public sealed partial class DocumentationSpecs
             .Should().BeEquivalentTo(DocumentedCommandSpecs.RunBlocks(root), "a block marked run is run by DocumentedCommandSpecs, and only such blocks");
     }
 
+    [Fact]
+    public void The_readme_test_command_is_what_ci_runs()
+    {
+        var root = RepositoryRoot();
+        var test = DocBlocks.Find(root, "README.md", DocBlockMarker.Run, "setup").Split('\n')[1].Split('#')[0].Trim();
+
+        test.Should().Be("bash .ci/test");
+        File.ReadAllText(Path.Combine(root, ".ci", "run")).Should().Contain("\n" + test + " ", ".ci/run runs the README's test command");
+    }
+
     internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
