@@ -75,6 +75,17 @@ public sealed partial class DocumentationSpecs
     }
 
     [Fact]
+    public void No_documented_command_needs_curl_7_84_or_later()
+    {
+        var root = RepositoryRoot();
+
+        // curl before 7.84 prints `%header{location}` unexpanded and the quick start failed silently (issue 11, finding 4).
+        DocBlocks.Files(root).SelectMany(file => DocBlocks.Read(root, file))
+            .Where(b => b.Text.Contains("%header{", StringComparison.Ordinal) || b.Text.Contains("%{header_json}", StringComparison.Ordinal))
+            .Select(b => $"{b.File}:{b.Line}").Should().BeEmpty();
+    }
+
+    [Fact]
     public void The_readme_test_command_is_what_ci_runs()
     {
         var root = RepositoryRoot();

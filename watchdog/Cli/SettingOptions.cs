@@ -14,7 +14,7 @@ internal sealed class SettingOptions
         {
             var option = new Option<string>("--" + setting.Name)
             {
-                Description = $"{setting.Description} Default: {setting.Default}.",
+                Description = $"{setting.Description} Default: {(setting.Default.Length == 0 ? "(none)" : setting.Default)}.",
                 HelpName = setting.Kind.ToString().ToLowerInvariant(),
             };
             if (setting.Name.Contains('_', StringComparison.Ordinal))

@@ -17,11 +17,19 @@ internal static class WatchdogCommand
         var root = new RootCommand("fwatchdog: runs a process for every HTTP request (an OpenFaaS classic watchdog drop-in). "
             + "Every option can also be set with the environment variable of the same name.");
         var settings = new SettingOptions(root, WatchdogSettings.All);
-        var healthcheck = new Option<bool>("--run-healthcheck", "-run-healthcheck")
+        var healthcheck = new Option<bool>("--run-healthcheck")
         {
-            Description = "Ask the watchdog on this machine for /_/health and exit 0 when healthy, 1 otherwise (for a Docker HEALTHCHECK).",
+            Description = "Ask the watchdog on this machine for /_/health and exit 0 when healthy, 1 otherwise (for a Docker HEALTHCHECK). "
+                + "The classic spelling -run-healthcheck works too.",
         };
         root.Options.Add(healthcheck);
+
+        // `fwatchdog gateway --version` too (issue 11, finding 3).
+        foreach (var version in root.Options.OfType<VersionOption>())
+        {
+            version.Recursive = true;
+        }
+
         root.SetAction(async (parse, _) =>
         {
             var flags = settings.Given(parse);
@@ -46,7 +54,7 @@ internal static class WatchdogCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var parse = Build().Parse(args);
+        var parse = Build().Parse(args.Select(ClassicSpelling).ToArray());
         if (parse.Errors.Count > 0)
         {
             return ReportConfigErrors(parse.Errors.Select(e => e.Message).ToList());
@@ -56,6 +64,13 @@ internal static class WatchdogCommand
         // watchdog owns SIGTERM so it can drain the OpenFaaS way (WatchdogApp.DrainAsync).
         return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
+
+    /// <summary>
+    /// The classic watchdog's <c>-run-healthcheck</c> (Go's one-dash flag), taken as
+    /// <c>--run-healthcheck</c> here rather than as an alias, which help would list in place of the
+    /// documented spelling.
+    /// </summary>
+    private static string ClassicSpelling(string arg) => arg == "-run-healthcheck" ? "--run-healthcheck" : arg;
 
     public static int ReportConfigErrors(IReadOnlyList<string> errors)
     {
