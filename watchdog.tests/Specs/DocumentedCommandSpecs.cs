@@ -39,45 +39,33 @@ public sealed class DocumentedCommandSpecs(FreshClone clone) : IClassFixture<Fre
     }
 
     [Fact(Timeout = 300_000)]
-    public async Task The_nats_recipe_runs_two_replicas_that_share_calls()
-    {
-        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
-        var replicas = ns.Start(clone.Root, Block("docs/gateway.md", "nats-start"));
-        await replicas.WaitForAsync("Gateway: Listening on port 808", StartWithin, times: 2);
-
-        await RunAndCompareAsync(ns, clone.Root, "docs/gateway.md", "nats-call");
-    }
+    public Task The_nats_recipe_runs_two_replicas_that_share_calls() =>
+        StartThenCallAsync("docs/gateway.md", ("nats-start", clone.Root), "Gateway: Listening on port 808", 2, ("nats-call", clone.Root));
 
     [Fact(Timeout = 300_000)]
-    public async Task The_watchdog_page_serves_wc_from_the_repository_root()
-    {
-        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
-        var watchdog = ns.Start(clone.Root, Block("docs/watchdog.md", "serve"));
-        await watchdog.WaitForAsync("Listening on port 8080;", StartWithin);
-
-        await RunAndCompareAsync(ns, clone.Root, "docs/watchdog.md", "call");
-    }
+    public Task The_watchdog_page_serves_wc_from_the_repository_root() =>
+        StartThenCallAsync("docs/watchdog.md", ("serve", clone.Root), "Listening on port 8080;", 1, ("call", clone.Root));
 
     [Fact(Timeout = 300_000)]
-    public async Task A_function_written_outside_the_repository_runs_as_the_guide_says()
-    {
-        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
-        var watchdog = ns.Start(clone.Root, Block("docs/writing-a-function.md", "create-and-serve"));
-        await watchdog.WaitForAsync("Listening on port 8080;", StartWithin);
-
-        await RunAndCompareAsync(ns, Path.Combine(clone.Parent, "hello-fn"), "docs/writing-a-function.md", "call");
-    }
+    public Task A_function_written_outside_the_repository_runs_as_the_guide_says() =>
+        StartThenCallAsync("docs/writing-a-function.md", ("create-and-serve", clone.Root), "Listening on port 8080;", 1, ("call", Path.Combine(clone.Parent, "hello-fn")));
 
     [Theory(Timeout = 300_000)]
     [MemberData(nameof(Samples))]
-    public async Task A_sample_runs_from_its_own_folder_as_its_readme_says(string sample)
+    public Task A_sample_runs_from_its_own_folder_as_its_readme_says(string sample)
     {
         var folder = Path.Combine(clone.Root, "samples", sample);
-        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
-        var watchdog = ns.Start(folder, Block($"samples/{sample}/README.md", "serve"));
-        await watchdog.WaitForAsync("Listening on port 8080;", StartWithin);
+        return StartThenCallAsync($"samples/{sample}/README.md", ("serve", folder), "Listening on port 8080;", 1, ("call", folder));
+    }
 
-        await RunAndCompareAsync(ns, folder, $"samples/{sample}/README.md", "call");
+    /// <summary>Starts the server block in the background, waits for its listening line(s), then pastes the call block.</summary>
+    private async Task StartThenCallAsync(string file, (string Name, string Folder) start, string listening, int times, (string Name, string Folder) call)
+    {
+        await using var ns = await NetworkNamespace.CreateAsync(clone.Parent);
+        var server = ns.Start(start.Folder, Block(file, start.Name));
+        await server.WaitForAsync(listening, StartWithin, times);
+
+        await RunAndCompareAsync(ns, call.Folder, file, call.Name);
     }
 
     private string Block(string file, string name) => DocBlocks.Find(clone.Root, file, DocBlockMarker.Run, name);
