@@ -74,6 +74,16 @@ public sealed partial class DocumentationSpecs
             .Should().BeEquivalentTo(DocumentedCommandSpecs.RunBlocks(root), "a block marked run is run by DocumentedCommandSpecs, and only such blocks");
     }
 
+    [Theory]
+    [InlineData("3\nlater\n", "3\nlater\n", true)]
+    [InlineData("{\"callId\":\"...\",\"state\":\"succeeded\",...}\n", "{\"callId\":\"f1-2\",\"state\":\"succeeded\",\"attempts\":1}\n", true)]
+    [InlineData("{\"callId\":\"...\",\"state\":\"succeeded\",...}\n", "{\"callId\":\"f1-2\",\"state\":\"queued\",\"attempts\":0}\n", false)]
+    [InlineData("3\n", "", false)]
+    [InlineData("3\n", "3\n4\n", false)]
+    [InlineData("a.b\n", "axb\n", false)]
+    public void An_output_block_matches_line_by_line_with_dots_for_any_text(string promised, string actual, bool matches) =>
+        DocBlocks.Matches(promised, actual).Should().Be(matches);
+
     [Fact]
     public void No_documented_command_needs_curl_7_84_or_later()
     {
