@@ -123,6 +123,10 @@ internal sealed partial class HttpModeHandler(
             return outcome;
         }
 
+        // Whatever a failed attempt set on the response goes; the call id stays.
+        var callId = context.Response.Headers[WatchdogHeaders.CallId];
+        context.Response.Clear();
+        context.Response.Headers[WatchdogHeaders.CallId] = callId;
         if (outcome is UpstreamOutcome.NotReady or UpstreamOutcome.ShuttingDown)
         {
             context.Response.Headers.RetryAfter = "1";
@@ -142,9 +146,6 @@ internal sealed partial class HttpModeHandler(
 
     private static async Task WriteAsync(HttpContext context, int status, string reason, string message)
     {
-        var callId = context.Response.Headers[WatchdogHeaders.CallId];
-        context.Response.Clear();
-        context.Response.Headers[WatchdogHeaders.CallId] = callId;
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.Headers[WatchdogHeaders.Reason] = reason;
