@@ -11,7 +11,7 @@ python3 upstream.py PORT STATE_DIR
                        STATE_DIR/slow-cancelled when the caller closes the connection
   GET  /pid            the process id
   GET  /exit           exits with code 3 at once
-SIGTERM writes STATE_DIR/term and exits 0.
+SIGTERM writes STATE_DIR/term and exits 0 (stays, if STATE_DIR/ignore-term exists).
 """
 import os
 import select
@@ -122,7 +122,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def on_term(signum, frame):
     mark("term")
-    os._exit(0)
+    if not exists("ignore-term"):
+        os._exit(0)
 
 
 signal.signal(signal.SIGTERM, on_term)

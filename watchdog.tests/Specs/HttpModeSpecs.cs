@@ -148,6 +148,21 @@ public sealed class HttpModeSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_function_that_ignores_sigterm_is_killed_after_kill_grace_when_the_watchdog_stops()
+    {
+        using var upstream = new HttpModeUpstream();
+        upstream.Touch("gate");
+        upstream.Touch("ignore-term");
+        var watchdog = await ReadyAsync(upstream);
+        var pid = int.Parse(await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid")), CultureInfo.InvariantCulture);
+
+        await watchdog.DisposeAsync();
+
+        upstream.Has("term").Should().BeTrue("SIGTERM comes first");
+        (await Processes.EventuallyAsync(() => !Processes.IsAlive(pid), TimeSpan.FromSeconds(10))).Should().BeTrue("SIGKILL follows after kill_grace");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Max_inflight_answers_429_while_the_slots_are_taken()
     {
         using var upstream = new HttpModeUpstream();
