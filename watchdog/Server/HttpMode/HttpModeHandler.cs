@@ -95,17 +95,20 @@ internal sealed partial class HttpModeHandler(
             }
 
             var (outcome, detail) = await proxy.ForwardAsync(context, HeaderLines(context, callId), call.Token);
-            return outcome == UpstreamOutcome.Answered ? outcome : await FailAsync(context, Classify(outcome, exec, write, context), detail);
+            return outcome == UpstreamOutcome.Answered ? outcome : await FailAsync(context, Classify(exec, write, context), detail);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return await FailAsync(context, UpstreamOutcome.BodyTooLarge, $"the request body crossed max_request_bytes ({options.MaxRequestBytes} bytes)");
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {
-            var outcome = Classify(UpstreamOutcome.Unreachable, exec, write, context);
-            return await FailAsync(context, outcome, e.Message);
+            return await FailAsync(context, Classify(exec, write, context), e.Message);
         }
     }
 
     /// <summary>Which token fired decides the outcome (house style 7); a refused connection while the process restarts is "not ready".</summary>
-    private UpstreamOutcome Classify(UpstreamOutcome outcome, CancellationTokenSource? exec, CancellationTokenSource? write, HttpContext context) =>
+    private UpstreamOutcome Classify(CancellationTokenSource? exec, CancellationTokenSource? write, HttpContext context) =>
         context.RequestAborted.IsCancellationRequested ? UpstreamOutcome.ClientGone
         : health.CallsStopping.IsCancellationRequested ? UpstreamOutcome.ShuttingDown
         : exec?.IsCancellationRequested == true ? UpstreamOutcome.TimedOut
