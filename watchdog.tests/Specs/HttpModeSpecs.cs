@@ -191,19 +191,11 @@ public sealed class HttpModeSpecs
         upstream.Touch("gate");
         await using var watchdog = await ReadyAsync(upstream, ("read_timeout", "0"), ("write_timeout", "0"));
         const long size = 256L << 20;
-        using var heap = HeapPeak.Start();
 
-        await using var client = await RawHttpClient.ConnectAsync(watchdog.Url);
-        await client.SendHeadAsync("POST", "/echo", withLength ? size : null);
-        var sending = withLength ? new PatternStream(size).CopyToAsync(client.Stream, 256 * 1024) : SendChunkedAsync(client.Stream, size);
-        var (status, headers) = await client.ReadHeadAsync();
+        var (status, received, growth) = await PatternEcho.RunAsync(watchdog.Url, "/echo", size, chunked: !withLength);
+
         status.Should().Be(200);
-        using var received = new PatternStream.Verifier();
-        await client.ReadBodyAsync(headers, received.WriteAsync);
-        await sending;
-        var growth = await heap.StopAsync();
-
-        received.Length.Should().Be(size);
+        received.Should().Be(size);
         growth.Should().BeLessThan(64L * 1024 * 1024, "memory must not grow with the body size");
     }
 
@@ -216,7 +208,7 @@ public sealed class HttpModeSpecs
 
         await using var client = await RawHttpClient.ConnectAsync(watchdog.Url);
         await client.SendHeadAsync("POST", "/inspect", null);
-        await SendChunkedAsync(client.Stream, 100_000);
+        await PatternEcho.SendChunkedAsync(client.Stream, 100_000);
         var (status, headers) = await client.ReadHeadAsync();
         var body = new MemoryStream();
         await client.ReadBodyAsync(headers, data => body.WriteAsync(data).AsTask());
@@ -231,21 +223,6 @@ public sealed class HttpModeSpecs
         var watchdog = await upstream.StartWatchdogAsync(extra);
         (await HttpModeUpstream.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/ready"), Within)).Should().BeTrue("the upstream should become ready");
         return watchdog;
-    }
-
-    private static async Task SendChunkedAsync(Stream stream, long size)
-    {
-        var source = new PatternStream(size);
-        var buffer = new byte[64 * 1024];
-        int read;
-        while ((read = await source.ReadAsync(buffer)) > 0)
-        {
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(read.ToString("X", CultureInfo.InvariantCulture) + "\r\n"));
-            await stream.WriteAsync(buffer.AsMemory(0, read));
-            await stream.WriteAsync("\r\n"u8.ToArray());
-        }
-
-        await stream.WriteAsync("0\r\n\r\n"u8.ToArray());
     }
 
     private static async Task<bool> IsOkAsync(TestWatchdog watchdog, string path) => await StatusAsync(watchdog, path) == 200;
