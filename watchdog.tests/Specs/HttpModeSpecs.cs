@@ -51,6 +51,25 @@ public sealed class HttpModeSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task With_ready_path_readiness_follows_the_function_after_it_first_became_ready()
+    {
+        using var upstream = new HttpModeUpstream();
+        upstream.Touch("gate");
+        upstream.Touch("healthy");
+        await using var watchdog = await ReadyAsync(upstream, ("ready_path", "/healthz"));
+        var pid = await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"));
+
+        upstream.Remove("healthy");
+        (await HttpModeUpstream.EventuallyAsync(async () => await StatusAsync(watchdog, "/_/ready") == 503, Within)).Should().BeTrue();
+        (await BodyAsync(watchdog, "/_/ready")).Should().Contain("GET /healthz no longer answers 2xx");
+        (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"))).Should().Be(pid, "calls still reach the running function");
+
+        upstream.Touch("healthy");
+        (await HttpModeUpstream.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/ready"), Within)).Should().BeTrue();
+        (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"))).Should().Be(pid, "a function that was not ready for a while is not restarted");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Method_raw_path_query_headers_and_body_go_through_and_status_and_headers_come_back()
     {
         using var upstream = new HttpModeUpstream();

@@ -72,7 +72,7 @@ internal sealed partial class HttpModeHandler(
                 $"request body of {context.Request.ContentLength} bytes is larger than max_request_bytes ({options.MaxRequestBytes} bytes)");
         }
 
-        if (!upstream.IsReady)
+        if (!upstream.IsServing)
         {
             return await FailAsync(context, UpstreamOutcome.NotReady, $"the function's server is not ready: {upstream.State}");
         }
@@ -113,7 +113,7 @@ internal sealed partial class HttpModeHandler(
         : health.CallsStopping.IsCancellationRequested ? UpstreamOutcome.ShuttingDown
         : exec?.IsCancellationRequested == true ? UpstreamOutcome.TimedOut
         : write?.IsCancellationRequested == true ? UpstreamOutcome.WriteTimedOut
-        : upstream.IsReady ? UpstreamOutcome.Unreachable
+        : upstream.IsServing ? UpstreamOutcome.Unreachable
         : UpstreamOutcome.NotReady;
 
     private async Task<UpstreamOutcome> FailAsync(HttpContext context, UpstreamOutcome outcome, string detail)

@@ -14,13 +14,18 @@ namespace Fwatchdog.Server.HttpMode;
 internal sealed partial class UpstreamProcess(WatchdogOptions options, IFunctionRunner runner, UpstreamProbe probe, ILogger<UpstreamProcess> logger) : IAsyncDisposable
 {
     private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(2);
     private readonly CancellationTokenSource _stopping = new();
     private Task _supervisor = Task.CompletedTask;
     private volatile bool _ready;
+    private volatile bool _serving;
     private volatile string _state = "starting";
 
-    /// <summary>True while the process runs and has passed its readiness check.</summary>
+    /// <summary>True while the process runs and passes its readiness check (health and ready follow this).</summary>
     public bool IsReady => _ready;
+
+    /// <summary>True while the process runs and has passed its first readiness check (calls go through).</summary>
+    public bool IsServing => _serving;
 
     /// <summary>Why it is not ready, for 503 bodies: "starting", "exited with code 3; restarting in 1s", ...</summary>
     public string State => _state;
@@ -37,7 +42,7 @@ internal sealed partial class UpstreamProcess(WatchdogOptions options, IFunction
         {
             var clock = Stopwatch.StartNew();
             var result = await RunOnceAsync();
-            _ready = false;
+            _ready = _serving = false;
             if (_stopping.IsCancellationRequested)
             {
                 return;
@@ -81,7 +86,7 @@ internal sealed partial class UpstreamProcess(WatchdogOptions options, IFunction
         });
         var ready = WaitUntilReadyAsync(probing.Token);
         var result = await run;
-        _ready = false;
+        _ready = _serving = false;
         await probing.CancelAsync();
         await ready;
         return result;
@@ -97,9 +102,27 @@ internal sealed partial class UpstreamProcess(WatchdogOptions options, IFunction
                 await Task.Delay(TimeSpan.FromMilliseconds(clock.Elapsed < TimeSpan.FromSeconds(5) ? 50 : 500), cancellationToken);
             }
 
-            _ready = true;
+            _ready = _serving = true;
             _state = "ready";
             LogReady(logger, probe.Describe(), clock.Elapsed.TotalSeconds);
+            if (options.ReadyPath is null)
+            {
+                return;
+            }
+
+            // With ready_path, readiness follows the function for its whole life (the of-watchdog
+            // asks it on every /_/ready), without restarting it: that stays its own decision.
+            while (true)
+            {
+                await Task.Delay(RecheckInterval, cancellationToken);
+                var ready = await probe.IsReadyAsync(cancellationToken);
+                if (ready != _ready)
+                {
+                    _state = ready ? "ready" : $"GET {options.ReadyPath} no longer answers 2xx";
+                    _ready = ready;
+                    LogReadiness(logger, _state);
+                }
+            }
         }
         catch (OperationCanceledException)
         {
@@ -110,7 +133,7 @@ internal sealed partial class UpstreamProcess(WatchdogOptions options, IFunction
     /// <summary>SIGTERM to the process group, SIGKILL after kill_grace; returns when it is gone.</summary>
     public async Task StopAsync()
     {
-        _ready = false;
+        _ready = _serving = false;
         await _stopping.CancelAsync();
         await _supervisor;
     }
@@ -126,6 +149,9 @@ internal sealed partial class UpstreamProcess(WatchdogOptions options, IFunction
 
     [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "mode=http: upstream ready ({Check}) after {Seconds:F3}s")]
     private static partial void LogReady(ILogger logger, string check, double seconds);
+
+    [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "mode=http: readiness changed: {State}")]
+    private static partial void LogReadiness(ILogger logger, string state);
 
     [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "mode=http: {Exit}; restarting in {Delay}")]
     private static partial void LogExited(ILogger logger, string exit, string delay);
