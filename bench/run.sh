@@ -15,4 +15,5 @@ dotnet publish watchdog -c Release -r linux-x64 -o artifacts/aot >/dev/null
 dotnet build watchdog -c Release -o artifacts/jit >/dev/null
 dotnet publish bench/Hello -c Release -r linux-x64 -o artifacts/hello >/dev/null
 python3 bench/run.py "$@"
+python3 bench/httpmode.py "$@"
 exec python3 bench/gateway.py "$@"

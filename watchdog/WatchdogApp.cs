@@ -3,6 +3,8 @@ using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
 using Fwatchdog.Hosting;
 using Fwatchdog.Server;
+using Fwatchdog.Server.HttpMode;
+using Fwatchdog.Server.StaticMode;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -84,12 +86,27 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         builder.Services.AddSingleton<WatchdogMetrics>();
         builder.Services.AddSingleton<FunctionHandler>();
         builder.Services.AddSingleton<HealthEndpoints>();
+        HttpModeSetup.AddServices(builder.Services, options);
 
         var app = builder.Build();
         var function = app.Services.GetRequiredService<FunctionHandler>();
         var healthEndpoints = app.Services.GetRequiredService<HealthEndpoints>();
         var metrics = app.Services.GetRequiredService<WatchdogMetrics>();
         var metricsPort = options.MetricsPort;
+        RequestDelegate serve = function.HandleAsync;
+        Func<HttpContext, bool, Task> healthCheck = healthEndpoints.HandleAsync;
+        if (options.IsHttpMode)
+        {
+            serve = app.Services.GetRequiredService<HttpModeHandler>().HandleAsync;
+            healthCheck = app.Services.GetRequiredService<UpstreamHealth>().HandleAsync;
+        }
+        else if (options.IsStaticMode)
+        {
+            StaticSite.Use(app, options.StaticPath, context => (metricsPort == 0 || context.Connection.LocalPort != metricsPort)
+                && context.Request.Path.Value is not (HealthEndpoints.HealthPath or HealthEndpoints.ReadyPath));
+            serve = StaticSite.NotFoundAsync;
+        }
+
         app.Run(context =>
         {
             if (metricsPort != 0 && context.Connection.LocalPort == metricsPort)
@@ -105,9 +122,9 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
 
             return context.Request.Path.Value switch
             {
-                HealthEndpoints.HealthPath => healthEndpoints.HandleAsync(context, ready: false),
-                HealthEndpoints.ReadyPath => healthEndpoints.HandleAsync(context, ready: true),
-                _ => function.HandleAsync(context),
+                HealthEndpoints.HealthPath => healthCheck(context, false),
+                HealthEndpoints.ReadyPath => healthCheck(context, true),
+                _ => serve(context),
             };
         });
         return new WatchdogApp(app, options);
@@ -115,6 +132,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        _app.Services.GetService<UpstreamProcess>()?.Start();
         await _app.StartAsync(cancellationToken);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         Url = HostSetup.MainAddress(addresses, _options.MetricsPort);
@@ -199,6 +217,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         using var deadline = new CancellationTokenSource(drain);
         using var onDeadline = deadline.Token.Register(_health.StopCalls);
         await _app.StopAsync(deadline.Token);
+        await StopUpstreamAsync();
         _runner.KillAll();
         LogExited(_logger, _limiter.Current);
     }
@@ -206,6 +225,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _health.StopCalls();
+        await StopUpstreamAsync();
         await _app.DisposeAsync();
         _runner.KillAll();
         try
@@ -216,6 +236,9 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         {
         }
     }
+
+    /// <summary>mode=http: after the calls in flight, SIGTERM to the function's process group, SIGKILL after kill_grace.</summary>
+    private Task StopUpstreamAsync() => _app.Services.GetService<UpstreamProcess>()?.StopAsync() ?? Task.CompletedTask;
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information,
         Message = "Listening on port {Port}; fprocess=\"{Fprocess}\" read_timeout={Read} write_timeout={Write} exec_timeout={Exec} healthcheck_interval={Health} max_inflight={MaxInflight} metrics_port={MetricsPort} lock={Lock}")]

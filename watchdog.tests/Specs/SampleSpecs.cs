@@ -36,8 +36,17 @@ public sealed class SampleSpecs
         env["suppress_lock"] = "true";
         env["bind_address"] = "127.0.0.1";
 
+        if (env.ContainsKey("http_upstream_url"))
+        {
+            // mode=http samples listen where http_upstream_url says: a free port here, not the README's.
+            env["http_upstream_url"] = "http://127.0.0.1:" + TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
+        }
+
         await using var watchdog = WatchdogProcess.Start(env, workingDirectory: dir);
         await watchdog.WaitUntilListeningAsync();
+        using var probe = new HttpClient();
+        (await HttpModeUpstream.EventuallyAsync(async () => (await probe.GetAsync(new Uri(watchdog.Url, "/_/ready"))).IsSuccessStatusCode, TimeSpan.FromSeconds(30)))
+            .Should().BeTrue($"samples/{sample} should become ready; it printed:\n{watchdog.Output}");
         var output = await BashAsync(call.Replace("127.0.0.1:8080", "127.0.0.1:" + port, StringComparison.Ordinal));
 
         DocBlocks.Matches(expected, output).Should().BeTrue($"the README of samples/{sample} promises\n{expected}\nbut the call printed\n{output}");

@@ -4,7 +4,7 @@ namespace Fwatchdog.Configuration;
 /// The function watchdog's settings. Each property names its environment variable (which is
 /// also its <c>--flag</c>) and default; see <see cref="WatchdogSettings"/> for the full table.
 /// </summary>
-internal sealed record WatchdogOptions
+internal sealed partial record WatchdogOptions
 {
     /// <summary><c>fprocess</c> / <c>function_process</c>: the command line as given.</summary>
     public required string FunctionProcess { get; init; }
@@ -80,10 +80,15 @@ internal sealed record WatchdogOptions
     {
         var read = new SettingReader(environment, flags);
         IReadOnlyList<string> command = [];
+        var mode = ReadMode(read);
         var fprocess = read.Raw(WatchdogSettings.FunctionProcess);
         if (fprocess is not var (line, source))
         {
-            read.Missing(WatchdogSettings.FunctionProcess, "it names the command to run for every request");
+            if (mode != StaticMode)
+            {
+                read.Missing(WatchdogSettings.FunctionProcess, "it names the command to run for every request");
+            }
+
             line = "";
         }
         else if (!CommandLineSplitter.TrySplit(line, out command, out var splitError))
@@ -139,6 +144,7 @@ internal sealed record WatchdogOptions
                 "the same as port; the two servers need different ports");
         }
 
+        options = WithModeSettings(options, mode, read);
         return read.Errors.Count == 0 ? ParseOutcome<WatchdogOptions>.Success(options) : ParseOutcome<WatchdogOptions>.Failure(read.Errors);
     }
 }

@@ -69,10 +69,29 @@ internal static class WatchdogSettings
     public static readonly SettingDefinition ExitOnStdinEof = new("exit_on_stdin_eof", SettingKind.Boolean, "false", "exit_on_stdin_eof=true",
         "Drain and exit when the watchdog's own stdin closes (the gateway sets it on local functions, so they never outlive it).");
 
+    public static readonly SettingDefinition Mode = new("mode", SettingKind.Text, "streaming", "mode=http",
+        "How the function runs: streaming or serializing (a process per request, as without mode), http (one long-lived HTTP server, proxied) or static (files from static_path).");
+
+    public static readonly SettingDefinition HttpUpstreamUrl = new("http_upstream_url", SettingKind.Text, "(required with mode=http)", "http_upstream_url=http://127.0.0.1:5000",
+        "mode=http: the address the function's own server listens on; each request goes to it with its path and query.", "upstream_url");
+
+    public static readonly SettingDefinition HttpBufferReqBody = new("http_buffer_req_body", SettingKind.Boolean, "false", "http_buffer_req_body=true",
+        "mode=http: read the whole request body first (spilled to a temp file past 30 KiB) so the function gets a Content-Length, never chunked.", "buffer_http");
+
+    public static readonly SettingDefinition ReadyPath = new("ready_path", SettingKind.Text, "", "ready_path=/healthz",
+        "mode=http: /_/health and /_/ready stay 503 until this path of the function answers 2xx (without it: until it accepts connections).");
+
+    public static readonly SettingDefinition StaticPath = new("static_path", SettingKind.Text, "/home/app/public", "static_path=/home/app/public",
+        "mode=static: the folder served; / serves its index.html.");
+
+    public static readonly SettingDefinition LogCallId = new("log_call_id", SettingKind.Boolean, "false", "log_call_id=true",
+        "Accepted for of-watchdog compatibility; every access line already carries call=<X-Call-Id>.", "log_callid");
+
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         FunctionProcess, Port, BindAddress, ReadTimeout, WriteTimeout, ExecTimeout, HealthcheckInterval, KillGrace,
         MaxInflight, MaxRequestBytes, ResponseBufferBytes, CombineOutput, WriteDebug, ContentType, CgiHeaders,
         CgiResponse, MarshalRequest, SuppressLock, MetricsPort, PrefixLogs, Runner, ExitOnStdinEof,
+        Mode, HttpUpstreamUrl, HttpBufferReqBody, ReadyPath, StaticPath, LogCallId,
     ];
 }

@@ -15,6 +15,7 @@ namespace Fwatchdog.Gateway.Functions;
 internal sealed partial class LocalFunctionHost : IAsyncDisposable
 {
     private static readonly TimeSpan HealthInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(60);
     private readonly FunctionDefinition _function;
     private readonly IReadOnlyList<string> _command;
     private readonly ILogger _logger;
@@ -154,8 +155,11 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
 
     private async Task WatchHealthAsync(Uri baseUri, Task exited, CancellationToken stopping)
     {
+        // A child still starting (mode=http: its function's server boots) answers 503 until it is
+        // ready; that is patience, not a failure, for up to StartLimit (issue 13).
         var misses = 0;
-        while (!exited.IsCompleted && misses < 3)
+        var starting = Stopwatch.StartNew();
+        while (!exited.IsCompleted && (misses < 3 || (_baseUri is null && starting.Elapsed < StartLimit)))
         {
             if (await IsHealthyAsync(baseUri, stopping))
             {

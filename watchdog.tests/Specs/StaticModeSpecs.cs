@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Fwatchdog.Configuration;
+using Fwatchdog.Tests.Infrastructure;
+
+namespace Fwatchdog.Tests.Specs;
+
+/// <summary>mode=static (issue 13): files from static_path with types, ETag, ranges, index.html, and nothing outside the folder.</summary>
+public sealed class StaticModeSpecs : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("static-").FullName;
+
+    public StaticModeSpecs()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "public", "docs"));
+        File.WriteAllText(Path.Combine(_root, "public", "index.html"), "<h1>home</h1>");
+        File.WriteAllText(Path.Combine(_root, "public", "style.css"), "body{}");
+        File.WriteAllText(Path.Combine(_root, "public", "docs", "index.html"), "<h1>docs</h1>");
+        File.WriteAllText(Path.Combine(_root, "public", "data.unknownext"), "0123456789");
+        File.WriteAllText(Path.Combine(_root, "secret.txt"), "top secret");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Index_html_answers_for_the_root_and_for_folders()
+    {
+        await using var watchdog = await StartAsync();
+
+        (await watchdog.Client.GetStringAsync(watchdog.Url)).Should().Be("<h1>home</h1>");
+        (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/docs/"))).Should().Be("<h1>docs</h1>");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Files_come_with_their_type_an_etag_and_ranges()
+    {
+        await using var watchdog = await StartAsync();
+
+        using var css = await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/style.css"));
+        css.Content.Headers.ContentType?.MediaType.Should().Be("text/css");
+        var etag = css.Headers.ETag ?? throw new InvalidOperationException("no ETag");
+
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, new Uri(watchdog.Url, "/style.css"));
+        conditional.Headers.IfNoneMatch.Add(etag);
+        using var notModified = await watchdog.Client.SendAsync(conditional);
+        notModified.StatusCode.Should().Be(HttpStatusCode.NotModified);
+
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri(watchdog.Url, "/data.unknownext"));
+        ranged.Headers.Range = new RangeHeaderValue(2, 4);
+        using var partial = await watchdog.Client.SendAsync(ranged);
+        partial.StatusCode.Should().Be(HttpStatusCode.PartialContent);
+        (await partial.Content.ReadAsStringAsync()).Should().Be("234");
+        partial.Content.Headers.ContentType?.MediaType.Should().Be("application/octet-stream");
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData("/../secret.txt")]
+    [InlineData("/%2e%2e/secret.txt")]
+    [InlineData("/..%2fsecret.txt")]
+    [InlineData("/docs/../../secret.txt")]
+    [InlineData("/missing.txt")]
+    public async Task Nothing_outside_the_folder_is_served(string target)
+    {
+        await using var watchdog = await StartAsync();
+        await using var client = await RawHttpClient.ConnectAsync(watchdog.Url);
+
+        await client.SendHeadAsync("GET", target, 0);
+        var (status, headers) = await client.ReadHeadAsync();
+        var body = new MemoryStream();
+        await client.ReadBodyAsync(headers, data => body.WriteAsync(data).AsTask());
+
+        status.Should().BeOneOf(400, 404);
+        System.Text.Encoding.UTF8.GetString(body.ToArray()).Should().NotContain("top secret");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Health_is_ok_and_no_fprocess_is_needed()
+    {
+        await using var watchdog = await StartAsync();
+
+        (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/_/health"))).Should().Be("OK");
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private Task<TestWatchdog> StartAsync()
+    {
+        var outcome = WatchdogOptions.Parse(
+            new Dictionary<string, string?> { ["mode"] = "static", ["static_path"] = Path.Combine(_root, "public") }, new Dictionary<string, string>());
+        outcome.Errors.Should().BeEmpty();
+        return TestWatchdog.StartAsync((outcome.Value ?? throw new InvalidOperationException()) with
+        {
+            Port = 0,
+            BindAddress = "127.0.0.1",
+            MetricsPort = 0,
+            SuppressLock = true,
+        });
+    }
+}

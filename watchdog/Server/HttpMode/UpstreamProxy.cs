@@ -1,0 +1,44 @@
+using Fwatchdog.Configuration;
+using Fwatchdog.Gateway;
+using Fwatchdog.Gateway.Sync;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Fwatchdog.Server.HttpMode;
+
+/// <summary>
+/// The one place mode=http touches the gateway's HTTP/1.1 forwarder (full duplex, pooled
+/// connections, hop-by-hop headers dropped both ways; house style 19). It turns the forwarder's
+/// gateway failures into the watchdog's own <see cref="UpstreamOutcome"/>, so a change of the
+/// forwarder's API is mended here and nowhere else.
+/// </summary>
+internal sealed class UpstreamProxy(WatchdogOptions options) : IDisposable
+{
+    private readonly Http1Forwarder _forwarder = new(TimeProvider.System);
+    private readonly Uri _upstream = options.UpstreamUrl ?? throw new InvalidOperationException("mode=http needs http_upstream_url");
+
+    /// <summary>
+    /// Streams the request to the upstream and its answer into the response. Returns the outcome
+    /// when no answer started (Unreachable, or Cancelled when <paramref name="cancellationToken"/>
+    /// fired first); once the answer has started, a failure throws (the caller aborts the connection).
+    /// </summary>
+    /// <param name="headerLines">Extra request header lines, each ending in CRLF (X-Call-Id, X-Forwarded-*).</param>
+    public async Task<(UpstreamOutcome Outcome, string Detail)> ForwardAsync(HttpContext context, string headerLines, CancellationToken cancellationToken)
+    {
+        var (_, failure, detail) = await _forwarder.ForwardAsync(context, _upstream, PathAndQuery(context), headerLines, cancellationToken);
+        return failure switch
+        {
+            GatewayFailure.None => (UpstreamOutcome.Answered, ""),
+            GatewayFailure.UpstreamTimeout => (UpstreamOutcome.Cancelled, detail),
+            _ => (UpstreamOutcome.Unreachable, detail),
+        };
+    }
+
+    /// <summary>Path and query exactly as the client sent them (raw, still percent-encoded), like the of-watchdog's RequestURI.</summary>
+    private static string PathAndQuery(HttpContext context) =>
+        context.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > 0 } raw && raw[0] == '/'
+            ? raw
+            : context.Request.PathBase + context.Request.Path + context.Request.QueryString;
+
+    public void Dispose() => _forwarder.Dispose();
+}
