@@ -69,15 +69,6 @@ internal sealed class NetworkNamespace : IAsyncDisposable
         return new Shell(process);
     }
 
-    /// <summary>Runs <c>bash -c script</c> to its end (bounded by <paramref name="within"/>) and returns stdout.</summary>
-    public async Task<string> RunAsync(string directory, string script, TimeSpan within)
-    {
-        var shell = Start(directory, script);
-        var exited = await shell.WaitForExitAsync(within);
-        exited.Should().BeTrue($"the block should finish within {within}; it printed:\n{shell.Output}");
-        return shell.Stdout;
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (!_holder.HasExited)

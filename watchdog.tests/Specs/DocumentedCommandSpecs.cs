@@ -33,8 +33,8 @@ public sealed class DocumentedCommandSpecs(FreshClone clone) : IClassFixture<Fre
         var gateway = ns.Start(clone.Root, setup);
         await gateway.WaitForAsync("Gateway: Listening on port 8080", StartWithin);
 
-        await RunAndCompareAsync(ns, clone.Root, "README.md", "quick-start");
-        await RunAndCompareAsync(ns, clone.Root, "docs/async.md", "queue");
+        await RunAndCompareAsync(ns, gateway, clone.Root, "README.md", "quick-start");
+        await RunAndCompareAsync(ns, gateway, clone.Root, "docs/async.md", "queue");
         File.Exists(Path.Combine(clone.Root, "fwatchdog-data", "queue.db")).Should().BeTrue($"the default data_dir lands in the folder the command ran from; it holds {string.Join(", ", Directory.EnumerateFileSystemEntries(clone.Root))}");
     }
 
@@ -65,16 +65,20 @@ public sealed class DocumentedCommandSpecs(FreshClone clone) : IClassFixture<Fre
         var server = ns.Start(start.Folder, Block(file, start.Name));
         await server.WaitForAsync(listening, StartWithin, times);
 
-        await RunAndCompareAsync(ns, call.Folder, file, call.Name);
+        await RunAndCompareAsync(ns, server, call.Folder, file, call.Name);
     }
 
     private string Block(string file, string name) => DocBlocks.Find(clone.Root, file, DocBlockMarker.Run, name);
 
-    private async Task RunAndCompareAsync(NetworkNamespace ns, string directory, string file, string name)
+    /// <summary>Pastes block <paramref name="name"/> and compares what it prints with its output block; on a mismatch, says what the server logged.</summary>
+    private async Task RunAndCompareAsync(NetworkNamespace ns, NetworkNamespace.Shell server, string directory, string file, string name)
     {
-        var output = await ns.RunAsync(directory, Block(file, name), BlockWithin);
+        var block = ns.Start(directory, Block(file, name));
+        (await block.WaitForExitAsync(BlockWithin)).Should().BeTrue($"block '{name}' of {file} should finish within {BlockWithin}; it printed:\n{block.Output}");
         var promised = DocBlocks.Find(clone.Root, file, DocBlockMarker.Output, name);
+        var serverLog = server.Output;
 
-        DocBlocks.Matches(promised, output).Should().BeTrue($"{file} promises that block '{name}' prints\n{promised}\nbut it printed\n{output}");
+        DocBlocks.Matches(promised, block.Stdout).Should().BeTrue(
+            $"{file} promises that block '{name}' prints\n{promised}\nbut it printed (stdout and stderr)\n{block.Output}\nwhile the server logged (last 6000 characters)\n{serverLog[Math.Max(0, serverLog.Length - 6000)..]}");
     }
 }
