@@ -2,7 +2,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Gateway;
 
-/// <summary>A caller's X-Call-Id is kept end to end (if it is a sane token); otherwise a new one is made.</summary>
+/// <summary>
+/// A caller's X-Call-Id is kept end to end if it is usable in the status API (1-128 of
+/// <c>[A-Za-z0-9._-]</c>, not only dots); otherwise a new one is made.
+/// </summary>
 internal static class CallIds
 {
     public static string FromRequest(HttpRequest request)
@@ -18,14 +21,18 @@ internal static class CallIds
             return false;
         }
 
+        var notOnlyDots = false;
         foreach (var c in id)
         {
             if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
             {
                 return false;
             }
+
+            notOnlyDots |= c != '.';
         }
 
-        return true;
+        // "." and ".." would be path segments in /async-calls/{id}: no status API could reach them.
+        return notOnlyDots;
     }
 }
