@@ -26,9 +26,12 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
     private readonly Task _accepting;
     private int _connections;
 
-    private ScriptedUpstream(Func<ScriptedExchange, Task> script)
+    private readonly TimeSpan? _idleClose;
+
+    private ScriptedUpstream(Func<ScriptedExchange, Task> script, TimeSpan? idleClose)
     {
         _script = script;
+        _idleClose = idleClose;
         _listener.Start();
         Url = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
         _accepting = AcceptLoopAsync();
@@ -41,7 +44,8 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
 
     public int Connections => Volatile.Read(ref _connections);
 
-    public static ScriptedUpstream Start(Func<ScriptedExchange, Task> script) => new(script);
+    /// <summary>Starts it; with <paramref name="idleClose"/>, a connection with no new request for that long is closed (a keep-alive timeout).</summary>
+    public static ScriptedUpstream Start(Func<ScriptedExchange, Task> script, TimeSpan? idleClose = null) => new(script, idleClose);
 
     /// <summary>A well-formed answer: 200 with <c>own:</c> and the request's X-Marker, framed by Content-Length.</summary>
     public static byte[] OwnAnswer(ScriptedRequest request)
@@ -78,7 +82,13 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
         {
             for (var index = 1; ; index++)
             {
-                var head = await reader.ReadHeadAsync(_stop.Token);
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                if (_idleClose is { } limit)
+                {
+                    idle.CancelAfter(limit);
+                }
+
+                var head = await reader.ReadHeadAsync(idle.Token);
                 if (head is null)
                 {
                     return;
