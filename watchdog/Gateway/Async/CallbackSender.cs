@@ -28,6 +28,10 @@ internal sealed partial class CallbackSender : IDisposable
         ConnectTimeout = TimeSpan.FromSeconds(10),
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
         ActivityHeadersPropagator = null,
+
+        // The result's Content-Type goes out byte for byte, UTF-8 included (issue 9, finding 8).
+        RequestHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
+        ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
     });
 
     public CallbackSender(GatewayOptions options, IJobQueue queue, TimeProvider time, ILogger<CallbackSender> logger)
