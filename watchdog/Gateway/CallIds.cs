@@ -14,6 +14,23 @@ internal static class CallIds
         return IsValid(given) ? given : Guid.NewGuid().ToString();
     }
 
+    /// <summary>
+    /// The id of a queued call. A call that continues another (it carries X-Parent-Call-Id, as
+    /// every callback does) and repeats the parent's X-Call-Id, as OpenFaaS callbacks do, gets a
+    /// fresh id: the parent's is taken, and chaining into /async-function must work (issue 9, finding 10).
+    /// </summary>
+    public static string ForQueuedCall(HttpRequest request)
+    {
+        var id = FromRequest(request);
+        return id == request.Headers[ProxyHeaders.ParentCallId].ToString() ? Guid.NewGuid().ToString() : id;
+    }
+
+    /// <summary>The parent call named in stored request headers, if it is a usable id.</summary>
+    public static string? ParentOf(IEnumerable<KeyValuePair<string, string>> headers) =>
+        headers.FirstOrDefault(h => h.Key.Equals(ProxyHeaders.ParentCallId, StringComparison.OrdinalIgnoreCase)).Value is { } parent && IsValid(parent)
+            ? parent
+            : null;
+
     public static bool IsValid(string id)
     {
         if (id.Length is 0 or > 128)

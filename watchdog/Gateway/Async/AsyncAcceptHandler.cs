@@ -31,7 +31,7 @@ internal sealed partial class AsyncAcceptHandler(
     public async Task HandleAsync(HttpContext context)
     {
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
-        var callId = CallIds.FromRequest(context.Request);
+        var callId = CallIds.ForQueuedCall(context.Request);
 
         // Every answer names the call id, refusals too, so a caller can match its logs (issue 9).
         context.Response.Headers[ProxyHeaders.CallId] = callId;

@@ -77,6 +77,11 @@ internal sealed partial class CallbackSender : IDisposable
 
         var headers = request.Headers;
         headers.TryAddWithoutValidation(ProxyHeaders.CallId, work.CallId);
+
+        // A receiver that is an /async-function/ of a gateway starts a new call linked to this one,
+        // once: a callback delivered twice (an answer lost on the way) replays the first one.
+        headers.TryAddWithoutValidation(ProxyHeaders.ParentCallId, work.CallId);
+        headers.TryAddWithoutValidation(AsyncAcceptHandler.IdempotencyHeader, work.CallId + ".callback");
         headers.TryAddWithoutValidation("X-Function-Name", work.Function);
         headers.TryAddWithoutValidation("X-Function-Status", work.StatusCode.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("X-Duration-Seconds", work.Duration.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture));
