@@ -25,6 +25,7 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
     private readonly ConcurrentBag<TcpClient> _clients = [];
     private readonly Task _accepting;
     private int _connections;
+    private int _closed;
 
     private readonly TimeSpan? _idleClose;
 
@@ -43,6 +44,9 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
     public ConcurrentQueue<ScriptedRequest> Requests { get; } = new();
 
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>Connections this side has finished with (closed, or seen closed).</summary>
+    public int ClosedConnections => Volatile.Read(ref _closed);
 
     /// <summary>Starts it; with <paramref name="idleClose"/>, a connection with no new request for that long is closed (a keep-alive timeout).</summary>
     public static ScriptedUpstream Start(Func<ScriptedExchange, Task> script, TimeSpan? idleClose = null) => new(script, idleClose);
@@ -113,6 +117,7 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
         finally
         {
             client.Dispose();
+            Interlocked.Increment(ref _closed);
         }
     }
 

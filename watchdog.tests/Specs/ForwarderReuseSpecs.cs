@@ -31,6 +31,11 @@ public sealed class ForwarderReuseSpecs
             ((int)response.StatusCode).Should().Be(200, $"call {i} ({(i % 2 == 1 ? "chunked" : "100 KB")}) must not land on the connection the upstream closed");
             (await response.Content.ReadAsStringAsync()).Should().Be($"own:p{i}:{payload.Length}");
             await Task.Delay(300);
+
+            // On a busy machine the upstream's 50 ms timer can fire late; the next call must come
+            // after the close (a close racing with a request that has gone out is a 502 by design).
+            (await Processes.EventuallyAsync(() => upstream.ClosedConnections == upstream.Connections, TimeSpan.FromSeconds(10)))
+                .Should().BeTrue("the upstream closes each idle connection after 50 ms");
         }
 
         upstream.Requests.Should().HaveCount(6, "no call was sent twice");
