@@ -9,9 +9,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as base  # noqa: E402  (shared helpers: free_port, start, stop, wrk, row)
 
 ROOT = base.ROOT
+# Optional: an AOT fwatchdog built from an earlier commit, measured in the same run for a before/after
+# figure of the sync proxy (e.g. FWATCHDOG_BEFORE=/tmp/before/artifacts/aot/fwatchdog).
+BEFORE = os.environ.get("FWATCHDOG_BEFORE")
 
 
-def start_gateway(stack, extra=None):
+def start_gateway(stack, extra=None, binary=None):
     folder = tempfile.mkdtemp(prefix="fwatchdog-bench-")
     path = os.path.join(folder, "stack.json")
     with open(path, "w") as f:
@@ -19,7 +22,7 @@ def start_gateway(stack, extra=None):
     port, metrics = base.free_port(), base.free_port()
     env = {"config": path, "data_dir": os.path.join(folder, "data"), "metrics_port": str(metrics)}
     env.update(extra or {})
-    proc, _ = base.start([base.AOT, "gateway"], port, env, health="/healthz")
+    proc, _ = base.start([binary or base.AOT, "gateway"], port, env, health="/healthz")
     return proc, port, metrics, folder
 
 
@@ -53,6 +56,19 @@ def start_nats():
     raise RuntimeError("nats-server did not start")
 
 
+def before_after_only():
+    """--before-after-only: just the same-run before/after sync figure and the reuse check (prints, writes nothing)."""
+    hello_port = base.free_port()
+    hello, _ = base.start([base.HELLO, str(hello_port)], hello_port, health="/")
+    gateway, port, _, folder = start_gateway({"hello": {"upstream": f"http://127.0.0.1:{hello_port}"}})
+    try:
+        sync_before_after(hello_port, port)
+    finally:
+        base.stop(gateway)
+        shutil.rmtree(folder, ignore_errors=True)
+        base.stop(hello)
+
+
 def main():
     print(f"{'measure':<48} {'value':>22} {'baseline (same run)':>26} {'ratio':>10}  target")
     hello_port, cat_port = base.free_port(), base.free_port()
@@ -63,6 +79,8 @@ def main():
         "cat": {"upstream": f"http://127.0.0.1:{cat_port}"},
     })
     try:
+        if BEFORE:
+            sync_before_after(hello_port, port)
         for name, upstream_port, target in (("hello", hello_port, 0.5), ("cat", cat_port, 0.9)):
             base.wrk(upstream_port, 16, duration="2s")
             direct, d50, d99, _ = base.wrk(upstream_port, 16)
@@ -124,6 +142,29 @@ def main():
     write_section()
 
 
+def sync_before_after(hello_port, port):
+    """The sync proxy in front of the trivial upstream: this build beside FWATCHDOG_BEFORE, twice each,
+    alternating, so both see the same machine; and the per-call cost of the reuse check."""
+    gateway, before_port, _, folder = start_gateway({"hello": {"upstream": f"http://127.0.0.1:{hello_port}"}}, binary=BEFORE)
+    try:
+        figures = {"before": [], "after": []}
+        for _ in range(2):
+            for label, p in (("before", before_port), ("after", port)):
+                base.wrk(p, 16, duration="2s", path="/function/hello")
+                rps, _, p99, errors = base.wrk(p, 16, path="/function/hello")
+                assert errors == 0, f"{errors} non-2xx through the {label} gateway"
+                figures[label].append((rps, p99))
+        best = {k: max(v) for k, v in figures.items()}
+        base.row("sync proxy, trivial upstream, 16 conns: after / before", f"{best['after'][0]:.0f} req/s p99 {best['after'][1]:.2f} ms",
+                 f"before {best['before'][0]:.0f} req/s p99 {best['before'][1]:.2f} ms", f"{best['after'][0] / best['before'][0]:.2f}x", "(reported)")
+    finally:
+        base.stop(gateway)
+        shutil.rmtree(folder, ignore_errors=True)
+    out = subprocess.run(["dotnet", "run", "-c", "Release", "bench/ReuseCheck/reuse-check.cs"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    ns = re.search(r"(\d+) ns per call", out).group(1)
+    base.row("reuse check per call (poll(0) on an idle socket)", f"{ns} ns", "", "", "(reported)")
+
+
 def sync_calls(port, count):
     def call(i):
         request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=b"x" * 100, method="POST")
@@ -157,4 +198,8 @@ def write_section():
 
 
 if __name__ == "__main__":
-    main()
+    if "--before-after-only" in sys.argv:
+        assert BEFORE, "set FWATCHDOG_BEFORE to the baseline's AOT fwatchdog"
+        before_after_only()
+    else:
+        main()

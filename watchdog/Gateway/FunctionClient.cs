@@ -30,6 +30,11 @@ internal sealed class FunctionClient : IDisposable
             MaxConnectionsPerServer = int.MaxValue,
             EnableMultipleHttp2Connections = true,
             ActivityHeadersPropagator = null,
+
+            // Header values are bytes: stored and replayed as Latin-1 chars, sent and read back
+            // unchanged, so UTF-8 survives the async store (issue 9, finding 8).
+            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.Latin1,
+            ResponseHeaderEncodingSelector = static (_, _) => System.Text.Encoding.Latin1,
         });
     }
 

@@ -72,6 +72,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             }
 
             kestrel.AddServerHeader = false;
+            HostSetup.ByteTransparentHeaders(kestrel);
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.Limits.MinResponseDataRate = null;

@@ -10,6 +10,8 @@ internal enum GatewayFailure
     FunctionNotFound,
     FunctionNotReady,
     FunctionUnreachable,
+    BadUpstreamResponse,
+    BadPath,
     UpstreamTimeout,
     ClientGone,
     MethodNotAllowed,

@@ -14,6 +14,8 @@ internal static class GatewayFailures
         GatewayFailure.FunctionNotFound => (404, "function_not_found"),
         GatewayFailure.FunctionNotReady => (503, "function_not_ready"),
         GatewayFailure.FunctionUnreachable => (502, "function_unreachable"),
+        GatewayFailure.BadUpstreamResponse => (502, "bad_upstream_response"),
+        GatewayFailure.BadPath => (400, "bad_path"),
         GatewayFailure.UpstreamTimeout => (504, "upstream_timeout"),
         GatewayFailure.ClientGone => (499, "client_gone"),
         GatewayFailure.MethodNotAllowed => (405, "method_not_allowed"),

@@ -12,6 +12,9 @@ internal static class ProxyHeaders
     public const string CallId = "X-Call-Id";
     public const string StartTime = "X-Start-Time";
 
+    /// <summary>Names the call a request continues: sent with every callback, kept on the async call it starts (issue 9, finding 10).</summary>
+    public const string ParentCallId = "X-Parent-Call-Id";
+
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",

@@ -31,9 +31,19 @@ internal sealed partial class AsyncAcceptHandler(
     public async Task HandleAsync(HttpContext context)
     {
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        var callId = CallIds.ForQueuedCall(context.Request);
+
+        // Every answer names the call id, refusals too, so a caller can match its logs (issue 9).
+        context.Response.Headers[ProxyHeaders.CallId] = callId;
         if (!FunctionRoute.TryParse(rawTarget, Prefix, out var route))
         {
             await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route");
+            return;
+        }
+
+        if (route.EscapesBase)
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.BadPath, "the path climbs above the function's root with \"..\"");
             return;
         }
 
@@ -65,7 +75,6 @@ internal sealed partial class AsyncAcceptHandler(
         }
 
         var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
-        var callId = CallIds.FromRequest(context.Request);
         StoredBody? body;
         try
         {

@@ -97,7 +97,8 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
             : null,
         status.HasResult ? Prefix + status.CallId + "/result" : null,
         status.HasResult ? status.ResultContentType : null,
-        status.HasResult ? status.ResultLength : null);
+        status.HasResult ? status.ResultLength : null,
+        status.ParentCallId);
 
     private async Task WriteResultAsync(HttpContext context, string callId)
     {

@@ -28,7 +28,8 @@ internal sealed record StatusBody(
     CallbackBody? Callback,
     string? Result,
     string? ResultContentType,
-    long? ResultLength);
+    long? ResultLength,
+    string? ParentCallId);
 
 /// <summary>The callback part of a status.</summary>
 internal sealed record CallbackBody(string Url, string State, int Attempts, int? StatusCode, string? Error);

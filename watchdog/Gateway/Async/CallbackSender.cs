@@ -28,6 +28,10 @@ internal sealed partial class CallbackSender : IDisposable
         ConnectTimeout = TimeSpan.FromSeconds(10),
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
         ActivityHeadersPropagator = null,
+
+        // The result's Content-Type goes out byte for byte, UTF-8 included (issue 9, finding 8).
+        RequestHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
+        ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
     });
 
     public CallbackSender(GatewayOptions options, IJobQueue queue, TimeProvider time, ILogger<CallbackSender> logger)
@@ -73,6 +77,11 @@ internal sealed partial class CallbackSender : IDisposable
 
         var headers = request.Headers;
         headers.TryAddWithoutValidation(ProxyHeaders.CallId, work.CallId);
+
+        // A receiver that is an /async-function/ of a gateway starts a new call linked to this one,
+        // once: a callback delivered twice (an answer lost on the way) replays the first one.
+        headers.TryAddWithoutValidation(ProxyHeaders.ParentCallId, work.CallId);
+        headers.TryAddWithoutValidation(AsyncAcceptHandler.IdempotencyHeader, work.CallId + ".callback");
         headers.TryAddWithoutValidation("X-Function-Name", work.Function);
         headers.TryAddWithoutValidation("X-Function-Status", work.StatusCode.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("X-Duration-Seconds", work.Duration.TotalSeconds.ToString("0.000000", CultureInfo.InvariantCulture));

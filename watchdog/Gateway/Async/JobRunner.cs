@@ -80,7 +80,7 @@ internal sealed partial class JobRunner(
         var code = (int)response.StatusCode;
         var retryable = retries.IsRetryable(code);
         var error = code is >= 200 and < 300 ? null : response.Headers.TryGetValues("X-Watchdog-Reason", out var reason) ? $"function answered {code} ({reason.First()})" : $"function answered {code}";
-        await SettleAsync(job, code, retryable, error, response.Content.Headers.ContentType?.ToString(), result ?? StoredBody.Empty, call.Elapsed, response.Headers.RetryAfter);
+        await SettleAsync(job, code, retryable, error, response.Content.Headers.TryGetValues("Content-Type", out var types) ? types.First() : null, result ?? StoredBody.Empty, call.Elapsed, response.Headers.RetryAfter);
     }
 
     private async Task SettleAsync(ClaimedJob job, int status, bool retryable, string? error, string? contentType, StoredBody result, TimeSpan elapsed, System.Net.Http.Headers.RetryConditionHeaderValue? retryAfter)

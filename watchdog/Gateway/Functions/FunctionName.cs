@@ -13,15 +13,19 @@ internal static class FunctionName
             return false;
         }
 
+        var letters = false;
         foreach (var c in name)
         {
             if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
             {
                 return false;
             }
+
+            letters |= c != '.';
         }
 
-        return true;
+        // "." and ".." are path segments, not names.
+        return letters;
     }
 
     /// <summary>Splits <c>name.namespace</c> at the last dot; no dot gives the default namespace.</summary>

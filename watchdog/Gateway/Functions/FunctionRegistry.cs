@@ -94,8 +94,42 @@ internal sealed class FunctionRegistry
         var (name, ns) = FunctionName.Split(addressed, _options.FunctionNamespace);
         var label = addressed.Contains('.', StringComparison.Ordinal) ? addressed : $"{name}.{ns}";
         var text = template.Replace("{name}", name, StringComparison.Ordinal).Replace("{namespace}", ns, StringComparison.Ordinal);
-        return Uri.TryCreate(text, UriKind.Absolute, out var uri)
-            ? FunctionLookup.Found(new FunctionTarget(label, uri, timeout, attempts, concurrency))
-            : FunctionLookup.NotFound($"upstream_template gives no valid address for {addressed}");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
+        {
+            return FunctionLookup.NotFound($"upstream_template gives no valid address for {addressed}");
+        }
+
+        // A name that makes the host an IP address ("127.0.0.1" splits into 127.0.0 + 1 and is
+        // rebuilt; "2130706433" is 127.0.0.1 too) would let any caller reach any address on the
+        // template's port (issue 9, finding 7). Only a template written with an IP keeps one.
+        return IsAddress(uri.Host) && !TemplateHostIsFixed(template)
+            ? FunctionLookup.NotFound($"\"{addressed}\" is not a function name: with upstream_template it would make the IP address {uri.Host}")
+            : FunctionLookup.Found(new FunctionTarget(label, uri, timeout, attempts, concurrency));
+    }
+
+    /// <summary>Whether a host is an IP literal in any form a resolver takes (dotted, short "127.1", decimal, hex, octal, IPv6).</summary>
+    internal static bool IsAddress(string host)
+    {
+        var bare = host.TrimEnd('.').Trim('[', ']');
+        if (bare.Length == 0)
+        {
+            return false;
+        }
+
+        if (IPAddress.TryParse(bare, out _) || Uri.CheckHostName(bare) is UriHostNameType.IPv4 or UriHostNameType.IPv6)
+        {
+            return true;
+        }
+
+        // inet_aton forms: one to four parts, each decimal, octal (0...) or hex (0x...).
+        var parts = bare.Split('.');
+        return parts.Length <= 4 && parts.All(p => p.Length > 0 && (p.All(char.IsAsciiDigit)
+            || (p.Length > 1 && p[0] == '0' && p[1] is 'x' or 'X' && p[2..].All(char.IsAsciiHexDigit))));
+    }
+
+    private static bool TemplateHostIsFixed(string template)
+    {
+        var authority = template.Split("://", 2) is [_, var rest] ? rest.Split('/', 2)[0] : template;
+        return !authority.Contains("{name}", StringComparison.Ordinal) && !authority.Contains("{namespace}", StringComparison.Ordinal);
     }
 }

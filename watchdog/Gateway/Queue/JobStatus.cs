@@ -20,4 +20,8 @@ internal sealed record JobStatus(
     string? CallbackError,
     bool HasResult,
     string? ResultContentType,
-    long ResultLength);
+    long ResultLength)
+{
+    /// <summary>The call this one continues (its X-Parent-Call-Id), e.g. the call whose callback started it.</summary>
+    public string? ParentCallId { get; init; }
+}

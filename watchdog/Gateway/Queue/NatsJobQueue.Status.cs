@@ -20,7 +20,8 @@ internal sealed partial class NatsJobQueue
         return new JobStatus(r.CallId, r.Function, state, r.Attempts, r.MaxAttempts, DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt),
             Time(r.StartedAt), Time(r.FinishedAt), state == JobState.Queued ? Time(r.DueAt) : null, r.StatusCode, r.Error,
             r.CallbackUrl is { } url ? new Uri(url) : null, Enum.Parse<CallbackState>(r.CallbackState, ignoreCase: true), r.CallbackAttempts,
-            r.CallbackStatus, r.CallbackError, r.HasResult, r.ResultType, r.ResultLength);
+            r.CallbackStatus, r.CallbackError, r.HasResult, r.ResultType, r.ResultLength)
+        { ParentCallId = r.ParentCallId };
     }
 
     public async Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken)

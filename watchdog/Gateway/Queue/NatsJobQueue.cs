@@ -180,6 +180,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
                 CreatedAt = Now,
                 DueAt = Now,
                 CallbackUrl = job.CallbackUrl?.AbsoluteUri,
+                ParentCallId = CallIds.ParentOf(job.Headers),
             };
             var created = await resources.Calls.TryCreateAsync(CallKey(job.CallId), Serialize(record), cancellationToken: token);
             if (!created.Success)

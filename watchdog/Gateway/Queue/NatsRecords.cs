@@ -39,6 +39,8 @@ internal sealed record NatsCallRecord
 
     public int? StatusCode { get; init; }
 
+    public string? ParentCallId { get; init; }
+
     public string? Error { get; init; }
 
     public string? Owner { get; init; }

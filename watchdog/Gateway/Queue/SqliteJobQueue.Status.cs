@@ -85,7 +85,7 @@ internal sealed partial class SqliteJobQueue
         select.CommandText = """
             SELECT call_id, function, state, attempts, max_attempts, created_at, started_at, finished_at, due_at, status_code, error,
                    callback_url, callback_state, callback_attempts, callback_status, callback_error,
-                   (result IS NOT NULL OR result_file IS NOT NULL), result_type, result_length
+                   (result IS NOT NULL OR result_file IS NOT NULL), result_type, result_length, headers
             FROM jobs WHERE call_id = $id
             """;
         select.Parameters.AddWithValue("$id", callId);
@@ -115,7 +115,10 @@ internal sealed partial class SqliteJobQueue
             reader.IsDBNull(15) ? null : reader.GetString(15),
             reader.GetBoolean(16),
             reader.IsDBNull(17) ? null : reader.GetString(17),
-            reader.IsDBNull(18) ? 0 : reader.GetInt64(18));
+            reader.IsDBNull(18) ? 0 : reader.GetInt64(18))
+        {
+            ParentCallId = CallIds.ParentOf(DecodeHeaders(reader.GetString(19))),
+        };
     }
 
     public async Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken)

@@ -30,6 +30,12 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, Http1Forw
             return;
         }
 
+        if (route.EscapesBase)
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.BadPath, "the path climbs above the function's root with \"..\"");
+            return;
+        }
+
         var lookup = registry.Resolve(route.Name);
         if (lookup.Target is not { } target)
         {
@@ -46,7 +52,7 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, Http1Forw
         metrics.Started(target.Name);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(target.Timeout);
-        int status;
+        var status = 0;
         try
         {
             (status, var failure, var detail) = await forwarder.ForwardAsync(context, target.BaseUri, route.PathAndQuery,
@@ -83,8 +89,11 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, Http1Forw
 
             context.Abort();
         }
-
-        metrics.Finished(target.Name, status, clock.Elapsed);
+        finally
+        {
+            // Every started call is finished in the metrics, whatever happened (issue 9, finding 5).
+            metrics.Finished(target.Name, status == 0 ? 500 : status, clock.Elapsed);
+        }
     }
 
     /// <summary>X-Call-Id, X-Start-Time and the X-Forwarded-* headers, as header lines.</summary>
@@ -95,7 +104,9 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, Http1Forw
             .Append(ProxyHeaders.CallId).Append(": ").Append(callId).Append("\r\n")
             .Append(ProxyHeaders.StartTime).Append(": ").Append(startTime).Append("\r\n");
         var forwarded = incoming.Headers["X-Forwarded-For"].ToString();
-        var client = context.Connection.RemoteIpAddress?.ToString();
+        // A dual-stack listener (bind "*") sees IPv4 callers as ::ffff:a.b.c.d; pass on a.b.c.d.
+        var remote = context.Connection.RemoteIpAddress;
+        var client = (remote is { IsIPv4MappedToIPv6: true } ? remote.MapToIPv4() : remote)?.ToString();
         if (client is not null || forwarded.Length > 0)
         {
             lines.Append("X-Forwarded-For: ").Append(forwarded.Length == 0 ? client : client is null ? forwarded : forwarded + ", " + client).Append("\r\n");

@@ -1,11 +1,10 @@
 using System.Buffers;
 using System.Net.Sockets;
-using System.Text;
 
 namespace Fwatchdog.Gateway.Sync;
 
 /// <summary>
-/// One pooled HTTP/1.1 connection to a function, with a read buffer for the response head and
+/// One pooled HTTP/1.1 connection to an upstream, with a read buffer for the response head and
 /// body framing. Reads and writes are independent, so the request body can still be going out
 /// while the response comes in (full duplex, which .NET's HttpClient does not do for HTTP/1.1).
 /// </summary>
@@ -13,6 +12,8 @@ internal sealed class Http1Connection : IDisposable
 {
     private const int BufferSize = 16 * 1024;
     private const int MaxHead = 64 * 1024;
+    private const int MaxLine = 8 * 1024;
+    private const int MaxInterim = 8;
     private readonly Socket _socket;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private int _start;
@@ -26,7 +27,7 @@ internal sealed class Http1Connection : IDisposable
 
     public NetworkStream Stream { get; }
 
-    /// <summary>True when it came from the pool: a failure before any response byte may be a stale connection.</summary>
+    /// <summary>True when it came from the pool (it served an earlier request).</summary>
     public bool Reused { get; set; }
 
     public long IdleSince { get; set; }
@@ -46,51 +47,101 @@ internal sealed class Http1Connection : IDisposable
         }
     }
 
-    /// <summary>Whether an idle connection still looks usable (the peer has not closed it or sent anything).</summary>
-    public bool LooksAlive()
+    /// <summary>
+    /// Whether an idle connection may carry another request: nothing unread in our buffer and
+    /// nothing readable on the socket. A readable idle socket holds either the upstream's close
+    /// (a stale keep-alive connection) or bytes nobody asked for (a response that would go to the
+    /// next caller): either way it is done for. One poll(2) with a zero timeout, on every reuse.
+    /// </summary>
+    public bool IsIdleAndClean()
     {
         try
         {
-            return _socket.Connected && !_socket.Poll(0, SelectMode.SelectRead);
+            return _start == _end && _socket.Connected && !_socket.Poll(0, SelectMode.SelectRead);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             return false;
         }
     }
 
-    /// <summary>Reads the status line and headers; skips interim 1xx responses. Null when the peer closed before a byte.</summary>
+    /// <summary>
+    /// True when a failed write of <paramref name="bytes"/> bytes means none of them left: the
+    /// kernel takes a write no larger than the send buffer of an idle connection in one go, so
+    /// such a write either went out whole or failed before its first byte.
+    /// </summary>
+    public bool FailedWriteSentNothing(int bytes)
+    {
+        try
+        {
+            return bytes <= _socket.SendBufferSize;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Reads the status line and headers of the final response, skipping interim ones (100, 102,
+    /// 103). Null when the upstream closed before sending a byte.
+    /// </summary>
     public async Task<Http1ResponseHead?> ReadHeadAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        for (var interim = 0; ; interim++)
         {
             int end;
+            var scanned = 0;
             while ((end = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8)) < 0)
             {
+                RefuseBareLineFeed(scanned, _end - _start);
+                scanned = Math.Max(0, _end - _start - 1);
                 if (_end - _start >= MaxHead)
                 {
-                    throw new IOException("the function's response head is larger than 64 KiB");
+                    throw new Http1ResponseException($"the upstream's response head is larger than {MaxHead / 1024} KiB");
                 }
 
                 if (!await FillAsync(cancellationToken))
                 {
-                    if (_end == _start)
+                    if (_end == _start && interim == 0)
                     {
                         return null;
                     }
 
-                    throw new IOException("the function closed the connection inside the response head");
+                    throw new Http1ResponseException("the upstream closed the connection inside the response head");
                 }
             }
 
-            var head = Http1ResponseHead.Parse(Encoding.Latin1.GetString(_buffer, _start, end));
+            RefuseBareLineFeed(scanned, end + 4);
+            var head = Http1ResponseHead.Parse(_buffer.AsSpan(_start, end));
             _start += end + 4;
-            if (head.Status is >= 100 and < 200 && head.Status != 101)
+            if (head.Status == 101)
             {
-                continue;
+                throw new Http1ResponseException("the upstream switched protocols (101) though no upgrade was asked for");
             }
 
-            return head;
+            if (head.Status >= 200)
+            {
+                return head;
+            }
+
+            if (interim == MaxInterim)
+            {
+                throw new Http1ResponseException($"the upstream sent more than {MaxInterim} interim (1xx) responses");
+            }
+        }
+    }
+
+    /// <summary>Every line of a response head ends in CRLF; a lone LF (or CR) is refused, not taken as a line end (RFC 9112 2.2).</summary>
+    private void RefuseBareLineFeed(int from, int to)
+    {
+        var data = _buffer.AsSpan(_start, to);
+        for (var i = Math.Max(from, 0); i < data.Length; i++)
+        {
+            if ((data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) || (data[i] == '\r' && i + 1 < data.Length && data[i + 1] != '\n'))
+            {
+                throw new Http1ResponseException("the upstream sent a bare CR or LF in its response head");
+            }
         }
     }
 
@@ -108,19 +159,24 @@ internal sealed class Http1Connection : IDisposable
         return await Stream.ReadAsync(destination, cancellationToken);
     }
 
-    /// <summary>Reads one CRLF-terminated line (chunk sizes, trailers).</summary>
-    public async Task<string> ReadLineAsync(CancellationToken cancellationToken)
+    /// <summary>Reads one CRLF-terminated line (chunk sizes, trailers), without its CRLF.</summary>
+    public async Task<ReadOnlyMemory<byte>> ReadLineAsync(CancellationToken cancellationToken)
     {
         int end;
         while ((end = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8)) < 0)
         {
-            if (_end - _start >= 8192 || !await FillAsync(cancellationToken))
+            if (_end - _start >= MaxLine)
             {
-                throw new IOException("the function's chunked response is malformed or cut short");
+                throw new Http1ResponseException($"the upstream sent a chunk or trailer line longer than {MaxLine / 1024} KiB");
+            }
+
+            if (!await FillAsync(cancellationToken))
+            {
+                throw new Http1ResponseException("the upstream closed the connection before the end of its chunked response");
             }
         }
 
-        var line = Encoding.Latin1.GetString(_buffer, _start, end);
+        var line = _buffer.AsMemory(_start, end).ToArray();
         _start += end + 2;
         return line;
     }
@@ -147,7 +203,7 @@ internal sealed class Http1Connection : IDisposable
         return read > 0;
     }
 
-    /// <summary>True when nothing unread is left over (safe to reuse for the next request).</summary>
+    /// <summary>True when nothing unread is left in our buffer.</summary>
     public bool IsDrained => _start == _end;
 
     public void Dispose()

@@ -13,10 +13,9 @@ internal sealed partial class Http1Forwarder
         var now = _time.GetTimestamp();
         while (bag.TryTake(out var connection))
         {
-            // Only a connection idle for a while can have been closed by the function's keep-alive
-            // timeout; checking that costs a syscall, so recently used ones skip it.
-            var idle = _time.GetElapsedTime(connection.IdleSince, now);
-            if (idle < IdleLimit && (idle < TimeSpan.FromSeconds(1) || connection.LooksAlive()))
+            // Checked on every reuse, however recently the connection was used: an upstream can
+            // close it or send bytes nobody asked for at any moment (issue 9, findings 2 and 3).
+            if (_time.GetElapsedTime(connection.IdleSince, now) < IdleLimit && connection.IsIdleAndClean())
             {
                 connection.Reused = true;
                 return connection;

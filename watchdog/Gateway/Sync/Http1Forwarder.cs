@@ -9,11 +9,15 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Fwatchdog.Gateway.Sync;
 
 /// <summary>
-/// Forwards one sync call to a function over pooled HTTP/1.1 connections, full duplex: the
-/// request body is pumped to the function while its response is already streaming back. A
-/// function that answers while it still reads (cat, gzip, any filter) cannot stall the call,
-/// whatever the body size. Hop-by-hop headers are dropped both ways; a stale pooled connection
-/// that fails before any byte of the answer is retried once on a new one when that is safe.
+/// Forwards one call to an upstream over pooled HTTP/1.1 connections, full duplex: the request
+/// body is pumped out while the response is already streaming back, so a function that answers
+/// while it still reads (cat, gzip, any filter) cannot stall the call, whatever the body size.
+/// It holds itself to RFC 9112 as a client (issue 9): responses are parsed strictly and refused
+/// when anything would need a guess; a connection is reused only when its last response was
+/// completely and unambiguously framed and nothing else is readable on its socket (checked on
+/// every reuse); a request is retried (once, on a new connection) only when no byte of it can
+/// have reached the upstream; hop-by-hop and framing headers never cross in either direction.
+/// Nothing here knows about functions or the registry: callers map the failures to their own reasons.
 /// </summary>
 internal sealed partial class Http1Forwarder : IDisposable
 {
@@ -28,8 +32,12 @@ internal sealed partial class Http1Forwarder : IDisposable
 
     /// <summary>
     /// Sends the request and copies the answer into <paramref name="context"/>'s response. Returns
-    /// the status sent, or the gateway failure when none could be (the caller writes it if the
-    /// response has not started).
+    /// the status sent, or the failure when none could be (the caller writes it if the response
+    /// has not started: <see cref="GatewayFailure.BadUpstreamResponse"/> for a response that broke
+    /// HTTP/1.1, <see cref="GatewayFailure.FunctionUnreachable"/> when the upstream could not be
+    /// reached or closed without answering, <see cref="GatewayFailure.UpstreamTimeout"/> when
+    /// <paramref name="cancellationToken"/> fired). Once the response has started, a failure
+    /// throws (<see cref="IOException"/>, <see cref="OperationCanceledException"/>) and the caller aborts.
     /// </summary>
     public async Task<(int Status, GatewayFailure Failure, string Detail)> ForwardAsync(
         HttpContext context, Uri baseUri, string pathAndQuery, string head, CancellationToken cancellationToken)
@@ -53,43 +61,54 @@ internal sealed partial class Http1Forwarder : IDisposable
 
             var reusable = false;
             var pump = Task.CompletedTask;
+            Http1ResponseHead? responseHead = null;
             try
             {
-                await connection.Stream.WriteAsync(headBytes, cancellationToken);
+                try
+                {
+                    await connection.Stream.WriteAsync(headBytes, cancellationToken);
+                }
+                catch (Exception e) when (e is IOException or SocketException && connection.Reused && attempt == 0 && connection.FailedWriteSentNothing(headBytes.Length))
+                {
+                    // The pooled connection died between the reuse check and the write, and not a
+                    // byte of the request left (Go's nothingWrittenError): safe to send it again,
+                    // whatever the method, since the caller's body has not been read yet.
+                    continue;
+                }
+
                 if (hasBody && small is null)
                 {
                     pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, cancellationToken);
                 }
 
-                var responseHead = await connection.ReadHeadAsync(cancellationToken);
-                if (responseHead is null)
+                // From here on the upstream may have seen the request: no retry, whatever happens.
+                responseHead = await connection.ReadHeadAsync(cancellationToken)
+                    ?? throw new IOException("the upstream closed the connection without answering");
+                var bodyless = HttpMethods.IsHead(request.Method) || responseHead.Status is 204 or 304;
+                if (bodyless && responseHead.Framing == Http1Framing.Chunked && responseHead.Status != 304 && !HttpMethods.IsHead(request.Method))
                 {
-                    throw new IOException("the function closed the connection without answering");
+                    throw new Http1ResponseException("the upstream sent Transfer-Encoding with 204 No Content");
                 }
 
                 context.Response.StatusCode = responseHead.Status;
-                CopyHeaders(responseHead, context.Response);
-                var bodyless = HttpMethods.IsHead(request.Method) || responseHead.Status is 204 or 304;
+                CopyHeaders(responseHead, context.Response, bodyless);
                 if (!bodyless)
                 {
                     await CopyBodyAsync(connection, responseHead, context.Response.Body, cancellationToken);
                 }
 
-                // A function may answer without reading all of the body: then the connection is done for.
-                reusable = pump.IsCompleted && await ObserveAsync(pump) && !responseHead.Close
-                    && (bodyless || responseHead.Chunked || responseHead.ContentLength is not null) && connection.IsDrained;
+                // Reuse needs the whole request sent, an unambiguous end of the response and
+                // nothing after it (a 204 or HEAD answer followed by bytes is not reused).
+                reusable = pump.IsCompleted && await ObserveAsync(pump) && !responseHead.Close && !responseHead.Http10
+                    && (bodyless || responseHead.Framing != Http1Framing.UntilClose) && connection.IsDrained;
                 return (responseHead.Status, GatewayFailure.None, "");
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !context.Response.HasStarted)
             {
-                if (connection.Reused && attempt == 0 && !cancellationToken.IsCancellationRequested && (small is not null || !hasBody))
-                {
-                    // A stale pooled connection, and nothing of the caller's body is lost: once more on a new one.
-                    continue;
-                }
-
-                return (0, cancellationToken.IsCancellationRequested ? GatewayFailure.UpstreamTimeout : GatewayFailure.FunctionUnreachable,
-                    $"the call to {key.IdnHost}:{key.Port} failed: {e.Message}");
+                ResetResponse(context.Response, responseHead);
+                var failure = cancellationToken.IsCancellationRequested ? GatewayFailure.UpstreamTimeout
+                    : e is Http1ResponseException ? GatewayFailure.BadUpstreamResponse : GatewayFailure.FunctionUnreachable;
+                return (0, failure, $"the call to {key.IdnHost}:{key.Port} failed: {e.Message}");
             }
             finally
             {
@@ -104,6 +123,21 @@ internal sealed partial class Http1Forwarder : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>Forgets the status and headers taken from a response that then failed, so the caller can write its own.</summary>
+    private static void ResetResponse(HttpResponse response, Http1ResponseHead? head)
+    {
+        foreach (var (name, _) in head?.Headers ?? [])
+        {
+            if (!ProxyHeaders.IsSetByGateway(name))
+            {
+                response.Headers.Remove(name);
+            }
+        }
+
+        response.ContentLength = null;
+        response.StatusCode = StatusCodes.Status200OK;
     }
 
     /// <summary>Waits for the body pump; false when it failed (its error is the response's business, not ours).</summary>
@@ -167,7 +201,7 @@ internal sealed partial class Http1Forwarder : IDisposable
         return small is null ? head : [.. head, .. small];
     }
 
-    private static void CopyHeaders(Http1ResponseHead head, HttpResponse response)
+    private static void CopyHeaders(Http1ResponseHead head, HttpResponse response, bool bodyless)
     {
         string[] connection = [];
         foreach (var (name, value) in head.Headers)
@@ -185,11 +219,20 @@ internal sealed partial class Http1Forwarder : IDisposable
                 continue;
             }
 
-            // Repeated headers (Set-Cookie) keep every value.
-            response.Headers.Append(name, value);
+            try
+            {
+                // Repeated headers (Set-Cookie) keep every value.
+                response.Headers.Append(name, value);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A server that writes header values as ASCII only (no ByteTransparentHeaders) cannot pass it on.
+                throw new Http1ResponseException($"the upstream sent a header that cannot be passed on ({name}): {e.Message}");
+            }
         }
 
-        if (head.ContentLength is { } length)
+        // 204 and 304 carry no framing to the caller; a HEAD answer keeps the length it announces.
+        if (head.ContentLength is { } length && !(bodyless && head.Status is 204 or 304))
         {
             response.ContentLength = length;
         }
