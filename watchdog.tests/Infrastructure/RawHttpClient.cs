@@ -45,7 +45,7 @@ internal sealed class RawHttpClient : IAsyncDisposable
     /// <summary>Reads the status line and headers; the body can then be read with <see cref="ReadBodyAsync"/>.</summary>
     public async Task<(int Status, Dictionary<string, string> Headers)> ReadHeadAsync()
     {
-        var buffer = new List<byte>();
+        var buffer = new List<byte>(_leftover);
         var one = new byte[4096];
         int end;
         while ((end = IndexOfBlankLine(buffer)) < 0)
@@ -71,11 +71,27 @@ internal sealed class RawHttpClient : IAsyncDisposable
         return (int.Parse(lines[0].Split(' ')[1], CultureInfo.InvariantCulture), headers);
     }
 
-    /// <summary>Streams the (chunked or sized) response body into <paramref name="sink"/>; throws if the response is cut short.</summary>
+    /// <summary>
+    /// Streams the (chunked or sized) response body into <paramref name="sink"/>; throws if the response is cut short.
+    /// Framing as RFC 9112 section 6.3 says: Transfer-Encoding wins over Content-Length; bytes after the body are kept
+    /// for the next response on the connection.
+    /// </summary>
     public async Task ReadBodyAsync(Dictionary<string, string> headers, Func<ReadOnlyMemory<byte>, Task> sink)
     {
         var reader = new BufferedReader(_stream, _leftover);
-        if (headers.TryGetValue("Content-Length", out var length))
+        try
+        {
+            await ReadBodyAsync(reader, headers, sink);
+        }
+        finally
+        {
+            _leftover = reader.Unread();
+        }
+    }
+
+    private static async Task ReadBodyAsync(BufferedReader reader, Dictionary<string, string> headers, Func<ReadOnlyMemory<byte>, Task> sink)
+    {
+        if (!headers.ContainsKey("Transfer-Encoding") && headers.TryGetValue("Content-Length", out var length))
         {
             await reader.CopyAsync(long.Parse(length, CultureInfo.InvariantCulture), sink);
             return;
@@ -127,6 +143,8 @@ internal sealed class RawHttpClient : IAsyncDisposable
             initial.CopyTo(_buffer, 0);
             _end = initial.Length;
         }
+
+        public byte[] Unread() => _buffer[_start.._end];
 
         public async Task<string> ReadLineAsync()
         {

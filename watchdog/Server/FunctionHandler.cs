@@ -102,6 +102,15 @@ internal sealed partial class FunctionHandler(
         }
 
         await gate.FinishAsync(result, options.WriteDebug && !options.CombineOutput ? stderr.Tail : null);
+        if (gate.DroppedHeaders.Count > 0)
+        {
+            LogCgiHeadersDropped(logger, callId, string.Join(", ", gate.DroppedHeaders));
+        }
+
+        if (gate.DiscardedBytes > 0)
+        {
+            LogBodyDiscarded(logger, callId, context.Response.StatusCode, gate.DiscardedBytes);
+        }
         return (result, input.BytesRead, gate.BytesWritten);
     }
 
@@ -122,4 +131,11 @@ internal sealed partial class FunctionHandler(
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "[{CallId}] {Message}")]
     private static partial void LogStartFailed(ILogger logger, string callId, string message);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning,
+        Message = "[{CallId}] cgi_response: dropped {Headers} from the function's header block (the watchdog frames the response itself)")]
+    private static partial void LogCgiHeadersDropped(ILogger logger, string callId, string headers);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "[{CallId}] cgi_response: status {Status} has no body; {Bytes} bytes of output were not sent")]
+    private static partial void LogBodyDiscarded(ILogger logger, string callId, int status, long bytes);
 }

@@ -27,6 +27,7 @@ internal sealed partial class ResponseGate : IDisposable
     private CgiHeaderBlock? _cgi;
     private bool _committed;
     private bool _broken;
+    private bool _bodyless;
 
     public ResponseGate(HttpContext context, CallAbort abort, WatchdogOptions settings, string callId, long startTimestamp)
     {
@@ -42,6 +43,12 @@ internal sealed partial class ResponseGate : IDisposable
     public long BytesWritten { get; private set; }
 
     public bool HasStarted => _committed;
+
+    /// <summary>Framing and hop-by-hop headers the function's CGI block tried to set (dropped).</summary>
+    public IReadOnlyList<string> DroppedHeaders => _cgi?.Dropped ?? [];
+
+    /// <summary>Output bytes not sent because the CGI status (204, 205, 304) has no body.</summary>
+    public long DiscardedBytes { get; private set; }
 
     /// <summary>Copies one pipe (stdout, or stderr too with combine_output) into the response.</summary>
     public async Task PumpAsync(Stream source, CancellationToken cancellationToken)
@@ -196,6 +203,7 @@ internal sealed partial class ResponseGate : IDisposable
     {
         var response = _context.Response;
         response.StatusCode = status;
+        _bodyless = CgiHeaderBlock.IsBodyless(status);
         response.ContentType = _settings.ContentType ?? NullIfEmpty(_context.Request.ContentType) ?? "application/octet-stream";
         if (_cgi is not null)
         {
@@ -213,7 +221,7 @@ internal sealed partial class ResponseGate : IDisposable
 
         response.Headers[WatchdogHeaders.CallId] = _callId;
         response.Headers[WatchdogHeaders.Duration] = Elapsed();
-        response.ContentLength = contentLength;
+        response.ContentLength = _bodyless ? null : contentLength;
         _committed = true;
     }
 
@@ -221,6 +229,12 @@ internal sealed partial class ResponseGate : IDisposable
     {
         if (data.IsEmpty)
         {
+            return;
+        }
+
+        if (_bodyless)
+        {
+            DiscardedBytes += data.Length; // a 204, 205 or 304 has no body: sending one would break the framing
             return;
         }
 
