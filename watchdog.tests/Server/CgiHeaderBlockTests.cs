@@ -45,7 +45,7 @@ public sealed class CgiHeaderBlockTests
         CgiHeaderBlock.TryParse("Transfer-Encoding: chunked\nContent-Length: 1\nConnection: close\nKeep-Alive: 1\nUpgrade: h2c\nTrailer: X\nte: trailers\nProxy-Foo: 1\nX-A: 1\n\n"u8,
             out var block, out var error).Should().BeTrue(error);
 
-        block.Headers.Should().Equal(new KeyValuePair<string, string>("X-A", "1"));
+        block.Headers.Select(h => h.Key).Should().Equal("X-A");
         block.Dropped.Should().Equal("Transfer-Encoding", "Content-Length", "Connection", "Keep-Alive", "Upgrade", "Trailer", "te", "Proxy-Foo");
     }
 
