@@ -54,6 +54,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
             }
 
             kestrel.AddServerHeader = false;
+            HostSetup.ByteTransparentHeaders(kestrel);
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes > 0 ? options.MaxRequestBytes : null;
 
             // Our own read/write timeouts rule; Kestrel's minimum data rates would otherwise abort

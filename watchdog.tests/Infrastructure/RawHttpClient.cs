@@ -39,7 +39,7 @@ internal sealed class RawHttpClient : IAsyncDisposable
             head.Append(header).Append("\r\n");
         }
 
-        await _stream.WriteAsync(Encoding.ASCII.GetBytes(head.Append("\r\n").ToString()));
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(head.Append("\r\n").ToString()));
     }
 
     /// <summary>Reads the status line and headers; the body can then be read with <see cref="ReadBodyAsync"/>.</summary>
@@ -59,7 +59,7 @@ internal sealed class RawHttpClient : IAsyncDisposable
             buffer.AddRange(one.AsSpan(0, read));
         }
 
-        var lines = Encoding.ASCII.GetString(buffer.ToArray(), 0, end).Split("\r\n");
+        var lines = Encoding.UTF8.GetString(buffer.ToArray(), 0, end).Split("\r\n");
         _leftover = buffer.Skip(end + 4).ToArray();
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var line in lines.Skip(1))

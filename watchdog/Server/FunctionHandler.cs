@@ -35,6 +35,14 @@ internal sealed partial class FunctionHandler(
                 return;
             }
 
+            if (HeaderWithControlCharacter(request.Headers) is { } badHeader)
+            {
+                // Kestrel lets some through (e.g. \x01); Go's server, and so the classic watchdog, refuses them.
+                await RejectAsync(context, StatusCodes.Status400BadRequest, "bad-header",
+                    $"the value of header {badHeader} holds a control character");
+                return;
+            }
+
             if (!limiter.TryEnter())
             {
                 context.Response.Headers.RetryAfter = "1";
@@ -120,6 +128,22 @@ internal sealed partial class FunctionHandler(
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.Headers[WatchdogHeaders.Reason] = reason;
         return context.Response.WriteAsync(message + "\n");
+    }
+
+    private static string? HeaderWithControlCharacter(IHeaderDictionary headers)
+    {
+        foreach (var (name, values) in headers)
+        {
+            foreach (var value in values)
+            {
+                if (value is not null && HeaderText.HasControlCharacter(value))
+                {
+                    return name;
+                }
+            }
+        }
+
+        return null;
     }
 
     private static bool IsFunctionMethod(string method) =>
