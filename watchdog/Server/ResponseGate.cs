@@ -62,9 +62,9 @@ internal sealed partial class ResponseGate : IDisposable
                 await WriteAsync(chunk.AsMemory(0, read));
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
-            // The runner gave up on the pipes (the process group could not be stopped).
+            // The runner gave up on the pipes (a holder could not be stopped) and the call ended.
         }
         finally
         {
