@@ -71,7 +71,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
         builder.Services.AddSingleton<HealthState>();
-        builder.Services.AddSingleton(new LockFile(options.SuppressLock));
+        builder.Services.AddSingleton(new LockFile(options.SuppressLock, options.LockFile));
         builder.Services.AddSingleton(new InflightLimiter(options.MaxInflight));
         builder.Services.AddSingleton<ProcessTable>();
         if (options.Runner == "cliwrap")
