@@ -105,7 +105,7 @@ internal sealed partial class ResponseGate : IDisposable
             }
 
             // Past the threshold: the call looks healthy so far, so commit to success and stream.
-            Commit(_cgi?.Status ?? StatusCodes.Status200OK, contentLength: null);
+            Commit(_cgi?.Status ?? StatusCodes.Status200OK, contentLength: null, _pendingLength > 0 ? _pending.AsSpan(0, _pendingLength) : data.Span);
             await SendAsync(_pending.AsMemory(0, _pendingLength));
             _pendingLength = 0;
             await SendAsync(data);
@@ -144,7 +144,7 @@ internal sealed partial class ResponseGate : IDisposable
 
             if (outcome == FunctionOutcome.Succeeded)
             {
-                Commit(_cgi?.Status ?? StatusCodes.Status200OK, _pendingLength);
+                Commit(_cgi?.Status ?? StatusCodes.Status200OK, _pendingLength, _pending.AsSpan(0, _pendingLength));
                 await SendAsync(_pending.AsMemory(0, _pendingLength));
                 return;
             }
@@ -156,7 +156,10 @@ internal sealed partial class ResponseGate : IDisposable
             }
 
             var message = outcome == FunctionOutcome.BadCgiResponse ? _cgiError : result.Message;
-            await WriteErrorAsync(status, OutcomeStatus.Reason(outcome), ErrorBody(outcome, message, stderrTail));
+            // A failed run's output explains it, as with the classic watchdog ("exit status 3" and the
+            // output): it is what was held back, so at most response_buffer_bytes (issue 11).
+            var output = outcome == FunctionOutcome.Failed ? _pending.AsMemory(0, _pendingLength) : ReadOnlyMemory<byte>.Empty;
+            await WriteErrorAsync(status, OutcomeStatus.Reason(outcome), ErrorText(outcome, message), output, stderrTail);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
@@ -174,9 +177,8 @@ internal sealed partial class ResponseGate : IDisposable
         _lock.Dispose();
     }
 
-    private string ErrorBody(FunctionOutcome outcome, string message, string? stderrTail)
-    {
-        var text = outcome switch
+    private string ErrorText(FunctionOutcome outcome, string message) =>
+        outcome switch
         {
             FunctionOutcome.TimedOut => $"exec_timeout ({DurationParser.Format(_settings.ExecTimeout)}) exceeded: the function process group was stopped",
             FunctionOutcome.ReadTimedOut => $"read_timeout ({DurationParser.Format(_settings.ReadTimeout)}) exceeded before the request body was received",
@@ -184,10 +186,8 @@ internal sealed partial class ResponseGate : IDisposable
             FunctionOutcome.ShuttingDown => "the watchdog is shutting down",
             _ => message,
         };
-        return string.IsNullOrEmpty(stderrTail) ? text + "\n" : $"{text}\n--- stderr (tail) ---\n{stderrTail}\n";
-    }
 
-    private async Task WriteErrorAsync(int status, string reason, string body)
+    private async Task WriteErrorAsync(int status, string reason, string text, ReadOnlyMemory<byte> output, string? stderrTail)
     {
         var response = _context.Response;
         response.StatusCode = status;
@@ -196,15 +196,25 @@ internal sealed partial class ResponseGate : IDisposable
         response.Headers[WatchdogHeaders.CallId] = _callId;
         response.Headers[WatchdogHeaders.Duration] = Elapsed();
         _committed = true;
-        await response.WriteAsync(body);
+        await response.WriteAsync(text + "\n");
+        await response.Body.WriteAsync(output);
+        if (!string.IsNullOrEmpty(stderrTail))
+        {
+            var separator = output.IsEmpty || output.Span[^1] == '\n' ? "" : "\n";
+            await response.WriteAsync($"{separator}--- stderr (tail) ---\n{stderrTail}\n");
+        }
     }
 
-    private void Commit(int status, long? contentLength)
+    private void Commit(int status, long? contentLength, ReadOnlySpan<byte> firstBytes)
     {
         var response = _context.Response;
         response.StatusCode = status;
         _bodyless = CgiHeaderBlock.IsBodyless(status);
-        response.ContentType = _settings.ContentType ?? NullIfEmpty(_context.Request.ContentType) ?? "application/octet-stream";
+
+        // Sniffed only when nothing else says, from bytes already held, and never for an empty
+        // body (Go's server then sends no Content-Type either).
+        response.ContentType = _settings.ContentType ?? NullIfEmpty(_context.Request.ContentType)
+            ?? (_bodyless || firstBytes.IsEmpty ? null : ContentSniffer.Detect(firstBytes));
         if (_cgi is not null)
         {
             foreach (var (name, value) in _cgi.Headers)
