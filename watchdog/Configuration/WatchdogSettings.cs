@@ -43,7 +43,7 @@ internal static class WatchdogSettings
         "Debug logging, and the tail of stderr in 500 bodies.");
 
     public static readonly SettingDefinition ContentType = new("content_type", SettingKind.Text, "", "content_type=application/json",
-        "Content-Type of successful responses; else the request's, else application/octet-stream.");
+        "Content-Type of successful responses; else the request's, else sniffed from the output (as Go's DetectContentType).");
 
     public static readonly SettingDefinition CgiHeaders = new("cgi_headers", SettingKind.Boolean, "true", "cgi_headers=false",
         "Pass request details to the process as Http_* environment variables.");
