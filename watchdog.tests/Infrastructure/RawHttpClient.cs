@@ -111,6 +111,24 @@ internal sealed class RawHttpClient : IAsyncDisposable
         }
     }
 
+    /// <summary>One bodiless request and its whole response, on this connection (kept alive for the next one).</summary>
+    public async Task<(int Status, Dictionary<string, string> Headers, string Body)> ExchangeAsync(string method, string path, params string[] headers)
+    {
+        await SendHeadAsync(method, path, 0, headers);
+        var (status, head) = await ReadHeadAsync();
+        var body = new MemoryStream();
+        if (status is not (204 or 304) && method != "HEAD")
+        {
+            await ReadBodyAsync(head, chunk =>
+            {
+                body.Write(chunk.Span);
+                return Task.CompletedTask;
+            });
+        }
+
+        return (status, head, Encoding.UTF8.GetString(body.ToArray()));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stream.DisposeAsync();

@@ -1,4 +1,3 @@
-using System.Text;
 using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
@@ -93,21 +92,6 @@ public sealed class CgiResponseSpecs
         second.Body.Should().Be("own answer", "no stray body bytes are read as the next response");
     }
 
-    /// <summary>One request and its whole response on <paramref name="client"/>'s connection.</summary>
-    internal static async Task<(int Status, Dictionary<string, string> Headers, string Body)> ExchangeAsync(RawHttpClient client, params string[] headers)
-    {
-        await client.SendHeadAsync("GET", "/", 0, headers);
-        var (status, head) = await client.ReadHeadAsync();
-        var body = new MemoryStream();
-        if (status is not (204 or 304))
-        {
-            await client.ReadBodyAsync(head, chunk =>
-            {
-                body.Write(chunk.Span);
-                return Task.CompletedTask;
-            });
-        }
-
-        return (status, head, Encoding.UTF8.GetString(body.ToArray()));
-    }
+    private static Task<(int Status, Dictionary<string, string> Headers, string Body)> ExchangeAsync(RawHttpClient client, params string[] headers) =>
+        client.ExchangeAsync("GET", "/", headers);
 }

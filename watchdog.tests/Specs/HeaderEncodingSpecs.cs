@@ -110,14 +110,6 @@ public sealed class HeaderEncodingSpecs
     private static async Task<(int Status, Dictionary<string, string> Headers, string Body)> ExchangeAsync(TestWatchdog watchdog, string method, string path, params string[] headers)
     {
         await using var client = await RawHttpClient.ConnectAsync(watchdog.Url);
-        await client.SendHeadAsync(method, path, 0, headers);
-        var (status, head) = await client.ReadHeadAsync();
-        var body = new MemoryStream();
-        await client.ReadBodyAsync(head, chunk =>
-        {
-            body.Write(chunk.Span);
-            return Task.CompletedTask;
-        });
-        return (status, head, System.Text.Encoding.UTF8.GetString(body.ToArray()));
+        return await client.ExchangeAsync(method, path, headers);
     }
 }

@@ -75,7 +75,7 @@ internal sealed partial class FunctionHandler(
 
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);
-            LogAccess(logger, request.Method, request.Path.Value ?? "/", status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, callId,
+            LogAccess(logger, request.Method, request.Path.Value ?? "/", status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, HeaderText.FromBytes(callId),
                 result is null ? "-" : OutcomeStatus.Reason(result.Outcome));
         }
     }
@@ -91,7 +91,8 @@ internal sealed partial class FunctionHandler(
         DateTimeOffset? deadline = options.ExecTimeout > TimeSpan.Zero ? DateTimeOffset.UtcNow + options.ExecTimeout : null;
         var input = new RequestInput(context.Request, abort, options.ReadTimeout, options.MarshalRequest);
         using var gate = new ResponseGate(context, abort, options, callId, start);
-        var stderr = new StderrRelay(logger, callId, options.PrefixLogs);
+        var logId = HeaderText.FromBytes(callId); // the response gets the id's bytes back, the log its text
+        var stderr = new StderrRelay(logger, logId, options.PrefixLogs);
         var result = await runner.RunAsync(new FunctionRequest
         {
             Command = options.Command,
@@ -106,18 +107,18 @@ internal sealed partial class FunctionHandler(
 
         if (result.Outcome == FunctionOutcome.StartFailed)
         {
-            LogStartFailed(logger, callId, result.Message);
+            LogStartFailed(logger, logId, result.Message);
         }
 
         await gate.FinishAsync(result, options.WriteDebug && !options.CombineOutput ? stderr.Tail : null);
         if (gate.DroppedHeaders.Count > 0)
         {
-            LogCgiHeadersDropped(logger, callId, string.Join(", ", gate.DroppedHeaders));
+            LogCgiHeadersDropped(logger, logId, string.Join(", ", gate.DroppedHeaders));
         }
 
         if (gate.DiscardedBytes > 0)
         {
-            LogBodyDiscarded(logger, callId, context.Response.StatusCode, gate.DiscardedBytes);
+            LogBodyDiscarded(logger, logId, context.Response.StatusCode, gate.DiscardedBytes);
         }
         return (result, input.BytesRead, gate.BytesWritten);
     }
