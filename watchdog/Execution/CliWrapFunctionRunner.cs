@@ -58,7 +58,7 @@ internal sealed partial class CliWrapFunctionRunner : IFunctionRunner
                 null,
                 process =>
                 {
-                    holders = PipeHolders.Of(process.Id, 1, 2); // best effort: a process that already exited shows no pipes
+                    holders = PipeHolders.Of(process.Id, 0, 1, 2); // best effort: a process that already exited shows no pipes
                     process.Exited += (_, _) => mainExited.TrySetResult();
                     if (process.HasExited)
                     {

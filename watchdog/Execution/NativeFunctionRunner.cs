@@ -80,7 +80,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         {
             Libc.SignalGroup(pid, Libc.SIGKILL);
             _table.Remove(pid);
-            await feeding;
+            await BoundedAsync(feeding, request.KillGrace);
             await stdout.DisposeAsync();
             await stderr.DisposeAsync();
         }
@@ -98,6 +98,22 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         foreach (var argv in _argvCache.Values)
         {
             FreeArray((byte**)argv);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the stdin feeder, at most <paramref name="limit"/>: a pipe write cannot be
+    /// cancelled, and a process outside the group may hold stdin without reading it (issue 10).
+    /// </summary>
+    private static async Task BoundedAsync(Task feeding, TimeSpan limit)
+    {
+        try
+        {
+            await feeding.WaitAsync(limit);
+        }
+        catch (TimeoutException)
+        {
+            // Left behind; it ends with an error when the holder goes.
         }
     }
 
@@ -186,7 +202,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
             return false;
         }
 
-        holders = PipeHolders.OfOwn(fds[2], fds[4]);
+        holders = PipeHolders.OfOwn(fds[1], fds[2], fds[4]);
         stdin = new AnonymousPipeClientStream(PipeDirection.Out, new SafePipeHandle(fds[1], ownsHandle: true));
         stdout = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fds[2], ownsHandle: true));
         stderr = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fds[4], ownsHandle: true));

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Fwatchdog.Execution;
 
 /// <summary>
-/// Finds the processes that still hold a run's stdout or stderr pipe open, by the pipes' ids in
+/// Finds the processes that still hold a run's stdin, stdout or stderr pipe open, by the pipes' ids in
 /// /proc (<c>pipe:[inode]</c>). Used only on the slow path, when a run's pipes stay open after
 /// its process group is gone: a daemon that left the group with setsid (issue 10, finding 3).
 /// </summary>
@@ -30,7 +30,7 @@ internal sealed class PipeHolders(IReadOnlyList<string> pipes)
         return new PipeHolders(pipes);
     }
 
-    /// <summary>Other processes holding one of the pipes (ours are left out: we hold the read ends).</summary>
+    /// <summary>Other processes holding one of the pipes (ours are left out: we hold the other ends).</summary>
     public IReadOnlyList<int> Find()
     {
         var found = new List<int>();
