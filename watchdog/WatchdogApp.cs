@@ -56,6 +56,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
             }
 
             kestrel.AddServerHeader = false;
+            HostSetup.ByteTransparentHeaders(kestrel);
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes > 0 ? options.MaxRequestBytes : null;
 
             // Our own read/write timeouts rule; Kestrel's minimum data rates would otherwise abort
@@ -72,7 +73,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
         builder.Services.AddSingleton<HealthState>();
-        builder.Services.AddSingleton(new LockFile(options.SuppressLock));
+        builder.Services.AddSingleton(new LockFile(options.SuppressLock, options.LockFile));
         builder.Services.AddSingleton(new InflightLimiter(options.MaxInflight));
         builder.Services.AddSingleton<ProcessTable>();
         if (options.Runner == "cliwrap")

@@ -22,6 +22,13 @@ public sealed class WatchdogOptionsTests
         options.CgiHeaders.Should().BeTrue();
         options.CombineOutput.Should().BeFalse();
         options.ResponseBufferBytes.Should().Be(64 * 1024);
+        options.LockFile.Should().Be(Path.Combine(Path.GetTempPath(), ".lock"));
+    }
+
+    [Fact]
+    public void Lock_file_can_be_moved_for_several_watchdogs_on_one_host()
+    {
+        Parse(new() { ["fprocess"] = "cat", ["lock_file"] = "/run/fn-a.lock" }).LockFile.Should().Be("/run/fn-a.lock");
     }
 
     [Fact]

@@ -39,13 +39,13 @@ internal sealed class RawHttpClient : IAsyncDisposable
             head.Append(header).Append("\r\n");
         }
 
-        await _stream.WriteAsync(Encoding.ASCII.GetBytes(head.Append("\r\n").ToString()));
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(head.Append("\r\n").ToString()));
     }
 
     /// <summary>Reads the status line and headers; the body can then be read with <see cref="ReadBodyAsync"/>.</summary>
     public async Task<(int Status, Dictionary<string, string> Headers)> ReadHeadAsync()
     {
-        var buffer = new List<byte>();
+        var buffer = new List<byte>(_leftover);
         var one = new byte[4096];
         int end;
         while ((end = IndexOfBlankLine(buffer)) < 0)
@@ -59,7 +59,7 @@ internal sealed class RawHttpClient : IAsyncDisposable
             buffer.AddRange(one.AsSpan(0, read));
         }
 
-        var lines = Encoding.ASCII.GetString(buffer.ToArray(), 0, end).Split("\r\n");
+        var lines = Encoding.UTF8.GetString(buffer.ToArray(), 0, end).Split("\r\n");
         _leftover = buffer.Skip(end + 4).ToArray();
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var line in lines.Skip(1))
@@ -71,11 +71,27 @@ internal sealed class RawHttpClient : IAsyncDisposable
         return (int.Parse(lines[0].Split(' ')[1], CultureInfo.InvariantCulture), headers);
     }
 
-    /// <summary>Streams the (chunked or sized) response body into <paramref name="sink"/>; throws if the response is cut short.</summary>
+    /// <summary>
+    /// Streams the (chunked or sized) response body into <paramref name="sink"/>; throws if the response is cut short.
+    /// Framing as RFC 9112 section 6.3 says: Transfer-Encoding wins over Content-Length; bytes after the body are kept
+    /// for the next response on the connection.
+    /// </summary>
     public async Task ReadBodyAsync(Dictionary<string, string> headers, Func<ReadOnlyMemory<byte>, Task> sink)
     {
         var reader = new BufferedReader(_stream, _leftover);
-        if (headers.TryGetValue("Content-Length", out var length))
+        try
+        {
+            await ReadBodyAsync(reader, headers, sink);
+        }
+        finally
+        {
+            _leftover = reader.Unread();
+        }
+    }
+
+    private static async Task ReadBodyAsync(BufferedReader reader, Dictionary<string, string> headers, Func<ReadOnlyMemory<byte>, Task> sink)
+    {
+        if (!headers.ContainsKey("Transfer-Encoding") && headers.TryGetValue("Content-Length", out var length))
         {
             await reader.CopyAsync(long.Parse(length, CultureInfo.InvariantCulture), sink);
             return;
@@ -93,6 +109,24 @@ internal sealed class RawHttpClient : IAsyncDisposable
             await reader.CopyAsync(size, sink);
             await reader.ReadLineAsync();
         }
+    }
+
+    /// <summary>One bodiless request and its whole response, on this connection (kept alive for the next one).</summary>
+    public async Task<(int Status, Dictionary<string, string> Headers, string Body)> ExchangeAsync(string method, string path, params string[] headers)
+    {
+        await SendHeadAsync(method, path, 0, headers);
+        var (status, head) = await ReadHeadAsync();
+        var body = new MemoryStream();
+        if (status is not (204 or 304) && method != "HEAD")
+        {
+            await ReadBodyAsync(head, chunk =>
+            {
+                body.Write(chunk.Span);
+                return Task.CompletedTask;
+            });
+        }
+
+        return (status, head, Encoding.UTF8.GetString(body.ToArray()));
     }
 
     public async ValueTask DisposeAsync()
@@ -127,6 +161,8 @@ internal sealed class RawHttpClient : IAsyncDisposable
             initial.CopyTo(_buffer, 0);
             _end = initial.Length;
         }
+
+        public byte[] Unread() => _buffer[_start.._end];
 
         public async Task<string> ReadLineAsync()
         {

@@ -18,6 +18,23 @@ public sealed class HealthAndMetricsSpecs
         ready.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Theory(Timeout = 30_000)]
+    [InlineData("/_/health")]
+    [InlineData("/_/ready")]
+    public async Task Head_on_health_answers_200_without_a_body(string path)
+    {
+        await using var watchdog = await TestWatchdog.StartAsync("cat");
+        await using var client = await RawHttpClient.ConnectAsync(watchdog.Url);
+
+        await client.SendHeadAsync("HEAD", path, 0);
+        var (status, _) = await client.ReadHeadAsync();
+        await client.SendHeadAsync("GET", path, 0);
+        var (next, _) = await client.ReadHeadAsync();
+
+        status.Should().Be(200);
+        next.Should().Be(200, "no body followed the HEAD answer, so the next answer on the connection is read cleanly");
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Ready_answers_429_while_max_inflight_is_reached()
     {

@@ -95,6 +95,39 @@ public sealed class LifecycleSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Sigterm_to_one_watchdog_leaves_the_health_of_another_on_the_same_host_alone()
+    {
+        var tmp = Directory.CreateTempSubdirectory("fwatchdog-tmp-").FullName;
+        await using var first = StartWithLockFile(tmp, "first.lock");
+        await using var second = StartWithLockFile(tmp, "second.lock");
+        await first.WaitUntilListeningAsync();
+        await second.WaitUntilListeningAsync();
+        using var client = new HttpClient();
+        File.Exists(Path.Combine(tmp, "first.lock")).Should().BeTrue();
+        File.Exists(Path.Combine(tmp, "second.lock")).Should().BeTrue();
+
+        first.Signal(Libc.SIGTERM);
+        await first.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        first.ExitCode.Should().Be(0);
+        File.Exists(Path.Combine(tmp, "first.lock")).Should().BeFalse("the stopped watchdog removed its own lock file");
+        File.Exists(Path.Combine(tmp, "second.lock")).Should().BeTrue("and only its own");
+        (await client.GetAsync(new Uri(second.Url, "/_/health"))).StatusCode.Should().Be(HttpStatusCode.OK);
+        File.Exists(Path.Combine(tmp, ".lock")).Should().BeFalse("with lock_file set, $TMPDIR/.lock is not used");
+    }
+
+    private static WatchdogProcess StartWithLockFile(string tmp, string name) => WatchdogProcess.Start(new Dictionary<string, string>
+    {
+        ["fprocess"] = "cat",
+        ["port"] = "0",
+        ["bind_address"] = "127.0.0.1",
+        ["metrics_port"] = "0",
+        ["healthcheck_interval"] = "0",
+        ["TMPDIR"] = tmp,
+        ["lock_file"] = Path.Combine(tmp, name),
+    });
+
+    [Fact(Timeout = 60_000)]
     public async Task Run_healthcheck_exits_0_when_healthy_and_1_when_nothing_listens()
     {
         var port = TestWatchdog.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);

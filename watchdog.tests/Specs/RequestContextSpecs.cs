@@ -94,9 +94,9 @@ public sealed class RequestContextSpecs
 
     [Theory(Timeout = 30_000)]
     [InlineData(null, "text/csv", "text/csv")]
-    [InlineData(null, null, "application/octet-stream")]
+    [InlineData(null, null, "text/plain")]
     [InlineData("application/json", "text/csv", "application/json")]
-    public async Task Content_type_comes_from_the_setting_else_the_request_else_octet_stream(string? configured, string? requestType, string expected)
+    public async Task Content_type_comes_from_the_setting_else_the_request_else_the_output(string? configured, string? requestType, string expected)
     {
         await using var watchdog = await TestWatchdog.StartAsync("cat", o => o with { ContentType = configured });
         var content = new ByteArrayContent("a,b"u8.ToArray());
@@ -108,6 +108,42 @@ public sealed class RequestContextSpecs
         using var response = await watchdog.Client.PostAsync(watchdog.Url, content);
 
         response.Content.Headers.ContentType!.MediaType.Should().Be(expected);
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData("<!DOCTYPE html><html><body><h1>Hi</h1></body></html>", "text/html; charset=utf-8")]
+    [InlineData("hello, café\n", "text/plain; charset=utf-8")]
+    [InlineData("{\"ok\": true}", "text/plain; charset=utf-8")]
+    [InlineData("\u0001\u0002binary", "application/octet-stream")]
+    public async Task Without_any_content_type_the_output_is_sniffed_as_the_classic_watchdog_does(string output, string expected)
+    {
+        await using var watchdog = await TestWatchdog.StartAsync("cat");
+
+        using var response = await watchdog.Client.PostAsync(watchdog.Url, new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(output)));
+
+        response.Content.Headers.ContentType!.ToString().Should().Be(expected);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task An_empty_body_gets_no_sniffed_content_type()
+    {
+        await using var watchdog = await TestWatchdog.StartAsync("true");
+
+        using var response = await watchdog.Client.GetAsync(watchdog.Url);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType.Should().BeNull();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Output_past_the_buffer_is_sniffed_from_its_first_bytes()
+    {
+        await using var watchdog = await TestWatchdog.StartAsync("sh -c 'printf \"<html>\"; head -c 200000 /dev/zero | tr \"\\\\0\" x'",
+            o => o with { ResponseBufferBytes = 0 });
+
+        using var response = await watchdog.Client.GetAsync(watchdog.Url);
+
+        response.Content.Headers.ContentType!.ToString().Should().Be("text/html; charset=utf-8");
     }
 
     [Fact(Timeout = 30_000)]

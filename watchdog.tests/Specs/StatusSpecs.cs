@@ -20,6 +20,17 @@ public sealed class StatusSpecs
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_failed_run_returns_its_output_in_the_500_body_as_the_classic_watchdog_does()
+    {
+        await using var watchdog = await TestWatchdog.StartScriptAsync("exit-code.sh");
+
+        using var response = await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/?3"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        (await response.Content.ReadAsStringAsync()).Should().Be("the function process exited with code 3\nout line\n");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Write_debug_adds_the_stderr_tail_to_500_bodies()
     {
         await using var watchdog = await TestWatchdog.StartScriptAsync("exit-code.sh", o => o with { WriteDebug = true });

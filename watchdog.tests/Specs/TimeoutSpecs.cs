@@ -91,6 +91,37 @@ public sealed class TimeoutSpecs
         await AssertGoneAsync(await pids.WaitForPidAsync("main"), await pids.WaitForPidAsync("grandchild"));
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData("native")]
+    [InlineData("cliwrap")]
+    public async Task A_daemon_that_keeps_stdout_open_does_not_hang_the_call(string runner)
+    {
+        using var first = new PidDirectory();
+        using var second = new PidDirectory();
+        await using var watchdog = await TestWatchdog.StartScriptAsync("daemon-holds-stdout.sh",
+            o => o with { Runner = runner, WriteTimeout = TimeSpan.FromSeconds(3), MaxInflight = 2 });
+
+        var calls = new[] { first, second }.Select(pids => CallAsync(watchdog, pids)).ToArray();
+        var ended = Task.WhenAll(calls);
+        var finished = await Task.WhenAny(ended, Task.Delay(TimeSpan.FromSeconds(30)));
+
+        finished.Should().Be(ended, "every wait of a call is bounded by kill_grace and write_timeout, even for a process that left the group");
+        foreach (var (status, body) in await ended)
+        {
+            status.Should().Be(HttpStatusCode.OK);
+            body.Should().Be("finished\n");
+        }
+
+        (await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/_/ready"))).StatusCode.Should().Be(HttpStatusCode.OK, "both slots are free again");
+        await AssertGoneAsync(await first.WaitForPidAsync("daemon"), await second.WaitForPidAsync("daemon"));
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> CallAsync(TestWatchdog watchdog, PidDirectory pids)
+    {
+        using var response = await watchdog.Client.SendAsync(pids.Request(HttpMethod.Get, watchdog.Url));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     private static async Task AssertGoneAsync(params int[] processIds)
     {
         foreach (var pid in processIds)

@@ -63,6 +63,9 @@ internal sealed partial record WatchdogOptions
     /// <summary><c>suppress_lock</c>, default false.</summary>
     public bool SuppressLock { get; init; }
 
+    /// <summary><c>lock_file</c>, default <c>$TMPDIR/.lock</c> (classic).</summary>
+    public string LockFile { get; init; } = DefaultLockFile;
+
     /// <summary><c>metrics_port</c>, default 8081; 0 disables metrics.</summary>
     public int MetricsPort { get; init; } = 8081;
 
@@ -74,6 +77,9 @@ internal sealed partial record WatchdogOptions
 
     /// <summary><c>exit_on_stdin_eof</c>, default false.</summary>
     public bool ExitOnStdinEof { get; init; }
+
+    /// <summary>The classic watchdog's lock file: <c>.lock</c> in the OS temp folder.</summary>
+    public static string DefaultLockFile => Path.Combine(Path.GetTempPath(), ".lock");
 
     /// <summary>Builds options from environment and flags, or returns every problem found.</summary>
     public static ParseOutcome<WatchdogOptions> Parse(IReadOnlyDictionary<string, string?> environment, IReadOnlyDictionary<string, string> flags)
@@ -122,6 +128,7 @@ internal sealed partial record WatchdogOptions
             CgiResponse = read.Boolean(WatchdogSettings.CgiResponse, false),
             MarshalRequest = read.Boolean(WatchdogSettings.MarshalRequest, false),
             SuppressLock = read.Boolean(WatchdogSettings.SuppressLock, false),
+            LockFile = read.Text(WatchdogSettings.LockFile, DefaultLockFile),
             MetricsPort = read.Count(WatchdogSettings.MetricsPort, 8081, 65535),
             PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, true),
             Runner = read.Text(WatchdogSettings.Runner, "native"),

@@ -43,7 +43,7 @@ internal static class WatchdogSettings
         "Debug logging, and the tail of stderr in 500 bodies.");
 
     public static readonly SettingDefinition ContentType = new("content_type", SettingKind.Text, "", "content_type=application/json",
-        "Content-Type of successful responses; else the request's, else application/octet-stream.");
+        "Content-Type of successful responses; else the request's, else sniffed from the output (as Go's DetectContentType).");
 
     public static readonly SettingDefinition CgiHeaders = new("cgi_headers", SettingKind.Boolean, "true", "cgi_headers=false",
         "Pass request details to the process as Http_* environment variables.");
@@ -56,6 +56,9 @@ internal static class WatchdogSettings
 
     public static readonly SettingDefinition SuppressLock = new("suppress_lock", SettingKind.Boolean, "false", "suppress_lock=true",
         "Do not write the $TMPDIR/.lock file (health keeps working).");
+
+    public static readonly SettingDefinition LockFile = new("lock_file", SettingKind.Text, "$TMPDIR/.lock", "lock_file=/tmp/fn-a.lock",
+        "Lock file written at start and removed at SIGTERM; give each watchdog sharing a host its own.");
 
     public static readonly SettingDefinition MetricsPort = new("metrics_port", SettingKind.Port, "8081", "metrics_port=8081",
         "Port of the Prometheus /metrics endpoint (0 disables it).");
@@ -91,7 +94,7 @@ internal static class WatchdogSettings
     [
         FunctionProcess, Port, BindAddress, ReadTimeout, WriteTimeout, ExecTimeout, HealthcheckInterval, KillGrace,
         MaxInflight, MaxRequestBytes, ResponseBufferBytes, CombineOutput, WriteDebug, ContentType, CgiHeaders,
-        CgiResponse, MarshalRequest, SuppressLock, MetricsPort, PrefixLogs, Runner, ExitOnStdinEof,
+        CgiResponse, MarshalRequest, SuppressLock, LockFile, MetricsPort, PrefixLogs, Runner, ExitOnStdinEof,
         Mode, HttpUpstreamUrl, HttpBufferReqBody, ReadyPath, StaticPath, LogCallId,
     ];
 }

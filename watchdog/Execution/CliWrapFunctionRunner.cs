@@ -50,6 +50,7 @@ internal sealed partial class CliWrapFunctionRunner : IFunctionRunner
 
         using var forceful = new CancellationTokenSource();
         var mainExited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holders = PipeHolders.None;
         CommandTask<CommandResult> task;
         try
         {
@@ -57,6 +58,7 @@ internal sealed partial class CliWrapFunctionRunner : IFunctionRunner
                 null,
                 process =>
                 {
+                    holders = PipeHolders.Of(process.Id, 0, 1, 2); // best effort: a process that already exited shows no pipes
                     process.Exited += (_, _) => mainExited.TrySetResult();
                     if (process.HasExited)
                     {
@@ -72,7 +74,7 @@ internal sealed partial class CliWrapFunctionRunner : IFunctionRunner
 
         var pid = task.ProcessId;
         _table.Add(pid);
-        var group = new ProcessGroup(pid, _setsid is not null, request.KillGrace, task, forceful);
+        var group = new ProcessGroup(pid, _setsid is not null, request.KillGrace, task, forceful, holders, _logger);
         using var execTimer = request.ExecTimeout > TimeSpan.Zero ? new CancellationTokenSource(request.ExecTimeout) : null;
         using var onExecTimeout = execTimer?.Token.Register(() => request.Abort.Trigger(FunctionOutcome.TimedOut));
         using var onAbort = request.Abort.Token.Register(() => group.Stop());

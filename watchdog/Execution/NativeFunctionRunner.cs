@@ -2,6 +2,7 @@ using System.IO.Pipes;
 using System.Runtime.InteropServices;
 using System.Text;
 using Fwatchdog.Native;
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
 namespace Fwatchdog.Execution;
@@ -15,13 +16,15 @@ namespace Fwatchdog.Execution;
 internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
 {
     private readonly ProcessTable _table;
+    private readonly ILogger _logger;
     private readonly List<(string Key, nint Entry)> _baseEnvironment = [];
     private readonly Dictionary<IReadOnlyList<string>, nint> _argvCache = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _argvLock = new();
 
-    public NativeFunctionRunner(ProcessTable table)
+    public NativeFunctionRunner(ProcessTable table, ILogger<NativeFunctionRunner> logger)
     {
         _table = table;
+        _logger = logger;
         foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
         {
             _baseEnvironment.Add(((string)entry.Key, Utf8($"{entry.Key}={entry.Value}")));
@@ -37,7 +40,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
             return new FunctionResult(FunctionOutcome.StartFailed, null, $"the function process could not be started: {error}");
         }
 
-        if (!TrySpawn(program, request, out var pid, out var stdin, out var stdout, out var stderr, out error))
+        if (!TrySpawn(program, request, out var pid, out var stdin, out var stdout, out var stderr, out var holders, out error))
         {
             return new FunctionResult(FunctionOutcome.StartFailed, null, $"the function process could not be started: {error}");
         }
@@ -50,7 +53,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         var output = request.ReadOutput(stdout, stopPipes.Token);
         var errors = request.ReadError(stderr, stopPipes.Token);
         var everything = Task.WhenAll(exit, output, errors);
-        var group = new ProcessGroup(pid, isGroupLeader: true, request.KillGrace, everything, stopPipes);
+        var group = new ProcessGroup(pid, isGroupLeader: true, request.KillGrace, everything, stopPipes, holders, _logger);
         using var execTimer = request.ExecTimeout > TimeSpan.Zero ? new CancellationTokenSource(request.ExecTimeout) : null;
         using var onExecTimeout = execTimer?.Token.Register(() => request.Abort.Trigger(FunctionOutcome.TimedOut));
         using var onAbort = request.Abort.Token.Register(group.Stop);
@@ -64,7 +67,10 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
             // background processes neither outlive the call nor hold its stdout open.
             await stopFeeding.CancelAsync();
             group.Stop();
-            await Task.WhenAll(output, errors);
+
+            // Pipe reads cannot be cancelled, so a holder that could not be stopped is left
+            // behind by this bounded wait instead of holding the call (issue 10).
+            await Task.WhenAll(output, errors).WaitAsync(stopPipes.Token);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {
@@ -74,7 +80,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         {
             Libc.SignalGroup(pid, Libc.SIGKILL);
             _table.Remove(pid);
-            await feeding;
+            await BoundedAsync(feeding, request.KillGrace);
             await stdout.DisposeAsync();
             await stderr.DisposeAsync();
         }
@@ -92,6 +98,22 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         foreach (var argv in _argvCache.Values)
         {
             FreeArray((byte**)argv);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the stdin feeder, at most <paramref name="limit"/>: a pipe write cannot be
+    /// cancelled, and a process outside the group may hold stdin without reading it (issue 10).
+    /// </summary>
+    private static async Task BoundedAsync(Task feeding, TimeSpan limit)
+    {
+        try
+        {
+            await feeding.WaitAsync(limit);
+        }
+        catch (TimeoutException)
+        {
+            // Left behind; it ends with an error when the holder goes.
         }
     }
 
@@ -117,11 +139,13 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         }
     }
 
-    private unsafe bool TrySpawn(string program, FunctionRequest request, out int pid, out Stream stdin, out Stream stdout, out Stream stderr, out string error)
+    private unsafe bool TrySpawn(
+        string program, FunctionRequest request, out int pid, out Stream stdin, out Stream stdout, out Stream stderr, out PipeHolders holders, out string error)
     {
         var fds = stackalloc int[6];
         pid = 0;
         stdin = stdout = stderr = Stream.Null;
+        holders = PipeHolders.None;
         error = "";
         if (Spawn.Pipe2(fds, Spawn.O_CLOEXEC) != 0 || Spawn.Pipe2(fds + 2, Spawn.O_CLOEXEC) != 0 || Spawn.Pipe2(fds + 4, Spawn.O_CLOEXEC) != 0)
         {
@@ -178,6 +202,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
             return false;
         }
 
+        holders = PipeHolders.OfOwn(fds[1], fds[2], fds[4]);
         stdin = new AnonymousPipeClientStream(PipeDirection.Out, new SafePipeHandle(fds[1], ownsHandle: true));
         stdout = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fds[2], ownsHandle: true));
         stderr = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(fds[4], ownsHandle: true));

@@ -6,12 +6,25 @@ namespace Fwatchdog.Server;
 /// <summary>
 /// A CGI-style header block at the start of stdout (<c>cgi_response=true</c>): lines of
 /// <c>Name: value</c> ended by a blank line. <c>Status: 201 Created</c> sets the status,
-/// every other line becomes a response header.
+/// every other end-to-end line becomes a response header. The connection's framing belongs to
+/// the watchdog alone (issue 9: a function printing <c>Transfer-Encoding: chunked</c> could end
+/// its body early and smuggle a forged response to the next caller), so framing and hop-by-hop
+/// headers are dropped and reported in <see cref="Dropped"/>. Bytes pass as they are (Latin-1
+/// in, Latin-1 out), so UTF-8 values reach the client unchanged; control characters are refused.
 /// </summary>
-internal sealed record CgiHeaderBlock(int Status, IReadOnlyList<KeyValuePair<string, string>> Headers)
+internal sealed record CgiHeaderBlock(int Status, IReadOnlyList<KeyValuePair<string, string>> Headers, IReadOnlyList<string> Dropped)
 {
     /// <summary>Largest header block accepted before the output is judged malformed.</summary>
     public const int MaxLength = 16 * 1024;
+
+    /// <summary>Headers that frame or steer the connection (RFC 9110 section 7.6.1, RFC 9112): the watchdog's business, never the function's.</summary>
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Transfer-Encoding", "Content-Length", "Connection", "Keep-Alive", "Upgrade", "Trailer", "TE",
+    };
+
+    /// <summary>True for a status that never carries a body (RFC 9110 section 15.3.5, 15.3.6, 15.4.5).</summary>
+    public static bool IsBodyless(int status) => status is 204 or 205 or 304;
 
     /// <summary>
     /// Looks for the end of the block in <paramref name="data"/>: returns the number of bytes it
@@ -44,9 +57,10 @@ internal sealed record CgiHeaderBlock(int Status, IReadOnlyList<KeyValuePair<str
     {
         var status = 200;
         var headers = new List<KeyValuePair<string, string>>();
-        result = new CgiHeaderBlock(status, headers);
+        var dropped = new List<string>();
+        result = new CgiHeaderBlock(status, headers, dropped);
         error = "";
-        foreach (var raw in Encoding.UTF8.GetString(block).Split('\n'))
+        foreach (var raw in Encoding.Latin1.GetString(block).Split('\n'))
         {
             var line = raw.TrimEnd('\r');
             if (line.Length == 0)
@@ -63,22 +77,40 @@ internal sealed record CgiHeaderBlock(int Status, IReadOnlyList<KeyValuePair<str
             }
 
             var value = line[(colon + 1)..].Trim();
+            if (value.Any(c => c is < ' ' and not '\t' or '\x7f'))
+            {
+                error = $"the value of {name} holds a control character";
+                return false;
+            }
+
             if (name.Equals("Status", StringComparison.OrdinalIgnoreCase))
             {
                 var code = value.Split(' ', 2)[0];
                 if (!int.TryParse(code, NumberStyles.None, CultureInfo.InvariantCulture, out status) || status is < 100 or > 599)
                 {
-                    error = $"Status \"{Truncate(value)}\" is not a status code from 100 to 599";
+                    error = $"Status \"{Truncate(value)}\" is not a status code from 200 to 599";
+                    return false;
+                }
+
+                if (status < 200)
+                {
+                    error = $"Status {status} is informational (1xx) and cannot be the final response; use a status from 200 to 599";
                     return false;
                 }
 
                 continue;
             }
 
+            if (HopByHop.Contains(name) || name.StartsWith("Proxy-", StringComparison.OrdinalIgnoreCase))
+            {
+                dropped.Add(name);
+                continue;
+            }
+
             headers.Add(new(name, value));
         }
 
-        result = new CgiHeaderBlock(status, headers);
+        result = new CgiHeaderBlock(status, headers, dropped);
         return true;
     }
 

@@ -35,6 +35,14 @@ internal sealed partial class FunctionHandler(
                 return;
             }
 
+            if (HeaderWithControlCharacter(request.Headers) is { } badHeader)
+            {
+                // Kestrel lets some through (e.g. \x01); Go's server, and so the classic watchdog, refuses them.
+                await RejectAsync(context, StatusCodes.Status400BadRequest, "bad-header",
+                    $"the value of header {badHeader} holds a control character");
+                return;
+            }
+
             if (!limiter.TryEnter())
             {
                 context.Response.Headers.RetryAfter = "1";
@@ -67,7 +75,7 @@ internal sealed partial class FunctionHandler(
 
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);
-            LogAccess(logger, request.Method, request.Path.Value ?? "/", status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, callId,
+            LogAccess(logger, request.Method, request.Path.Value ?? "/", status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, HeaderText.FromBytes(callId),
                 result is null ? "-" : OutcomeStatus.Reason(result.Outcome));
         }
     }
@@ -83,7 +91,8 @@ internal sealed partial class FunctionHandler(
         DateTimeOffset? deadline = options.ExecTimeout > TimeSpan.Zero ? DateTimeOffset.UtcNow + options.ExecTimeout : null;
         var input = new RequestInput(context.Request, abort, options.ReadTimeout, options.MarshalRequest);
         using var gate = new ResponseGate(context, abort, options, callId, start);
-        var stderr = new StderrRelay(logger, callId, options.PrefixLogs);
+        var logId = HeaderText.FromBytes(callId); // the response gets the id's bytes back, the log its text
+        var stderr = new StderrRelay(logger, logId, options.PrefixLogs);
         var result = await runner.RunAsync(new FunctionRequest
         {
             Command = options.Command,
@@ -98,10 +107,19 @@ internal sealed partial class FunctionHandler(
 
         if (result.Outcome == FunctionOutcome.StartFailed)
         {
-            LogStartFailed(logger, callId, result.Message);
+            LogStartFailed(logger, logId, result.Message);
         }
 
         await gate.FinishAsync(result, options.WriteDebug && !options.CombineOutput ? stderr.Tail : null);
+        if (gate.DroppedHeaders.Count > 0)
+        {
+            LogCgiHeadersDropped(logger, logId, string.Join(", ", gate.DroppedHeaders));
+        }
+
+        if (gate.DiscardedBytes > 0)
+        {
+            LogBodyDiscarded(logger, logId, context.Response.StatusCode, gate.DiscardedBytes);
+        }
         return (result, input.BytesRead, gate.BytesWritten);
     }
 
@@ -113,6 +131,22 @@ internal sealed partial class FunctionHandler(
         return context.Response.WriteAsync(message + "\n");
     }
 
+    private static string? HeaderWithControlCharacter(IHeaderDictionary headers)
+    {
+        foreach (var (name, values) in headers)
+        {
+            foreach (var value in values)
+            {
+                if (value is not null && HeaderText.HasControlCharacter(value))
+                {
+                    return name;
+                }
+            }
+        }
+
+        return null;
+    }
+
     private static bool IsFunctionMethod(string method) =>
         HttpMethods.IsPost(method) || HttpMethods.IsGet(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method);
 
@@ -122,4 +156,11 @@ internal sealed partial class FunctionHandler(
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "[{CallId}] {Message}")]
     private static partial void LogStartFailed(ILogger logger, string callId, string message);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning,
+        Message = "[{CallId}] cgi_response: dropped {Headers} from the function's header block (the watchdog frames the response itself)")]
+    private static partial void LogCgiHeadersDropped(ILogger logger, string callId, string headers);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "[{CallId}] cgi_response: status {Status} has no body; {Bytes} bytes of output were not sent")]
+    private static partial void LogBodyDiscarded(ILogger logger, string callId, int status, long bytes);
 }

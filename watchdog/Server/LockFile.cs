@@ -1,15 +1,14 @@
 namespace Fwatchdog.Server;
 
 /// <summary>
-/// The classic <c>$TMPDIR/.lock</c> file: present while the watchdog serves, removed at SIGTERM.
-/// With <c>suppress_lock</c> no file is written and health does not depend on one (the classic
-/// watchdog then answered 503 for ever).
+/// The classic <c>$TMPDIR/.lock</c> file (or <c>lock_file</c>): present while the watchdog serves,
+/// removed at SIGTERM. Watchdogs sharing a host each need their own, or SIGTERM to one turns the
+/// others' health to 503 (issue 10). With <c>suppress_lock</c> no file is written and health does
+/// not depend on one (the classic watchdog then answered 503 for ever).
 /// </summary>
-internal sealed class LockFile(bool suppressed)
+internal sealed class LockFile(bool suppressed, string path)
 {
-    public static string DefaultPath => System.IO.Path.Combine(System.IO.Path.GetTempPath(), ".lock");
-
-    public string Path { get; } = DefaultPath;
+    public string Path { get; } = path;
 
     public bool Suppressed => suppressed;
 

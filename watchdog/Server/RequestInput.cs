@@ -117,7 +117,7 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
                 json.WriteStartArray(CanonicalHeaderName(name));
                 foreach (var value in values)
                 {
-                    json.WriteStringValue(value);
+                    json.WriteStringValue(HeaderText.FromBytes(value ?? ""));
                 }
 
                 json.WriteEndArray();

@@ -27,6 +27,7 @@ internal sealed partial class ResponseGate : IDisposable
     private CgiHeaderBlock? _cgi;
     private bool _committed;
     private bool _broken;
+    private bool _bodyless;
 
     public ResponseGate(HttpContext context, CallAbort abort, WatchdogOptions settings, string callId, long startTimestamp)
     {
@@ -43,6 +44,12 @@ internal sealed partial class ResponseGate : IDisposable
 
     public bool HasStarted => _committed;
 
+    /// <summary>Framing and hop-by-hop headers the function's CGI block tried to set (dropped).</summary>
+    public IReadOnlyList<string> DroppedHeaders => _cgi?.Dropped ?? [];
+
+    /// <summary>Output bytes not sent because the CGI status (204, 205, 304) has no body.</summary>
+    public long DiscardedBytes { get; private set; }
+
     /// <summary>Copies one pipe (stdout, or stderr too with combine_output) into the response.</summary>
     public async Task PumpAsync(Stream source, CancellationToken cancellationToken)
     {
@@ -55,9 +62,9 @@ internal sealed partial class ResponseGate : IDisposable
                 await WriteAsync(chunk.AsMemory(0, read));
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
-            // The runner gave up on the pipes (the process group could not be stopped).
+            // The runner gave up on the pipes (a holder could not be stopped) and the call ended.
         }
         finally
         {
@@ -98,7 +105,7 @@ internal sealed partial class ResponseGate : IDisposable
             }
 
             // Past the threshold: the call looks healthy so far, so commit to success and stream.
-            Commit(_cgi?.Status ?? StatusCodes.Status200OK, contentLength: null);
+            Commit(_cgi?.Status ?? StatusCodes.Status200OK, contentLength: null, _pendingLength > 0 ? _pending.AsSpan(0, _pendingLength) : data.Span);
             await SendAsync(_pending.AsMemory(0, _pendingLength));
             _pendingLength = 0;
             await SendAsync(data);
@@ -137,7 +144,7 @@ internal sealed partial class ResponseGate : IDisposable
 
             if (outcome == FunctionOutcome.Succeeded)
             {
-                Commit(_cgi?.Status ?? StatusCodes.Status200OK, _pendingLength);
+                Commit(_cgi?.Status ?? StatusCodes.Status200OK, _pendingLength, _pending.AsSpan(0, _pendingLength));
                 await SendAsync(_pending.AsMemory(0, _pendingLength));
                 return;
             }
@@ -149,7 +156,10 @@ internal sealed partial class ResponseGate : IDisposable
             }
 
             var message = outcome == FunctionOutcome.BadCgiResponse ? _cgiError : result.Message;
-            await WriteErrorAsync(status, OutcomeStatus.Reason(outcome), ErrorBody(outcome, message, stderrTail));
+            // A failed run's output explains it, as with the classic watchdog ("exit status 3" and the
+            // output): it is what was held back, so at most response_buffer_bytes (issue 11).
+            var output = outcome == FunctionOutcome.Failed ? _pending.AsMemory(0, _pendingLength) : ReadOnlyMemory<byte>.Empty;
+            await WriteErrorAsync(status, OutcomeStatus.Reason(outcome), ErrorText(outcome, message), output, stderrTail);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
@@ -167,9 +177,8 @@ internal sealed partial class ResponseGate : IDisposable
         _lock.Dispose();
     }
 
-    private string ErrorBody(FunctionOutcome outcome, string message, string? stderrTail)
-    {
-        var text = outcome switch
+    private string ErrorText(FunctionOutcome outcome, string message) =>
+        outcome switch
         {
             FunctionOutcome.TimedOut => $"exec_timeout ({DurationParser.Format(_settings.ExecTimeout)}) exceeded: the function process group was stopped",
             FunctionOutcome.ReadTimedOut => $"read_timeout ({DurationParser.Format(_settings.ReadTimeout)}) exceeded before the request body was received",
@@ -177,10 +186,8 @@ internal sealed partial class ResponseGate : IDisposable
             FunctionOutcome.ShuttingDown => "the watchdog is shutting down",
             _ => message,
         };
-        return string.IsNullOrEmpty(stderrTail) ? text + "\n" : $"{text}\n--- stderr (tail) ---\n{stderrTail}\n";
-    }
 
-    private async Task WriteErrorAsync(int status, string reason, string body)
+    private async Task WriteErrorAsync(int status, string reason, string text, ReadOnlyMemory<byte> output, string? stderrTail)
     {
         var response = _context.Response;
         response.StatusCode = status;
@@ -189,14 +196,25 @@ internal sealed partial class ResponseGate : IDisposable
         response.Headers[WatchdogHeaders.CallId] = _callId;
         response.Headers[WatchdogHeaders.Duration] = Elapsed();
         _committed = true;
-        await response.WriteAsync(body);
+        await response.WriteAsync(text + "\n");
+        await response.Body.WriteAsync(output);
+        if (!string.IsNullOrEmpty(stderrTail))
+        {
+            var separator = output.IsEmpty || output.Span[^1] == '\n' ? "" : "\n";
+            await response.WriteAsync($"{separator}--- stderr (tail) ---\n{stderrTail}\n");
+        }
     }
 
-    private void Commit(int status, long? contentLength)
+    private void Commit(int status, long? contentLength, ReadOnlySpan<byte> firstBytes)
     {
         var response = _context.Response;
         response.StatusCode = status;
-        response.ContentType = _settings.ContentType ?? NullIfEmpty(_context.Request.ContentType) ?? "application/octet-stream";
+        _bodyless = CgiHeaderBlock.IsBodyless(status);
+
+        // Sniffed only when nothing else says, from bytes already held, and never for an empty
+        // body (Go's server then sends no Content-Type either).
+        response.ContentType = _settings.ContentType ?? NullIfEmpty(_context.Request.ContentType)
+            ?? (_bodyless || firstBytes.IsEmpty ? null : ContentSniffer.Detect(firstBytes));
         if (_cgi is not null)
         {
             foreach (var (name, value) in _cgi.Headers)
@@ -213,7 +231,7 @@ internal sealed partial class ResponseGate : IDisposable
 
         response.Headers[WatchdogHeaders.CallId] = _callId;
         response.Headers[WatchdogHeaders.Duration] = Elapsed();
-        response.ContentLength = contentLength;
+        response.ContentLength = _bodyless ? null : contentLength;
         _committed = true;
     }
 
@@ -221,6 +239,12 @@ internal sealed partial class ResponseGate : IDisposable
     {
         if (data.IsEmpty)
         {
+            return;
+        }
+
+        if (_bodyless)
+        {
+            DiscardedBytes += data.Length; // a 204, 205 or 304 has no body: sending one would break the framing
             return;
         }
 

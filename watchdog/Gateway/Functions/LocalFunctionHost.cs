@@ -117,7 +117,7 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
         info.Environment["port"] = "0";
         info.Environment["bind_address"] = "127.0.0.1";
         info.Environment["metrics_port"] = "0";
-        info.Environment["suppress_lock"] = "true";
+        info.Environment["lock_file"] = Path.Combine(Path.GetTempPath(), $"fwatchdog-{Environment.ProcessId}-{_function.Name}.lock"); // one each (issue 10)
         info.Environment["healthcheck_interval"] = "0";
         info.Environment["exit_on_stdin_eof"] = "true";
 
