@@ -136,8 +136,10 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // Whatever the fault (database locked or full, NATS gone, a bad row), the loop lives
+                // on and claims again once it is gone (issue 10).
                 LogLoopError(_logger, e.Message);
             }
 

@@ -87,6 +87,29 @@ internal sealed partial class SqliteJobQueue : IJobQueue
     public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(int max, ISlotBook slots, CancellationToken cancellationToken)
     {
         var candidates = new List<(string CallId, string Function)>();
+        IReadOnlyList<ClaimedJob> claimed = [];
+        try
+        {
+            claimed = await ClaimCandidatesAsync(max, slots, candidates, cancellationToken);
+        }
+        finally
+        {
+            // Every slot taken for a call that was not claimed goes back, also when the claim failed
+            // (SQLITE_BUSY, disk full): a leaked slot is a worker lost until restart (issue 10).
+            foreach (var (callId, function) in candidates)
+            {
+                if (!claimed.Any(j => j.Request.CallId == callId))
+                {
+                    slots.Give(function);
+                }
+            }
+        }
+
+        return claimed;
+    }
+
+    private async Task<IReadOnlyList<ClaimedJob>> ClaimCandidatesAsync(int max, ISlotBook slots, List<(string CallId, string Function)> candidates, CancellationToken cancellationToken)
+    {
         await using (var connection = await OpenReadAsync(cancellationToken))
         await using (var select = connection.CreateCommand())
         {
@@ -118,7 +141,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
         }
 
         var now = Now;
-        var claimed = await _writer.WriteAsync(connection =>
+        return await _writer.WriteAsync<IReadOnlyList<ClaimedJob>>(connection =>
         {
             var jobs = new List<ClaimedJob>();
             using var claim = connection.CreateCommand();
@@ -145,16 +168,6 @@ internal sealed partial class SqliteJobQueue : IJobQueue
 
             return jobs;
         });
-
-        foreach (var (callId, function) in candidates)
-        {
-            if (!claimed.Any(j => j.Request.CallId == callId))
-            {
-                slots.Give(function);
-            }
-        }
-
-        return claimed;
     }
 
     private static ClaimedJob ReadClaimed(SqliteDataReader reader)
