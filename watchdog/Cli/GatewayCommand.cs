@@ -19,8 +19,35 @@ internal static class GatewayCommand
                 return WatchdogCommand.ReportConfigErrors(outcome.Errors);
             }
 
-            await using var app = GatewayApp.Create(options);
-            return await app.RunAsync();
+            GatewayApp? app = null;
+            try
+            {
+                app = GatewayApp.Create(options);
+                return await app.RunAsync();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Stopped first, so that a port it did bind is free again when we look for the busy one.
+                if (app is not null)
+                {
+                    await app.DisposeAsync();
+                    app = null;
+                }
+
+                if (StartupFailure.Describe(e, options.BindAddress, ("port", options.Port), ("metrics_port", options.MetricsPort)) is { } problem)
+                {
+                    return StartupFailure.Report(problem);
+                }
+
+                throw;
+            }
+            finally
+            {
+                if (app is not null)
+                {
+                    await app.DisposeAsync();
+                }
+            }
         });
         return command;
     }
