@@ -118,6 +118,25 @@ public sealed class GatewayStartupSpecs : IDisposable
         output.Should().Contain($"{setting}={port}: the port is already in use");
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task The_function_watchdogs_port_in_use_is_named_too()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var output = await FailsToStartAsync(new Dictionary<string, string>
+        {
+            ["fprocess"] = "cat",
+            ["port"] = port,
+            ["metrics_port"] = "0",
+            ["bind_address"] = "127.0.0.1",
+            ["suppress_lock"] = "true",
+        }, command: []);
+
+        output.Should().Contain($"port={port}: the port is already in use");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task A_missing_sqlite_library_is_named()
     {
@@ -155,11 +174,11 @@ public sealed class GatewayStartupSpecs : IDisposable
     }
 
     /// <summary>Runs the gateway; asserts exit 2 with readable lines and no stack trace; returns what it printed.</summary>
-    private static async Task<string> FailsToStartAsync(Dictionary<string, string> settings, string? binary = null)
+    private static async Task<string> FailsToStartAsync(Dictionary<string, string> settings, string? binary = null, string[]? command = null)
     {
         await using var process = binary is null
-            ? WatchdogProcess.Start(settings, ["gateway"])
-            : WatchdogProcess.Start(settings, ["gateway"], wrapper: ["dotnet"], binary: binary);
+            ? WatchdogProcess.Start(settings, command ?? ["gateway"])
+            : WatchdogProcess.Start(settings, command ?? ["gateway"], wrapper: ["dotnet"], binary: binary);
         await process.WaitForExitAsync(TimeSpan.FromSeconds(25));
         var output = process.Output;
         process.ExitCode.Should().Be(2, output);

@@ -19,35 +19,8 @@ internal static class GatewayCommand
                 return WatchdogCommand.ReportConfigErrors(outcome.Errors);
             }
 
-            GatewayApp? app = null;
-            try
-            {
-                app = GatewayApp.Create(options);
-                return await app.RunAsync();
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // Stopped first, so that a port it did bind is free again when we look for the busy one.
-                if (app is not null)
-                {
-                    await app.DisposeAsync();
-                    app = null;
-                }
-
-                if (StartupFailure.Describe(e, options.BindAddress, ("port", options.Port), ("metrics_port", options.MetricsPort)) is { } problem)
-                {
-                    return StartupFailure.Report(problem);
-                }
-
-                throw;
-            }
-            finally
-            {
-                if (app is not null)
-                {
-                    await app.DisposeAsync();
-                }
-            }
+            return await StartupFailure.RunAsync(() => GatewayApp.Create(options), app => app.RunAsync(),
+                options.BindAddress, ("port", options.Port), ("metrics_port", options.MetricsPort));
         });
         return command;
     }

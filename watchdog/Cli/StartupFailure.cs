@@ -12,8 +12,46 @@ namespace Fwatchdog.Cli;
 /// </summary>
 internal static class StartupFailure
 {
+    /// <summary>
+    /// Creates and runs a server; a start-up problem the user can fix is printed as one line and
+    /// gives exit code 2. The server is stopped before the line is made, so that a port it did bind
+    /// is free again when we look for the busy one.
+    /// </summary>
+    public static async Task<int> RunAsync<TApp>(Func<TApp> create, Func<TApp, Task<int>> run, string bind, params (string Setting, int Port)[] ports)
+        where TApp : class, IAsyncDisposable
+    {
+        TApp? app = null;
+        try
+        {
+            app = create();
+            return await run(app);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+                app = null;
+            }
+
+            if (Describe(e, bind, ports) is { } problem)
+            {
+                return Report(problem);
+            }
+
+            throw;
+        }
+        finally
+        {
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>The line to print, or null when <paramref name="error"/> is not a start-up problem the user can fix.</summary>
-    public static string? Describe(Exception error, string bind, params (string Setting, int Port)[] ports) => error switch
+    private static string? Describe(Exception error, string bind, params (string Setting, int Port)[] ports) => error switch
     {
         StartupException startup => startup.Message,
         _ when Find<AddressInUseException>(error) is not null => InUse(bind, ports),
@@ -22,7 +60,7 @@ internal static class StartupFailure
         _ => null,
     };
 
-    public static int Report(string problem)
+    private static int Report(string problem)
     {
         Console.Error.WriteLine("fwatchdog: cannot start: " + problem);
         return WatchdogCommand.ConfigErrorExitCode;

@@ -2,8 +2,8 @@ namespace Fwatchdog.Gateway;
 
 /// <summary>
 /// Says in words what went wrong with a file or folder, from the exception's type and errno rather
-/// than its message: the published binary is built with UseSystemResourceKeys, where system
-/// messages are bare resource keys such as <c>IO_PathNotFound_Path</c> (issue 10).
+/// than its message, which repeats the path and reads differently per runtime build (with
+/// UseSystemResourceKeys it was a bare key such as <c>IO_PathNotFound_Path</c>, issue 10).
 /// </summary>
 internal static class FileProblem
 {

@@ -81,9 +81,6 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             }
         });
         HostSetup.Logging(builder.Logging, options.WriteDebug);
-
-        // A failed start (port in use) is reported by the command line in one line; the host's own stack trace is noise.
-        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
         var app = builder.Build();
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();

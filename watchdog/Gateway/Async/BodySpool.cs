@@ -109,7 +109,7 @@ internal sealed class BodySpool(string folder)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new QueueUnavailableException($"data_dir cannot store the body ({path}): {e.Message}", e);
+            throw new QueueUnavailableException($"data_dir cannot store the body ({path}): {FileProblem.Describe(e, path)}", e);
         }
     }
 
