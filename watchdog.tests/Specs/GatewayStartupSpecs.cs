@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Fwatchdog.Tests.Infrastructure;
@@ -52,7 +51,7 @@ public sealed class GatewayStartupSpecs : IDisposable
         // Root ignores permission bits; an immutable parent folder refuses even root.
         var locked = Path.Combine(_folder, "locked");
         Directory.CreateDirectory(locked);
-        await RunAsync("chattr", "+i", locked);
+        await Commands.RunAsync("chattr", "+i", locked);
         try
         {
             var output = await FailsToStartAsync(Settings(("data_dir", Path.Combine(locked, "data"))));
@@ -61,7 +60,7 @@ public sealed class GatewayStartupSpecs : IDisposable
         }
         finally
         {
-            await RunAsync("chattr", "-i", locked);
+            await Commands.RunAsync("chattr", "-i", locked);
         }
     }
 
@@ -83,7 +82,7 @@ public sealed class GatewayStartupSpecs : IDisposable
         var data = Path.Combine(_folder, "data");
         Directory.CreateDirectory(data);
         var database = Path.Combine(data, "queue.db");
-        await RunAsync("python3", "-c",
+        await Commands.RunAsync("python3", "-c",
             "import sqlite3, sys\n"
             + "c = sqlite3.connect(sys.argv[1])\n"
             + "c.execute('CREATE TABLE t (x TEXT)')\n"
@@ -185,19 +184,5 @@ public sealed class GatewayStartupSpecs : IDisposable
         output.Should().Contain("fwatchdog: ").And.NotContain("Unhandled exception").And.NotContain("   at ", "no stack trace: {0}", output);
         output.Should().NotMatchRegex("[A-Z][A-Za-z]+_[A-Z][A-Za-z]+_", "no bare resource keys such as IO_PathNotFound_Path: {0}", output);
         return output;
-    }
-
-    private static async Task RunAsync(string command, params string[] args)
-    {
-        var info = new ProcessStartInfo(command) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException(command + " did not start");
-        var error = await process.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        process.ExitCode.Should().Be(0, $"{command} failed: {error}");
     }
 }

@@ -54,8 +54,8 @@ public sealed class QueueFaultSpecs
         await RunThroughFaultAsync(async folder =>
         {
             var files = new[] { "queue.db", "queue.db-wal" }.Select(f => Path.Combine(folder, "data", f)).ToArray();
-            await RunAsync("chattr", ["+i", .. files]);
-            return () => RunAsync("chattr", ["-i", .. files]);
+            await Commands.RunAsync("chattr", ["+i", .. files]);
+            return () => Commands.RunAsync("chattr", ["-i", .. files]);
         }, faultLasts: TimeSpan.FromSeconds(3));
     }
 
@@ -89,7 +89,7 @@ public sealed class QueueFaultSpecs
         }
         finally
         {
-            await RunAsync("umount", ["-l", data]);
+            await Commands.RunAsync("umount", ["-l", data]);
             Directory.Delete(folder, recursive: true);
         }
     }
@@ -173,7 +173,7 @@ public sealed class QueueFaultSpecs
 
             if (tmpfs)
             {
-                await RunAsync("umount", ["-l", data]);
+                await Commands.RunAsync("umount", ["-l", data]);
             }
 
             Directory.Delete(folder, recursive: true);
@@ -240,7 +240,7 @@ public sealed class QueueFaultSpecs
     private static Task MountTmpfsAsync(string path)
     {
         Directory.CreateDirectory(path);
-        return RunAsync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", path]);
+        return Commands.RunAsync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", path]);
     }
 
     /// <summary>Writes a file until the file system is full; returns its path.</summary>
@@ -263,20 +263,6 @@ public sealed class QueueFaultSpecs
 
         new DriveInfo(folder).AvailableFreeSpace.Should().BeLessThan(64 * 1024, "the file system is full");
         return path;
-    }
-
-    private static async Task RunAsync(string command, string[] args)
-    {
-        var info = new ProcessStartInfo(command) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException(command + " did not start");
-        var error = await process.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        process.ExitCode.Should().Be(0, $"{command} {string.Join(' ', args)} failed: {error}");
     }
 
     private static string Header(HttpResponseMessage response, string name) =>
