@@ -167,7 +167,10 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Its outcome could not be recorded (queue down, disk full): give the call back so that it
+            // runs again, rather than hold it (NATS: renewed for good) or wait for the lease (issue 10).
             LogJobError(_logger, job.Request.CallId, e.Message);
+            await TryReleaseAsync(job.Request.CallId);
         }
         finally
         {
@@ -176,6 +179,19 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
 
             // A slot is free: claim the next due job now rather than at the next poll.
             Wake();
+        }
+    }
+
+    private async Task TryReleaseAsync(string callId)
+    {
+        try
+        {
+            await _queue.ReleaseAsync(callId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Still failing: the lease (SQLite) or the ack wait (NATS) brings the call back.
+            LogJobError(_logger, callId, e.Message);
         }
     }
 

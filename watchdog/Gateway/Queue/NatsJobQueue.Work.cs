@@ -150,8 +150,11 @@ internal sealed partial class NatsJobQueue
 
     public async Task ReleaseAsync(string callId, CancellationToken cancellationToken)
     {
+        // Let go of the message first: if NATS cannot be reached now, it is no longer renewed and
+        // comes back after its ack wait, instead of being held (and renewed) for good (issue 10).
+        _held.TryRemove(callId, out var msg);
         await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner ? r with { State = "queued", Attempts = r.Attempts - 1, Owner = null } : null, cancellationToken);
-        if (_held.TryRemove(callId, out var msg))
+        if (msg is not null)
         {
             await msg.NakAsync(cancellationToken: cancellationToken);
         }
