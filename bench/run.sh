@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything, runs the watchdog benchmarks on loopback and writes BENCHMARKS.md.
 # Usage: bash bench/run.sh [--quick]
+# The fault soak is separate (about 10 minutes, needs root for its tmpfs):
+#   python3 bench/soak.py --minutes 10 --binary artifacts/aot/fwatchdog
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()

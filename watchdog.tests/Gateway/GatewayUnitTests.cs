@@ -117,11 +117,12 @@ public sealed class GatewayUnitTests
     public void Stack_file_errors_name_the_function_and_field()
     {
         var errors = new List<string>();
-        StackFile.Parse("s.json", """{ "functions": { "bad name": { "upstream": "http://x" }, "x": { "upstream": "http://x", "environment": { "a": "b" } }, "y": { "fprocess": "cat", "max_concurrency": 0 }, "z": { "fprocess": "cat", "colour": "red" } } }""", errors);
-        errors.Should().HaveCount(1).And.Contain(e => e.Contains("colour", StringComparison.Ordinal), "unknown fields make the whole file invalid");
+        StackFile.Parse("s.json", """{ "functions": { "bad name": { "upstream": "http://x" }, "x": { "upstream": "http://x", "environment": { "a": "b" } }, "y": { "fprocess": "cat", "max_concurrency": 0 }, "z": { "fprocess": "cat", "colour": "red" } } }""", hasTemplate: false, errors);
+        errors.Should().HaveCount(4, "every problem is named, not only the first (issue 10)")
+            .And.Contain(e => e.Contains("functions.z.colour: unknown property", StringComparison.Ordinal));
 
         errors.Clear();
-        var functions = StackFile.Parse("s.json", """{ "functions": { "bad name": { "upstream": "http://x" }, "x": { "upstream": "http://x", "environment": { "a": "b" } }, "y": { "fprocess": "cat", "max_concurrency": 0 } } }""", errors);
+        var functions = StackFile.Parse("s.json", """{ "functions": { "bad name": { "upstream": "http://x" }, "x": { "upstream": "http://x", "environment": { "a": "b" } }, "y": { "fprocess": "cat", "max_concurrency": 0 } } }""", hasTemplate: false, errors);
         errors.Should().HaveCount(3);
         errors.Should().Contain(e => e.Contains("functions.bad name: \"bad name\" is not a function name", StringComparison.Ordinal));
         errors.Should().Contain(e => e.Contains("functions.x: \"environment\" and \"working_directory\" only apply to a local function", StringComparison.Ordinal));

@@ -19,8 +19,8 @@ internal static class GatewayCommand
                 return WatchdogCommand.ReportConfigErrors(outcome.Errors);
             }
 
-            await using var app = GatewayApp.Create(options);
-            return await app.RunAsync();
+            return await StartupFailure.RunAsync(() => GatewayApp.Create(options), app => app.RunAsync(),
+                options.BindAddress, ("port", options.Port), ("metrics_port", options.MetricsPort));
         });
         return command;
     }

@@ -45,8 +45,8 @@ internal static class WatchdogCommand
                 return ReportConfigErrors(outcome.Errors);
             }
 
-            await using var app = WatchdogApp.Create(options);
-            return await app.RunAsync();
+            return await StartupFailure.RunAsync(() => WatchdogApp.Create(options), app => app.RunAsync(),
+                options.BindAddress, ("port", options.Port), ("metrics_port", options.MetricsPort));
         });
         root.Subcommands.Add(GatewayCommand.Build());
         return root;

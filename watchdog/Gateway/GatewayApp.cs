@@ -76,6 +76,10 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.Limits.MinResponseDataRate = null;
+            if (options.ReadTimeout > TimeSpan.Zero && options.ReadTimeout < kestrel.Limits.RequestHeadersTimeout)
+            {
+                kestrel.Limits.RequestHeadersTimeout = options.ReadTimeout;
+            }
         });
         HostSetup.Logging(builder.Logging, options.WriteDebug);
         builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
@@ -103,6 +107,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var system = new SystemEndpoints(options, registry, local, metrics, queue);
 
         var metricsPort = options.MetricsPort;
+        var deadlines = new RequestDeadlines(options.ReadTimeout, options.WriteTimeout, loggers.CreateLogger<RequestDeadlines>());
+        app.Use(deadlines.InvokeAsync);
         app.Run(context =>
         {
             var path = context.Request.Path.Value ?? "";

@@ -21,11 +21,11 @@ internal sealed partial record GatewayOptions
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            read.Fail(GatewaySettings.Config, path, source, "cannot be read (" + e.Message + ")");
+            read.Fail(GatewaySettings.Config, path, source, "cannot be read (" + FileProblem.Describe(e, path) + ")");
             return [];
         }
 
-        return StackFile.Parse(path, json, errors);
+        return StackFile.Parse(path, json, read.Raw(GatewaySettings.UpstreamTemplate) is not null, errors);
     }
 
     private static bool IsTemplate(string text) =>
@@ -76,7 +76,7 @@ internal sealed partial record GatewayOptions
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            read.Fail(GatewaySettings.CallbackSecretFile, path, source, "cannot be read (" + e.Message + ")");
+            read.Fail(GatewaySettings.CallbackSecretFile, path, source, "cannot be read (" + FileProblem.Describe(e, path) + ")");
         }
 
         return null;
@@ -105,7 +105,7 @@ internal sealed partial record GatewayOptions
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                read.Fail(GatewaySettings.SecretMountPath, folder, "basic_auth=true", $"{path} cannot be read ({e.Message})");
+                read.Fail(GatewaySettings.SecretMountPath, folder, "basic_auth=true", $"{path} cannot be read ({FileProblem.Describe(e, path)})");
             }
 
             return null;

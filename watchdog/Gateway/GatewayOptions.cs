@@ -27,6 +27,12 @@ internal sealed partial record GatewayOptions
     /// <summary><c>upstream_timeout</c>, default 60s.</summary>
     public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary><c>read_timeout</c> (flag <c>--read_timeout</c>), default 60s; zero is no limit.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>write_timeout</c> (flag <c>--write_timeout</c>), default 65s; zero is no limit.</summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(65);
+
     /// <summary><c>upstream_template</c>, e.g. <c>http://{name}.{namespace}:8080</c>.</summary>
     public string? UpstreamTemplate { get; init; }
 
@@ -120,6 +126,8 @@ internal sealed partial record GatewayOptions
             BindAddress = read.Text(GatewaySettings.BindAddress, "*"),
             MetricsPort = read.Count(GatewaySettings.MetricsPort, 8082, 65535),
             UpstreamTimeout = read.Duration(GatewaySettings.UpstreamTimeout, TimeSpan.FromSeconds(60)),
+            ReadTimeout = read.Duration(GatewaySettings.ReadTimeout, TimeSpan.FromSeconds(60)),
+            WriteTimeout = read.Duration(GatewaySettings.WriteTimeout, TimeSpan.FromSeconds(65)),
             UpstreamTemplate = template?.Value,
             FunctionNamespace = read.Text(GatewaySettings.FunctionNamespace, "openfaas-fn"),
             DataDir = read.Text(GatewaySettings.DataDir, "fwatchdog-data"),

@@ -20,6 +20,12 @@ internal static class GatewaySettings
     public static readonly SettingDefinition UpstreamTimeout = new("upstream_timeout", SettingKind.Duration, "60s", "upstream_timeout=60s",
         "Deadline for one call to a function, sync or async (504 when it fires before the response starts); a function's \"timeout\" overrides it.");
 
+    public static readonly SettingDefinition ReadTimeout = new("read_timeout", SettingKind.Duration, "60s", "read_timeout=60s",
+        "Time a caller has to send its request body, counted from the end of its headers (which get read_timeout or 30s, whichever is shorter); a request still arriving then has its connection closed. 0 = no limit. The OpenFaaS gateway's read_timeout.");
+
+    public static readonly SettingDefinition WriteTimeout = new("write_timeout", SettingKind.Duration, "65s", "write_timeout=65s",
+        "Time from the end of a request's headers until its response is written; after it the connection is closed. Keep it above upstream_timeout so a slow function gets its 504. 0 = no limit. The OpenFaaS gateway's write_timeout.");
+
     public static readonly SettingDefinition UpstreamTemplate = new("upstream_template", SettingKind.Text, "(none)", "upstream_template=http://{name}.{namespace}:8080",
         "Address of functions not in the stack file, with {name} and {namespace} filled in (Kubernetes/Swarm DNS). A name that does not resolve is 404.");
 
@@ -103,7 +109,7 @@ internal static class GatewaySettings
 
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
-        Config, Port, BindAddress, MetricsPort, UpstreamTimeout, UpstreamTemplate, FunctionNamespace, DataDir,
+        Config, Port, BindAddress, MetricsPort, UpstreamTimeout, ReadTimeout, WriteTimeout, UpstreamTemplate, FunctionNamespace, DataDir,
         Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, AsyncMaxBodyBytes, QueueWorkers, QueueFunctions, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
         CallbackAttempts, CallbackTimeout, CallbackAllowedHosts, CallbackSecretFile, AsyncRetention, AsyncKeepCredentials,
         BasicAuth, SecretMountPath, ShutdownTimeout, WriteDebug,

@@ -13,6 +13,9 @@ namespace Fwatchdog.Gateway;
 /// </summary>
 internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry registry, IReadOnlyDictionary<string, LocalFunctionHost> local, GatewayMetrics metrics, Queue.IJobQueue queue)
 {
+    /// <summary>Below this, data_dir counts as full: a queued call needs room for its row and maybe its body file.</summary>
+    private const long MinimumFreeBytes = 1 << 20;
+
     private volatile bool _draining;
 
     public void StartDraining() => _draining = true;
@@ -26,8 +29,9 @@ internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry r
 
     /// <summary>
     /// <c>/readyz</c>: ready to take calls of every kind. 503 with the reasons while draining,
-    /// while the queue does not answer within a second (NATS down), or while a local function is
-    /// not healthy. Liveness stays <c>/healthz</c>, so a queue outage takes a gateway out of
+    /// while the queue cannot store a call (a probe write that must commit within a second: a database
+    /// locked by another process, read-only or full, NATS down; or less than 1 MiB free in data_dir),
+    /// or while a local function is not healthy. Liveness stays <c>/healthz</c>, so a queue outage takes a gateway out of
     /// rotation without getting it restarted.
     /// </summary>
     public async Task ReadyAsync(HttpContext context)
@@ -42,16 +46,39 @@ internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry r
         try
         {
             await queue.CountAsync(timeout.Token);
+            await queue.ProbeWriteAsync(timeout.Token);
         }
-        catch (Exception e) when (e is Queue.QueueUnavailableException or OperationCanceledException or Microsoft.Data.Sqlite.SqliteException)
+        catch (OperationCanceledException)
+        {
+            problems.Add("queue unavailable: no answer within 1s (database locked by another process, or the queue server unreachable)");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             problems.Add("queue unavailable: " + e.Message);
+        }
+
+        if (FreeBytes(options.DataDir) is { } free && free < MinimumFreeBytes)
+        {
+            problems.Add($"queue unavailable: data_dir {Path.GetFullPath(options.DataDir)} has {free} bytes free");
         }
 
         problems.AddRange(local.Where(f => f.Value.BaseUri is null).Select(f => $"local function {f.Key} is not ready"));
         context.Response.StatusCode = problems.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(problems.Count == 0 ? "OK\n" : string.Join("\n", problems) + "\n");
+    }
+
+    /// <summary>Free space on data_dir's file system, or null when it cannot be told (no such folder yet).</summary>
+    private static long? FreeBytes(string dataDir)
+    {
+        try
+        {
+            return new DriveInfo(Path.GetFullPath(dataDir)).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
     }
 
     public async Task SystemAsync(HttpContext context)

@@ -45,6 +45,9 @@ internal static class HostSetup
         });
         logging.SetMinimumLevel(debug ? LogLevel.Debug : LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+
+        // A failed start (a port in use) is one line from the command line (Cli/StartupFailure); the host's stack trace is noise.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
     }
 
     /// <summary>The first listening address that is not <paramref name="exceptPort"/>, with wildcard hosts made dialable.</summary>

@@ -80,6 +80,12 @@ internal sealed partial class AsyncAcceptHandler(
         {
             body = await spool.SpoolAsync(context.Request.Body, options.AsyncMaxBodyBytes, callId + ".request", context.RequestAborted);
         }
+        catch (QueueUnavailableException e)
+        {
+            // data_dir is full or read-only: our fault, not the caller's (issue 10).
+            await QueueUnavailableAsync(context, route.Name, e.Message);
+            return;
+        }
         catch (Exception e) when (e is IOException or OperationCanceledException)
         {
             // The caller went away (or its body broke off) before the call was complete: nothing is queued.
@@ -104,9 +110,7 @@ internal sealed partial class AsyncAcceptHandler(
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException or QueueUnavailableException)
         {
             body.DeleteFile();
-            LogQueueFailed(logger, route.Name, e.Message);
-            context.Response.Headers.RetryAfter = "1";
-            await GatewayFailures.WriteAsync(context, GatewayFailure.QueueUnavailable, "the queue could not store the call: " + e.Message);
+            await QueueUnavailableAsync(context, route.Name, e.Message);
             return;
         }
 
@@ -159,6 +163,13 @@ internal sealed partial class AsyncAcceptHandler(
         }
 
         return stored;
+    }
+
+    private Task QueueUnavailableAsync(HttpContext context, string function, string error)
+    {
+        LogQueueFailed(logger, function, error);
+        context.Response.Headers.RetryAfter = "1";
+        return GatewayFailures.WriteAsync(context, GatewayFailure.QueueUnavailable, "the queue could not store the call: " + error);
     }
 
     private Task TooLargeAsync(HttpContext context) =>

@@ -33,7 +33,7 @@ internal sealed partial class AsyncDispatcher
                 CancelRunning(callId);
             }
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogLoopError(_logger, e.Message);
         }
@@ -47,18 +47,27 @@ internal sealed partial class AsyncDispatcher
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
-                var removed = await _queue.SweepAsync(_time.GetUtcNow() - _options.AsyncRetention, CancellationToken.None);
-                if (removed > 0)
-                {
-                    LogSwept(_logger, removed);
-                }
+                await SweepOnceAsync();
             }
         }
         catch (OperationCanceledException)
         {
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
+    }
+
+    private async Task SweepOnceAsync()
+    {
+        try
         {
+            var removed = await _queue.SweepAsync(_time.GetUtcNow() - _options.AsyncRetention, CancellationToken.None);
+            if (removed > 0)
+            {
+                LogSwept(_logger, removed);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // One failed sweep (disk full, database busy) must not end the sweeping for good.
             LogLoopError(_logger, e.Message);
         }
     }

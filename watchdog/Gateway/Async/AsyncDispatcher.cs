@@ -136,8 +136,10 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or QueueUnavailableException or InvalidOperationException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // Whatever the fault (database locked or full, NATS gone, a bad row), the loop lives
+                // on and claims again once it is gone (issue 10).
                 LogLoopError(_logger, e.Message);
             }
 
@@ -165,7 +167,10 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Its outcome could not be recorded (queue down, disk full): give the call back so that it
+            // runs again, rather than hold it (NATS: renewed for good) or wait for the lease (issue 10).
             LogJobError(_logger, job.Request.CallId, e.Message);
+            await TryReleaseAsync(job.Request.CallId);
         }
         finally
         {
@@ -174,6 +179,19 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
 
             // A slot is free: claim the next due job now rather than at the next poll.
             Wake();
+        }
+    }
+
+    private async Task TryReleaseAsync(string callId)
+    {
+        try
+        {
+            await _queue.ReleaseAsync(callId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Still failing: the lease (SQLite) or the ack wait (NATS) brings the call back.
+            LogJobError(_logger, callId, e.Message);
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Fwatchdog.Configuration;
 
 namespace Fwatchdog.Gateway.Functions;
@@ -8,45 +7,147 @@ namespace Fwatchdog.Gateway.Functions;
 /// Reads the stack file (<c>config</c>): <c>{"functions": {"name": {...}}}</c>. Every problem is
 /// reported with the JSON path, the value and an example, like the settings.
 /// </summary>
-internal static partial class StackFile
+internal static class StackFile
 {
-    public static IReadOnlyList<FunctionDefinition> Parse(string path, string json, List<string> errors)
+    private static readonly string[] Known = ["upstream", "fprocess", "environment", "working_directory", "timeout", "max_concurrency", "max_attempts"];
+
+    /// <summary>Reads the functions; every problem goes to <paramref name="errors"/>, each with its JSON path, not only the first.</summary>
+    /// <param name="path">The stack file, for messages and relative working directories.</param>
+    /// <param name="json">Its text.</param>
+    /// <param name="hasTemplate">Whether upstream_template is set (then a function may have neither fprocess nor upstream).</param>
+    /// <param name="errors">Where problems are added.</param>
+    public static IReadOnlyList<FunctionDefinition> Parse(string path, string json, bool hasTemplate, List<string> errors)
     {
-        StackDocument? document;
+        JsonDocument document;
         try
         {
-            document = JsonSerializer.Deserialize(json, StackJsonContext.Default.StackDocument);
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
-            errors.Add($"config=\"{path}\": not a valid stack file ({e.Message}); see README \"The stack file\"");
+            // The position says where to look; System.Text.Json's own message names internal token types.
+            errors.Add($"config=\"{path}\": not valid JSON near line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}; see README \"The stack file\"");
             return [];
         }
 
-        if (document?.Functions is not { } functions)
+        using (document)
         {
-            errors.Add($"config=\"{path}\": has no \"functions\" object; use e.g. {{\"functions\": {{\"echo\": {{\"fprocess\": \"cat\"}}}}}}");
-            return [];
-        }
-
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-        var result = new List<FunctionDefinition>();
-        foreach (var (name, entry) in functions)
-        {
-            var at = $"config \"{path}\" functions.{name}";
-            if (!FunctionName.IsValid(name) || name.Contains('.', StringComparison.Ordinal))
+            var root = document.RootElement;
+            var functions = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("functions", out var found) ? found : default;
+            if (functions.ValueKind != JsonValueKind.Object)
             {
-                errors.Add($"{at}: \"{name}\" is not a function name (letters, digits, - and _); use e.g. word-count");
-                continue;
+                errors.Add($"config=\"{path}\": has no \"functions\" object; use e.g. {{\"functions\": {{\"echo\": {{\"fprocess\": \"cat\"}}}}}}");
+                return [];
             }
 
-            result.Add(Read(name, entry, at, folder, errors));
-        }
+            foreach (var extra in root.EnumerateObject().Where(p => p.Name != "functions"))
+            {
+                errors.Add($"config \"{path}\" {extra.Name}: unknown property; the stack file holds only \"functions\"");
+            }
 
-        return result;
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+            var result = new List<FunctionDefinition>();
+            foreach (var function in functions.EnumerateObject())
+            {
+                var name = function.Name;
+                var at = $"config \"{path}\" functions.{name}";
+                if (!FunctionName.IsValid(name) || name.Contains('.', StringComparison.Ordinal))
+                {
+                    errors.Add($"{at}: \"{name}\" is not a function name (letters, digits, - and _); use e.g. word-count");
+                    continue;
+                }
+
+                if (function.Value.ValueKind != JsonValueKind.Object)
+                {
+                    errors.Add($"{at}: must be an object, e.g. {{\"fprocess\": \"cat\"}}");
+                    continue;
+                }
+
+                if (ReadEntry(function.Value, at, errors) is { } entry)
+                {
+                    result.Add(Read(name, entry, at, folder, hasTemplate, errors));
+                }
+            }
+
+            return result;
+        }
     }
 
-    private static FunctionDefinition Read(string name, StackFunction entry, string at, string folder, List<string> errors)
+    /// <summary>The function's properties, with every unknown property and wrong type named; null when any was wrong.</summary>
+    private static StackFunction? ReadEntry(JsonElement element, string at, List<string> errors)
+    {
+        var entry = new StackFunction();
+        var before = errors.Count;
+        foreach (var property in element.EnumerateObject())
+        {
+            var where = $"{at}.{property.Name}";
+            var value = property.Value;
+            switch (property.Name)
+            {
+                case "upstream":
+                    entry.Upstream = Text(value, where, errors);
+                    break;
+                case "fprocess":
+                    entry.Fprocess = Text(value, where, errors);
+                    break;
+                case "working_directory":
+                    entry.WorkingDirectory = Text(value, where, errors);
+                    break;
+                case "timeout":
+                    entry.Timeout = Text(value, where, errors);
+                    break;
+                case "max_concurrency":
+                    entry.MaxConcurrency = Number(value, where, errors);
+                    break;
+                case "max_attempts":
+                    entry.MaxAttempts = Number(value, where, errors);
+                    break;
+                case "environment" when value.ValueKind == JsonValueKind.Object:
+                    entry.Environment = [];
+                    foreach (var variable in value.EnumerateObject())
+                    {
+                        if (Text(variable.Value, $"{where}.{variable.Name}", errors) is { } text)
+                        {
+                            entry.Environment[variable.Name] = text;
+                        }
+                    }
+
+                    break;
+                case "environment":
+                    errors.Add($"{where}: must be an object of names and text values, e.g. {{\"exec_timeout\": \"10s\"}}");
+                    break;
+                default:
+                    errors.Add($"{where}: unknown property; a function has {string.Join(", ", Known)}");
+                    break;
+            }
+        }
+
+        return errors.Count == before ? entry : null;
+    }
+
+    private static string? Text(JsonElement value, string where, List<string> errors)
+    {
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            return value.GetString();
+        }
+
+        errors.Add($"{where}: must be text in quotes, not {value.ValueKind.ToString().ToLowerInvariant()} {value.GetRawText()}");
+        return null;
+    }
+
+    private static int? Number(JsonElement value, string where, List<string> errors)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number))
+        {
+            return number;
+        }
+
+        errors.Add($"{where}: must be a whole number, not {value.GetRawText()}");
+        return null;
+    }
+
+    private static FunctionDefinition Read(string name, StackFunction entry, string at, string folder, bool hasTemplate, List<string> errors)
     {
         Uri? upstream = null;
         if (entry.Upstream is { } text)
@@ -63,9 +164,25 @@ internal static partial class StackFile
             errors.Add($"{at}: has both \"upstream\" and \"fprocess\"; a function is either remote (upstream) or local (fprocess)");
         }
 
+        if (entry.Fprocess is null && entry.Upstream is null && !hasTemplate)
+        {
+            errors.Add($"{at}: has neither \"fprocess\" nor \"upstream\", and upstream_template is not set; give it one of them, e.g. \"fprocess\": \"cat\"");
+        }
+
         if (entry.Fprocess is { } fprocess && (!CommandLineSplitter.TrySplit(fprocess, out var words, out _) || words.Count == 0))
         {
             errors.Add($"{at}.fprocess=\"{fprocess}\": not a command; use e.g. \"wc -w\"");
+        }
+        else if (entry.Fprocess is { } command && entry.Environment is { Count: > 0 } settings)
+        {
+            // The function's watchdog would refuse these at its start and be restarted over and over:
+            // the same parser says so now, and the gateway does not start (issue 10).
+            var childEnvironment = settings.ToDictionary(s => s.Key, s => (string?)s.Value, StringComparer.Ordinal);
+            childEnvironment[WatchdogSettings.FunctionProcess.Name] = command;
+            foreach (var error in WatchdogOptions.Parse(childEnvironment, new Dictionary<string, string>()).Errors)
+            {
+                errors.Add($"{at}.environment: {error}");
+            }
         }
 
         TimeSpan? timeout = null;
@@ -116,37 +233,21 @@ internal static partial class StackFile
         };
     }
 
-    internal sealed class StackDocument
+    /// <summary>One function's entry as written.</summary>
+    private sealed class StackFunction
     {
-        [JsonPropertyName("functions")]
-        public Dictionary<string, StackFunction>? Functions { get; set; }
-    }
-
-    internal sealed class StackFunction
-    {
-        [JsonPropertyName("upstream")]
         public string? Upstream { get; set; }
 
-        [JsonPropertyName("fprocess")]
         public string? Fprocess { get; set; }
 
-        [JsonPropertyName("environment")]
         public Dictionary<string, string>? Environment { get; set; }
 
-        [JsonPropertyName("working_directory")]
         public string? WorkingDirectory { get; set; }
 
-        [JsonPropertyName("timeout")]
         public string? Timeout { get; set; }
 
-        [JsonPropertyName("max_concurrency")]
         public int? MaxConcurrency { get; set; }
 
-        [JsonPropertyName("max_attempts")]
         public int? MaxAttempts { get; set; }
     }
-
-    [JsonSourceGenerationOptions(UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
-    [JsonSerializable(typeof(StackDocument))]
-    internal sealed partial class StackJsonContext : JsonSerializerContext;
 }

@@ -40,6 +40,9 @@ internal interface IJobQueue : IAsyncDisposable
     /// <summary>Queues a failed, dead or cancelled call again, with its attempts and callback state reset (dead-letter replay).</summary>
     Task<RequeueResult> RequeueAsync(string callId, CancellationToken cancellationToken);
 
+    /// <summary>Throws when the queue cannot store a call right now (readiness): a small write that must reach the disk or server.</summary>
+    Task ProbeWriteAsync(CancellationToken cancellationToken);
+
     /// <summary>Jobs per state, for metrics and /system/functions.</summary>
     Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken);
 

@@ -99,6 +99,9 @@ internal sealed partial class NatsJobQueue
         }
     }
 
+    /// <summary>JetStream stores on the server: reaching the consumer (<see cref="CountAsync"/>) is the check.</summary>
+    public Task ProbeWriteAsync(CancellationToken cancellationToken) => CountAsync(cancellationToken);
+
     public async Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken)
     {
         var resources = await ReadyGuardedAsync(cancellationToken);

@@ -21,6 +21,12 @@ internal sealed partial class NatsJobQueue
                 }
             }
         }
+        catch (Exception e) when (claimed.Count > 0 && e is not (OutOfMemoryException or OperationCanceledException))
+        {
+            // The calls claimed before the failure hold slots and leases: hand them over to run
+            // rather than drop them (issue 10). The next fetch meets the fault again.
+            LogProblem(_logger, "NATS fetch broke off: " + e.Message);
+        }
         catch (NatsException e)
         {
             throw new QueueUnavailableException("NATS fetch failed: " + e.Message, e);
@@ -64,23 +70,40 @@ internal sealed partial class NatsJobQueue
             return null;
         }
 
-        var running = record with { State = "running", Attempts = record.Attempts + 1, Owner = _owner, StartedAt = record.StartedAt ?? Now };
-        var updated = await resources.Calls.TryUpdateAsync(CallKey(job.CallId), Serialize(running), entry.Value.Revision, cancellationToken: cancellationToken);
-        if (!updated.Success)
+        var holdsSlot = true;
+        try
         {
-            slots.Give(job.Function);
-            await msg.NakAsync(cancellationToken: cancellationToken);
-            return null;
-        }
+            var running = record with { State = "running", Attempts = record.Attempts + 1, Owner = _owner, StartedAt = record.StartedAt ?? Now };
+            var updated = await resources.Calls.TryUpdateAsync(CallKey(job.CallId), Serialize(running), entry.Value.Revision, cancellationToken: cancellationToken);
+            if (!updated.Success)
+            {
+                holdsSlot = false;
+                slots.Give(job.Function);
+                await msg.NakAsync(cancellationToken: cancellationToken);
+                return null;
+            }
 
-        _held[job.CallId] = msg;
-        var request = new JobRequest(job.CallId, job.Function, job.Method, job.Path, job.Query,
-            job.Headers.Where(h => h.Length == 2).Select(h => new KeyValuePair<string, string>(h[0], h[1])).ToList(),
-            job.CallbackUrl is { } callback ? new Uri(callback) : null, null, job.MaxAttempts);
-        var body = job.BodyObject is { } name
-            ? await DownloadAsync(resources, name, cancellationToken)
-            : new StoredBody(job.Body ?? [], null, job.BodyLength);
-        return new ClaimedJob(request, body, running.Attempts);
+            _held[job.CallId] = msg;
+            var request = new JobRequest(job.CallId, job.Function, job.Method, job.Path, job.Query,
+                job.Headers.Where(h => h.Length == 2).Select(h => new KeyValuePair<string, string>(h[0], h[1])).ToList(),
+                job.CallbackUrl is { } callback ? new Uri(callback) : null, null, job.MaxAttempts);
+            var body = job.BodyObject is { } name
+                ? await DownloadAsync(resources, name, cancellationToken)
+                : new StoredBody(job.Body ?? [], null, job.BodyLength);
+            return new ClaimedJob(request, body, running.Attempts);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The slot goes back whatever failed (issue 10); the unacknowledged message comes back
+            // after its ack wait and the call runs then.
+            _held.TryRemove(job.CallId, out _);
+            if (holdsSlot)
+            {
+                slots.Give(job.Function);
+            }
+
+            throw;
+        }
     }
 
     public async Task<IReadOnlySet<string>> RenewAsync(IReadOnlyCollection<string> callIds, CancellationToken cancellationToken)
@@ -127,8 +150,11 @@ internal sealed partial class NatsJobQueue
 
     public async Task ReleaseAsync(string callId, CancellationToken cancellationToken)
     {
+        // Let go of the message first: if NATS cannot be reached now, it is no longer renewed and
+        // comes back after its ack wait, instead of being held (and renewed) for good (issue 10).
+        _held.TryRemove(callId, out var msg);
         await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner ? r with { State = "queued", Attempts = r.Attempts - 1, Owner = null } : null, cancellationToken);
-        if (_held.TryRemove(callId, out var msg))
+        if (msg is not null)
         {
             await msg.NakAsync(cancellationToken: cancellationToken);
         }

@@ -1,6 +1,9 @@
 namespace Fwatchdog.Gateway.Queue;
 
-/// <summary>The one table: a job row carries its request, its lease, its outcome and its callback state.</summary>
+/// <summary>
+/// The one table: a job row carries its request, its lease, its outcome and its callback state.
+/// <c>probe</c> holds one row that readiness rewrites to prove the queue can still commit.
+/// </summary>
 internal sealed partial class SqliteJobQueue
 {
     private const string Schema = """
@@ -42,5 +45,6 @@ internal sealed partial class SqliteJobQueue
         CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (state, lease_until);
         CREATE INDEX IF NOT EXISTS jobs_callbacks ON jobs (callback_state, callback_due);
         CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at);
+        CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
         """;
 }

@@ -193,6 +193,13 @@ internal sealed partial class SqliteJobQueue
         return result;
     }
 
+    public Task ProbeWriteAsync(CancellationToken cancellationToken)
+    {
+        var now = Now;
+        return _writer.WriteAsync(connection => Execute(connection, "INSERT INTO probe (id, at) VALUES (1, $now) ON CONFLICT (id) DO UPDATE SET at = excluded.at", ("$now", now)))
+            .WaitAsync(cancellationToken);
+    }
+
     public async Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken)
     {
         var counts = Enum.GetValues<JobState>().ToDictionary(QueueNames.Name, _ => 0L, StringComparer.Ordinal);

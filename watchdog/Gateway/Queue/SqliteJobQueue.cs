@@ -23,11 +23,9 @@ internal sealed partial class SqliteJobQueue : IJobQueue
     public SqliteJobQueue(string dataDir, TimeSpan lease, TimeSpan callbackTimeout, TimeProvider time, IReadOnlyList<string>? scope = null)
     {
         _scope = scope is { Count: > 0 } ? scope : null;
-        Directory.CreateDirectory(dataDir);
         var path = Path.Combine(Path.GetFullPath(dataDir), "queue.db");
         var builder = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 };
-        _writer = new SqliteWriter(builder.ConnectionString);
-        _writer.Execute(Schema);
+        _writer = Open(dataDir, path, builder.ConnectionString);
         builder.Mode = SqliteOpenMode.ReadOnly;
         _readConnection = builder.ConnectionString;
         _time = time;
@@ -36,6 +34,58 @@ internal sealed partial class SqliteJobQueue : IJobQueue
     }
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// Opens (or creates) the database and checks it before the gateway takes calls: a folder that
+    /// cannot be written, a file that is not a database or is damaged (<c>PRAGMA quick_check</c>)
+    /// stop start-up with one line instead of failing calls later (issue 10).
+    /// </summary>
+    private static SqliteWriter Open(string dataDir, string path, string connectionString)
+    {
+        var at = $"data_dir=\"{dataDir}\"";
+        try
+        {
+            Directory.CreateDirectory(dataDir);
+            var probe = Path.Combine(dataDir, ".write-check");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"{at}: cannot be written ({FileProblem.Describe(e, dataDir, folder: true)}); give the gateway a folder it can write, e.g. data_dir=/var/lib/fwatchdog", e);
+        }
+
+        try
+        {
+            using (var connection = new SqliteConnection(connectionString))
+            {
+                connection.Open();
+                using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA quick_check(1)";
+                if (command.ExecuteScalar() is not "ok" and var check)
+                {
+                    throw new StartupException($"{at}: {path} is damaged (SQLite quick_check: {check}); restore it from a backup, or move it away to start with an empty queue");
+                }
+
+                command.CommandText = "PRAGMA journal_mode=WAL;" + Schema;
+                command.ExecuteNonQuery();
+            }
+
+            return new SqliteWriter(connectionString);
+        }
+        catch (SqliteException e)
+        {
+            var what = e.SqliteErrorCode switch
+            {
+                11 or 26 => "is not a SQLite database, or is damaged; restore it from a backup, or move it away to start with an empty queue",
+                8 => "is read-only; make it writable by the gateway",
+                5 or 6 => "is locked by another process; stop the other gateway using this data_dir",
+                13 => "cannot be written: the disk is full",
+                _ => $"cannot be opened (SQLite error {e.SqliteErrorCode}: {e.Message})",
+            };
+            throw new StartupException($"{at}: {path} {what}", e);
+        }
+    }
 
     public Task<EnqueueResult> EnqueueAsync(JobRequest job, StoredBody body, CancellationToken cancellationToken)
     {
@@ -87,6 +137,29 @@ internal sealed partial class SqliteJobQueue : IJobQueue
     public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(int max, ISlotBook slots, CancellationToken cancellationToken)
     {
         var candidates = new List<(string CallId, string Function)>();
+        IReadOnlyList<ClaimedJob> claimed = [];
+        try
+        {
+            claimed = await ClaimCandidatesAsync(max, slots, candidates, cancellationToken);
+        }
+        finally
+        {
+            // Every slot taken for a call that was not claimed goes back, also when the claim failed
+            // (SQLITE_BUSY, disk full): a leaked slot is a worker lost until restart (issue 10).
+            foreach (var (callId, function) in candidates)
+            {
+                if (!claimed.Any(j => j.Request.CallId == callId))
+                {
+                    slots.Give(function);
+                }
+            }
+        }
+
+        return claimed;
+    }
+
+    private async Task<IReadOnlyList<ClaimedJob>> ClaimCandidatesAsync(int max, ISlotBook slots, List<(string CallId, string Function)> candidates, CancellationToken cancellationToken)
+    {
         await using (var connection = await OpenReadAsync(cancellationToken))
         await using (var select = connection.CreateCommand())
         {
@@ -118,7 +191,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
         }
 
         var now = Now;
-        var claimed = await _writer.WriteAsync(connection =>
+        return await _writer.WriteAsync<IReadOnlyList<ClaimedJob>>(connection =>
         {
             var jobs = new List<ClaimedJob>();
             using var claim = connection.CreateCommand();
@@ -145,16 +218,6 @@ internal sealed partial class SqliteJobQueue : IJobQueue
 
             return jobs;
         });
-
-        foreach (var (callId, function) in candidates)
-        {
-            if (!claimed.Any(j => j.Request.CallId == callId))
-            {
-                slots.Give(function);
-            }
-        }
-
-        return claimed;
     }
 
     private static ClaimedJob ReadClaimed(SqliteDataReader reader)

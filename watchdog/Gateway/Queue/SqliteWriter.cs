@@ -7,7 +7,9 @@ namespace Fwatchdog.Gateway.Queue;
 /// The only connection that writes. Operations queue up and run in batches, one transaction
 /// and one fsync (synchronous=FULL) per batch: group commit. That keeps every 202 durable
 /// without paying one disk flush per request. Each operation runs inside its own savepoint so
-/// one failing statement cannot undo its neighbours.
+/// one failing statement cannot undo its neighbours. A failing batch (another process holding the
+/// write lock past busy_timeout, a full disk, a read-only file) fails its operations and the loop
+/// goes on, so the queue writes again as soon as the fault is gone (issue 10).
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
 {
@@ -77,8 +79,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
                     operation.Publish();
                 }
             }
-            catch (SqliteException e)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // Any failure, not only SQLite's: a dead loop would leave every later write waiting for good.
                 TryRollback();
                 foreach (var operation in batch)
                 {
@@ -96,8 +99,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
         {
             Execute("ROLLBACK");
         }
-        catch (SqliteException)
+        catch (Exception e) when (e is SqliteException or InvalidOperationException)
         {
+            // No transaction was open (BEGIN failed), or SQLite rolled back already.
         }
     }
 
@@ -135,7 +139,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 savepoint.CommandText = "RELEASE op";
                 savepoint.ExecuteNonQuery();
             }
-            catch (SqliteException e)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 _publish = () => Completion.TrySetException(e);
                 savepoint.CommandText = "ROLLBACK TO op; RELEASE op";

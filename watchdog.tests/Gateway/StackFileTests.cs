@@ -1,0 +1,61 @@
+using Fwatchdog.Gateway.Functions;
+
+namespace Fwatchdog.Tests.Gateway;
+
+/// <summary>The stack file is checked whole at load time (issue 10, finding 6): every problem, each with its JSON path.</summary>
+public sealed class StackFileTests
+{
+    [Fact]
+    public void Every_json_problem_is_named_with_its_path()
+    {
+        var errors = new List<string>();
+        StackFile.Parse("s.json", """
+            { "functions": {
+                "echo": { "fprocess": "cat", "enviroment": { "a": "b" } },
+                "wc": { "fprocess": 42, "max_attempts": "five" },
+                "env": { "fprocess": "cat", "environment": { "n": 1 } }
+              },
+              "provider": {} }
+            """, hasTemplate: false, errors);
+
+        errors.Should().BeEquivalentTo(
+        [
+            "config \"s.json\" provider: unknown property; the stack file holds only \"functions\"",
+            "config \"s.json\" functions.echo.enviroment: unknown property; a function has upstream, fprocess, environment, working_directory, timeout, max_concurrency, max_attempts",
+            "config \"s.json\" functions.wc.fprocess: must be text in quotes, not number 42",
+            "config \"s.json\" functions.wc.max_attempts: must be a whole number, not \"five\"",
+            "config \"s.json\" functions.env.environment.n: must be text in quotes, not number 1",
+        ]);
+    }
+
+    [Fact]
+    public void A_bad_watchdog_setting_in_environment_is_an_error_naming_function_and_variable()
+    {
+        var errors = new List<string>();
+        StackFile.Parse("s.json", """{ "functions": { "slow": { "fprocess": "cat", "environment": { "exec_timeout": "ten", "MY_VAR": "anything" } } } }""", hasTemplate: false, errors);
+
+        errors.Should().ContainSingle().Which.Should().StartWith("config \"s.json\" functions.slow.environment: exec_timeout=\"ten\"");
+    }
+
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 0)]
+    public void A_function_with_neither_fprocess_nor_upstream_needs_upstream_template(bool hasTemplate, int expectedErrors)
+    {
+        var errors = new List<string>();
+        var functions = StackFile.Parse("s.json", """{ "functions": { "remote": { "timeout": "5s" } } }""", hasTemplate, errors);
+
+        errors.Should().HaveCount(expectedErrors);
+        errors.Where(e => !e.Contains("functions.remote: has neither \"fprocess\" nor \"upstream\", and upstream_template is not set", StringComparison.Ordinal)).Should().BeEmpty();
+        functions.Should().ContainSingle();
+    }
+
+    [Fact]
+    public void Invalid_json_is_named_by_line_and_column_not_by_a_resource_key()
+    {
+        var errors = new List<string>();
+        StackFile.Parse("s.json", "{ \"functions\": {\n  \"echo\": { \"fprocess\": \"cat\" \n} }", hasTemplate: false, errors);
+
+        errors.Should().ContainSingle().Which.Should().MatchRegex("^config=\"s.json\": not valid JSON near line [0-9]+, column [0-9]+");
+    }
+}
