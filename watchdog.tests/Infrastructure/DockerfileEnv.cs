@@ -8,7 +8,7 @@ internal static partial class DockerfileEnv
     public static Dictionary<string, string> Read(string dockerfile) =>
         File.ReadAllLines(dockerfile)
             .Select(line => EnvLine().Match(line))
-            .Where(match => match.Success && match.Groups[1].Value != "RID")
+            .Where(match => match.Success)
             .ToDictionary(match => match.Groups[1].Value, match => match.Groups[2].Value);
 
     [GeneratedRegex("^ENV ([A-Za-z_][A-Za-z0-9_]*)=\"([^\"]*)\"$")]

@@ -1,30 +1,53 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Text.RegularExpressions;
 using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-/// <summary>The NativeAOT binary and the Dockerfile.template users copy into function images.</summary>
+/// <summary>
+/// The NativeAOT binary, the images built from deploy/images/Dockerfile, and the Dockerfile.template
+/// users copy into function images (issue 12; .ci/containers builds and runs them all).
+/// </summary>
 public sealed partial class PackagingSpecs
 {
-    private static string Template => Path.Combine(DocumentationSpecs.RepositoryRoot(), "Dockerfile.template");
+    private static string Root => DocumentationSpecs.RepositoryRoot();
 
-    [Fact]
-    public void Dockerfile_template_has_the_instructions_a_function_image_needs()
+    private static string Template => Path.Combine(Root, "Dockerfile.template");
+
+    private static string ImagesDockerfile => Path.Combine(Root, "deploy", "images", "Dockerfile");
+
+    public static TheoryData<string> FunctionDockerfiles()
     {
-        var lines = File.ReadAllLines(Template).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var data = new TheoryData<string> { "Dockerfile.template" };
+        foreach (var dir in Directory.EnumerateDirectories(Path.Combine(Root, "samples")).Order())
+        {
+            data.Add(Path.GetRelativePath(Root, Path.Combine(dir, "Dockerfile")));
+        }
 
-        lines.Should().Contain("ARG VARIANT=glibc");
-        lines.Should().Contain(l => l.StartsWith("FROM ", StringComparison.Ordinal) && l.EndsWith(" AS build-glibc", StringComparison.Ordinal));
-        lines.Should().Contain(l => l.StartsWith("FROM ", StringComparison.Ordinal) && l.EndsWith(" AS build-musl", StringComparison.Ordinal));
-        lines.Should().Contain(l => l.Contains("dotnet publish watchdog -c Release -r", StringComparison.Ordinal));
-        lines.Should().Contain("COPY --from=build /out/fwatchdog /usr/bin/fwatchdog");
-        lines.Last(l => l.StartsWith("FROM ", StringComparison.Ordinal)).Should().Be("FROM run-${VARIANT}");
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(FunctionDockerfiles))]
+    public void Function_dockerfile_takes_the_watchdog_from_its_image_the_openfaas_way(string dockerfile)
+    {
+        var lines = Instructions(Path.Combine(Root, dockerfile));
+        var froms = lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToList();
+
+        lines.Should().Contain("ARG WATCHDOG_IMAGE=ghcr.io/fwatchdog/watchdog:latest");
+        froms.Should().HaveCount(2);
+        froms[0].Should().Be("FROM ${WATCHDOG_IMAGE} AS watchdog");
+        froms[1].Should().NotContain("dotnet/sdk", "a function image needs no fwatchdog checkout and no SDK");
+        lines.Should().Contain("COPY --from=watchdog /fwatchdog /usr/bin/fwatchdog");
+        lines.Should().Contain("COPY . /home/app/", "the function's files come from its own build context");
+        lines.Should().NotContain(l => l.StartsWith("RUN ", StringComparison.Ordinal) && l.Contains("dotnet", StringComparison.Ordinal));
         new[] { "USER root", "USER 0" }.Should().NotContain(lines.Single(l => l.StartsWith("USER ", StringComparison.Ordinal)));
-        DockerfileEnv.Read(Template).Keys.Should().Contain(["fprocess", "read_timeout", "write_timeout", "exec_timeout"]);
+        lines.FindIndex(l => l.StartsWith("USER ", StringComparison.Ordinal)).Should().BeGreaterThan(lines.FindLastIndex(l => l.StartsWith("RUN ", StringComparison.Ordinal)));
+        DockerfileEnv.Read(Path.Combine(Root, dockerfile)).Keys.Should().Contain(["fprocess", "read_timeout", "write_timeout", "exec_timeout"]);
         lines.Should().Contain("EXPOSE 8080");
-        lines.Should().Contain(l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal) && l.EndsWith("CMD [\"fwatchdog\", \"--run-healthcheck\"]", StringComparison.Ordinal));
+        lines.Should().Contain("HEALTHCHECK --interval=5s --timeout=3s CMD [\"fwatchdog\", \"--run-healthcheck\"]");
         lines[^1].Should().Be("CMD [\"fwatchdog\"]");
     }
 
@@ -33,10 +56,67 @@ public sealed partial class PackagingSpecs
     {
         var text = File.ReadAllText(Template);
         var declared = ArgLine().Matches(text).Select(m => m.Groups[1].Value).ToHashSet();
-        declared.Add("RID"); // set with ENV in the build stages
 
         text.Should().NotContainAny("{{", "<your", "TODO");
         UsedVariable().Matches(text).Select(m => m.Groups[1].Value).Should().OnlyContain(name => declared.Contains(name));
+    }
+
+    [Fact]
+    public void Watchdog_image_is_only_the_binary_and_the_gateway_image_is_non_root_with_a_data_volume_and_a_healthcheck()
+    {
+        var lines = Instructions(ImagesDockerfile);
+        var watchdog = Stage(lines, "watchdog");
+        var gateway = Stage(lines, "gateway");
+
+        lines.Where(l => l.StartsWith("RUN ", StringComparison.Ordinal) && l.Contains("publish", StringComparison.Ordinal))
+            .Should().ContainSingle("one build step makes the binary every image takes")
+            .Which.Should().Contain("deploy/publish");
+        watchdog.Should().Equal("FROM scratch AS watchdog", "COPY --from=build /out/fwatchdog /fwatchdog");
+        gateway.Should().Contain("COPY --from=build /out/fwatchdog /usr/bin/fwatchdog");
+        gateway.Should().Contain("USER app");
+        gateway.Should().Contain("ENV data_dir=\"/data\"");
+        gateway.Should().Contain("VOLUME [\"/data\"]");
+        gateway.Should().Contain(l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal) && l.Contains("http://127.0.0.1:8080/healthz", StringComparison.Ordinal));
+        gateway[^1].Should().Be("ENTRYPOINT [\"fwatchdog\", \"gateway\"]");
+    }
+
+    [Fact]
+    public void Every_build_context_keeps_build_outputs_and_data_out()
+    {
+        var contexts = new[] { Root }.Concat(Directory.EnumerateDirectories(Path.Combine(Root, "samples")));
+
+        foreach (var context in contexts)
+        {
+            var ignore = Path.Combine(context, ".dockerignore");
+            File.Exists(ignore).Should().BeTrue($"{context} is a build context");
+            File.ReadAllLines(ignore).Should().Contain(["**/bin/", "**/obj/", "**/fwatchdog-data/", "**/*.db"], ignore);
+        }
+    }
+
+    [Fact]
+    public void Every_docker_command_in_the_deploy_docs_is_one_that_ci_runs()
+    {
+        var docs = File.ReadAllText(Path.Combine(Root, "docs", "deploy.md"));
+        var ci = File.ReadAllLines(Path.Combine(Root, ".ci", "containers"));
+        var commands = ShellBlock().Matches(docs).SelectMany(m => m.Groups[1].Value.Split('\n'))
+            .Select(l => l.Trim()).Where(l => l.StartsWith("docker ", StringComparison.Ordinal)).ToList();
+
+        commands.Should().HaveCountGreaterThan(8);
+        commands.Where(command => !ci.Any(line => RunsCommand(line, command)))
+            .Should().BeEmpty("docs/deploy.md shows these commands, so .ci/containers must run them as written");
+    }
+
+    /// <summary>The CI line runs the command as written, maybe with its output redirected or piped.</summary>
+    private static bool RunsCommand(string line, string command)
+    {
+        var at = line.IndexOf(command, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return false;
+        }
+
+        var rest = line[(at + command.Length)..];
+        return rest.Length == 0 || rest[0] == ')' || new[] { " >", " 2>", " |", " &" }.Any(tail => rest.StartsWith(tail, StringComparison.Ordinal));
     }
 
     [Fact(Timeout = 600_000)]
@@ -45,9 +125,10 @@ public sealed partial class PackagingSpecs
         var output = Directory.CreateTempSubdirectory("fwatchdog-aot-").FullName;
         try
         {
-            var publish = await RunAsync("dotnet", "publish", Path.Combine(DocumentationSpecs.RepositoryRoot(), "watchdog"), "-c", "Release", "-r", "linux-x64", "-o", output);
+            var publish = await RunAsync("bash", Path.Combine(Root, "deploy", "publish"), "linux-x64", output);
             publish.ExitCode.Should().Be(0, publish.Output);
             publish.Output.Should().NotContainAny(["warning IL", "warning AOT"], "the AOT build must be free of trim/AOT warnings");
+            File.Exists(Path.Combine(output, "libe_sqlite3.so")).Should().BeFalse("SQLite is linked into the binary (one executable per job)");
             File.SetUnixFileMode(output, (UnixFileMode)Convert.ToInt32("755", 8));
             var binary = Path.Combine(output, "fwatchdog");
 
@@ -67,11 +148,88 @@ public sealed partial class PackagingSpecs
             (await response.Content.ReadAsStringAsync()).Should().Be("from the image");
             healthcheck.ExitCode.Should().Be(0, healthcheck.Output);
             watchdog.Output.Should().Contain("exec_timeout=10s");
+            (await QueueOneCallThroughTheGatewayAsync(binary, watchdog.Url, output)).Should().Be("queued");
         }
         finally
         {
             Directory.Delete(output, recursive: true);
         }
+    }
+
+    /// <summary>The published binary as a gateway with its embedded SQLite queue, alone in its folder.</summary>
+    private static async Task<string> QueueOneCallThroughTheGatewayAsync(string binary, Uri function, string folder)
+    {
+        var stack = Path.Combine(folder, "stack.json");
+        var upstream = function.ToString().TrimEnd('/');
+        await File.WriteAllTextAsync(stack, $$"""{"functions": {"echo": {"upstream": "{{upstream}}" } } }""");
+        var port = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
+        var env = new Dictionary<string, string>
+        {
+            ["config"] = stack,
+            ["port"] = port,
+            ["bind_address"] = "127.0.0.1",
+            ["metrics_port"] = "0",
+            ["data_dir"] = Path.Combine(folder, "data"),
+        };
+        await using var gateway = WatchdogProcess.Start(env, args: ["gateway"], workingDirectory: folder, binary: binary, cleanEnvironment: true);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        string? callId = null;
+        while (DateTime.UtcNow < deadline && !gateway.HasExited)
+        {
+            try
+            {
+                if (callId is null)
+                {
+                    using var accepted = await client.PostAsync("/async-function/echo", new StringContent("queued"));
+                    accepted.StatusCode.Should().Be(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
+                    callId = accepted.Headers.GetValues("X-Call-Id").Single();
+                }
+
+                using var result = await client.GetAsync($"/async-calls/{callId}/result");
+                if (result.IsSuccessStatusCode)
+                {
+                    return await result.Content.ReadAsStringAsync();
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new InvalidOperationException($"the gateway ran no async call within 60 s; it printed:\n{gateway.Output}");
+    }
+
+    /// <summary>A Dockerfile's instructions, one per item: comments dropped, continued lines joined.</summary>
+    private static List<string> Instructions(string dockerfile)
+    {
+        var instructions = new List<string>();
+        var current = "";
+        foreach (var line in File.ReadAllLines(dockerfile).Where(l => l.Length > 0 && !l.StartsWith('#')))
+        {
+            current += current.Length == 0 ? line : " " + line.Trim();
+            if (current.EndsWith('\\'))
+            {
+                current = current[..^1].TrimEnd();
+                continue;
+            }
+
+            instructions.Add(current);
+            current = "";
+        }
+
+        return instructions;
+    }
+
+    private static List<string> Stage(List<string> lines, string name)
+    {
+        var start = lines.FindIndex(l => l.StartsWith("FROM ", StringComparison.Ordinal) && l.EndsWith(" AS " + name, StringComparison.Ordinal));
+        start.Should().BeGreaterThanOrEqualTo(0, $"a stage named {name}");
+        var end = lines.FindIndex(start + 1, l => l.StartsWith("FROM ", StringComparison.Ordinal));
+        return lines[start..(end < 0 ? lines.Count : end)];
     }
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string program, params string[] args)
@@ -88,6 +246,9 @@ public sealed partial class PackagingSpecs
         await process.WaitForExitAsync();
         return (process.ExitCode, await stdout + await stderr);
     }
+
+    [GeneratedRegex("```sh\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex ShellBlock();
 
     [GeneratedRegex(@"^ARG ([A-Z_]+)", RegexOptions.Multiline)]
     private static partial Regex ArgLine();
