@@ -27,7 +27,7 @@ internal static class HostSetup
     /// <summary>
     /// Header bytes pass through unchanged: each byte is one char (Latin-1) on the way in and on the way out,
     /// so UTF-8 (or any other) bytes in header values survive end to end, as with the OpenFaaS gateway and
-    /// watchdogs (Go's net/http passes the bytes on). Control characters are still refused by Kestrel (issue 9).
+    /// watchdogs (Go's net/http passes the bytes on). Kestrel lets control characters through, so the watchdog refuses them itself (400 bad-header) and the forwarder refuses them in responses (issue 9).
     /// </summary>
     public static void ByteTransparentHeaders(KestrelServerOptions kestrel)
     {
