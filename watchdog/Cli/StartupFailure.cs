@@ -56,7 +56,7 @@ internal static class StartupFailure
         StartupException startup => startup.Message,
         _ when Find<AddressInUseException>(error) is not null => InUse(bind, ports),
         _ when Find<DllNotFoundException>(error) is not null =>
-            "the SQLite library (libe_sqlite3.so) cannot be loaded; it ships next to the fwatchdog binary: copy it along (e.g. COPY --from=build /app/libe_sqlite3.so /usr/local/bin/)",
+            "the SQLite library (libe_sqlite3.so) cannot be loaded; a framework-dependent build keeps it under runtimes/<rid>/native/ beside fwatchdog.dll: copy the whole publish folder, or use the NativeAOT binary, which has SQLite linked in",
         _ => null,
     };
 
