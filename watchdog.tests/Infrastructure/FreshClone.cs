@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Fwatchdog.Tests.Infrastructure;
 
 /// <summary>
@@ -30,31 +28,11 @@ public sealed class FreshClone : IAsyncLifetime
 
     private static async Task RunAsync(string directory, string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
+        var (exitCode, output) = await Commands.CaptureAsync(file, args, TimeSpan.FromMinutes(5), directory,
+            new Dictionary<string, string> { ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0", ["MSBUILDDISABLENODEREUSE"] = "1" });
+        if (exitCode != 0)
         {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} took over 5 minutes");
-        }
-
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {exitCode}:\n{output}");
         }
     }
 }

@@ -60,23 +60,6 @@ internal sealed class HttpModeUpstream : IDisposable
 
     public string Read(string name) => File.ReadAllText(Path.Combine(State, name));
 
-    /// <summary>Polls until <paramref name="condition"/> holds; false after <paramref name="within"/>.</summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
-    {
-        var until = DateTime.UtcNow + within;
-        while (DateTime.UtcNow < until)
-        {
-            if (await condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return await condition();
-    }
-
     public void Dispose()
     {
         try

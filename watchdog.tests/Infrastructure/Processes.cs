@@ -21,12 +21,16 @@ internal static class Processes
             .Select(dir => int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
             .Where(pid => pid > 0);
 
-    public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan within)
+    public static Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan within) =>
+        EventuallyAsync(() => Task.FromResult(condition()), within);
+
+    /// <summary>Polls until <paramref name="condition"/> holds; false after <paramref name="within"/>.</summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
     {
         var until = DateTime.UtcNow + within;
         while (DateTime.UtcNow < until)
         {
-            if (condition())
+            if (await condition())
             {
                 return true;
             }
@@ -34,7 +38,7 @@ internal static class Processes
             await Task.Delay(50);
         }
 
-        return condition();
+        return await condition();
     }
 
     /// <summary>State and parent from /proc/PID/stat ("pid (comm) S ppid ..."; comm may hold spaces).</summary>

@@ -14,7 +14,7 @@ public sealed class HttpModeGatewaySpecs
         upstream.Touch("gate");
         await using var gateway = await StartGatewayAsync(upstream);
 
-        (await HttpModeUpstream.EventuallyAsync(async () => (await gateway.Client.GetAsync("/function/py/pid")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60)))
+        (await Processes.EventuallyAsync(async () => (await gateway.Client.GetAsync("/function/py/pid")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60)))
             .Should().BeTrue();
         using var response = await gateway.Client.PostAsync("/function/py/inspect?q=1", new StringContent("hello"));
         var text = await response.Content.ReadAsStringAsync();
@@ -33,7 +33,7 @@ public sealed class HttpModeGatewaySpecs
         // The child watchdog answers 503 upstream-not-ready while its function boots (here: 3 s).
         await Task.Delay(TimeSpan.FromSeconds(3));
         upstream.Touch("gate");
-        (await HttpModeUpstream.EventuallyAsync(async () => (await gateway.Client.GetAsync("/function/py/pid")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60)))
+        (await Processes.EventuallyAsync(async () => (await gateway.Client.GetAsync("/function/py/pid")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60)))
             .Should().BeTrue();
 
         host.Starts.Should().Be(1, "a function that is still starting is not unhealthy");

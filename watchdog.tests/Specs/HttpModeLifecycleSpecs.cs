@@ -21,12 +21,12 @@ public sealed class HttpModeLifecycleSpecs
         await using var watchdog = WatchdogProcess.Start(env);
         await watchdog.WaitUntilListeningAsync();
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        (await HttpModeUpstream.EventuallyAsync(async () => (await client.GetAsync(new Uri(watchdog.Url, "/_/ready"))).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30)))
+        (await Processes.EventuallyAsync(async () => (await client.GetAsync(new Uri(watchdog.Url, "/_/ready"))).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30)))
             .Should().BeTrue(watchdog.Output);
         var pid = int.Parse(await client.GetStringAsync(new Uri(watchdog.Url, "/pid")), CultureInfo.InvariantCulture);
 
         var slow = client.GetAsync(new Uri(watchdog.Url, "/slow"));
-        (await HttpModeUpstream.EventuallyAsync(() => Task.FromResult(upstream.Has("slow-started")), TimeSpan.FromSeconds(30))).Should().BeTrue();
+        (await Processes.EventuallyAsync(() => Task.FromResult(upstream.Has("slow-started")), TimeSpan.FromSeconds(30))).Should().BeTrue();
         watchdog.Signal(Fwatchdog.Native.Libc.SIGTERM);
         using var response = await slow;
         await watchdog.WaitForExitAsync(TimeSpan.FromSeconds(30));

@@ -29,7 +29,7 @@ public sealed class HttpModeSpecs
         call.Headers.RetryAfter.Should().NotBeNull();
 
         upstream.Touch("gate");
-        (await HttpModeUpstream.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/health"), Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/health"), Within)).Should().BeTrue();
         (await IsOkAsync(watchdog, "/_/ready")).Should().BeTrue();
         (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"))).Should().MatchRegex("^[0-9]+$");
     }
@@ -40,14 +40,14 @@ public sealed class HttpModeSpecs
         using var upstream = new HttpModeUpstream();
         upstream.Touch("gate");
         await using var watchdog = await upstream.StartWatchdogAsync(("ready_path", "/healthz"));
-        (await HttpModeUpstream.EventuallyAsync(() => Task.FromResult(upstream.Has("gate")), Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(() => Task.FromResult(upstream.Has("gate")), Within)).Should().BeTrue();
 
         // The server listens (its /healthz answers 503) but is not healthy yet.
-        (await HttpModeUpstream.EventuallyAsync(async () => await StatusAsync(watchdog, "/healthz") == 503, Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(async () => await StatusAsync(watchdog, "/healthz") == 503, Within)).Should().BeTrue();
         (await IsOkAsync(watchdog, "/_/health")).Should().BeFalse();
 
         upstream.Touch("healthy");
-        (await HttpModeUpstream.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/ready"), Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/ready"), Within)).Should().BeTrue();
     }
 
     [Fact(Timeout = 60_000)]
@@ -60,12 +60,12 @@ public sealed class HttpModeSpecs
         var pid = await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"));
 
         upstream.Remove("healthy");
-        (await HttpModeUpstream.EventuallyAsync(async () => await StatusAsync(watchdog, "/_/ready") == 503, Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(async () => await StatusAsync(watchdog, "/_/ready") == 503, Within)).Should().BeTrue();
         (await BodyAsync(watchdog, "/_/ready")).Should().Contain("GET /healthz no longer answers 2xx");
         (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"))).Should().Be(pid, "calls still reach the running function");
 
         upstream.Touch("healthy");
-        (await HttpModeUpstream.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/ready"), Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/ready"), Within)).Should().BeTrue();
         (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"))).Should().Be(pid, "a function that was not ready for a while is not restarted");
     }
 
@@ -129,7 +129,7 @@ public sealed class HttpModeSpecs
         response.StatusCode.Should().Be(HttpStatusCode.GatewayTimeout);
         response.Headers.GetValues("X-Watchdog-Reason").Should().Equal("exec-timeout");
         (await response.Content.ReadAsStringAsync()).Should().Contain("exec_timeout (1s)");
-        (await HttpModeUpstream.EventuallyAsync(() => Task.FromResult(upstream.Has("slow-cancelled")), Within))
+        (await Processes.EventuallyAsync(() => Task.FromResult(upstream.Has("slow-cancelled")), Within))
             .Should().BeTrue("the function sees its request's connection closed");
         (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"))).Should().Be(pid, "the same process serves on");
     }
@@ -149,7 +149,7 @@ public sealed class HttpModeSpecs
             ((int)crash.StatusCode).Should().BeOneOf(502, 503);
         }
 
-        (await HttpModeUpstream.EventuallyAsync(async () => await StatusAsync(watchdog, "/pid") == 503, Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(async () => await StatusAsync(watchdog, "/pid") == 503, Within)).Should().BeTrue();
         using (var down = await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/pid")))
         {
             down.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
@@ -157,11 +157,11 @@ public sealed class HttpModeSpecs
         }
 
         (await IsOkAsync(watchdog, "/_/health")).Should().BeFalse();
-        (await HttpModeUpstream.EventuallyAsync(async () => (await BodyAsync(watchdog, "/_/health")).Contains("exited with code 3", StringComparison.Ordinal), Within))
+        (await Processes.EventuallyAsync(async () => (await BodyAsync(watchdog, "/_/health")).Contains("exited with code 3", StringComparison.Ordinal), Within))
             .Should().BeTrue("health says why");
 
         upstream.Touch("gate");
-        (await HttpModeUpstream.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/health"), Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/health"), Within)).Should().BeTrue();
         (await watchdog.Client.GetStringAsync(new Uri(watchdog.Url, "/pid"))).Should().NotBe(pid, "a new process serves");
         Processes.IsAlive(int.Parse(pid, CultureInfo.InvariantCulture)).Should().BeFalse();
     }
@@ -189,7 +189,7 @@ public sealed class HttpModeSpecs
         await using var watchdog = await ReadyAsync(upstream, ("max_inflight", "1"));
 
         var slow = watchdog.Client.GetAsync(new Uri(watchdog.Url, "/slow"));
-        (await HttpModeUpstream.EventuallyAsync(() => Task.FromResult(upstream.Has("slow-started")), Within)).Should().BeTrue();
+        (await Processes.EventuallyAsync(() => Task.FromResult(upstream.Has("slow-started")), Within)).Should().BeTrue();
         using var rejected = await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/pid"));
         using var ready = await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/_/ready"));
 
@@ -240,7 +240,7 @@ public sealed class HttpModeSpecs
     internal static async Task<TestWatchdog> ReadyAsync(HttpModeUpstream upstream, params (string Name, string Value)[] extra)
     {
         var watchdog = await upstream.StartWatchdogAsync(extra);
-        (await HttpModeUpstream.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/ready"), Within)).Should().BeTrue("the upstream should become ready");
+        (await Processes.EventuallyAsync(async () => await IsOkAsync(watchdog, "/_/ready"), Within)).Should().BeTrue("the upstream should become ready");
         return watchdog;
     }
 

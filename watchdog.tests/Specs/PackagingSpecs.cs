@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -125,7 +124,7 @@ public sealed partial class PackagingSpecs
         var output = Directory.CreateTempSubdirectory("fwatchdog-aot-").FullName;
         try
         {
-            var publish = await RunAsync("bash", Path.Combine(Root, "deploy", "publish"), "linux-x64", output);
+            var publish = await Commands.CaptureAsync("bash", [Path.Combine(Root, "deploy", "publish"), "linux-x64", output], Timeout.InfiniteTimeSpan);
             publish.ExitCode.Should().Be(0, publish.Output);
             publish.Output.Should().NotContainAny(["warning IL", "warning AOT"], "the AOT build must be free of trim/AOT warnings");
             File.Exists(Path.Combine(output, "libe_sqlite3.so")).Should().BeFalse("SQLite is linked into the binary (one executable per job)");
@@ -143,7 +142,7 @@ public sealed partial class PackagingSpecs
             using var client = new HttpClient();
 
             using var response = await client.PostAsync(watchdog.Url, new StringContent("from the image"));
-            var healthcheck = await RunAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", $"port={port}", binary, "--run-healthcheck"]);
+            var healthcheck = await Commands.CaptureAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", $"port={port}", binary, "--run-healthcheck"], Timeout.InfiniteTimeSpan);
 
             (await response.Content.ReadAsStringAsync()).Should().Be("from the image");
             healthcheck.ExitCode.Should().Be(0, healthcheck.Output);
@@ -230,21 +229,6 @@ public sealed partial class PackagingSpecs
         start.Should().BeGreaterThanOrEqualTo(0, $"a stage named {name}");
         var end = lines.FindIndex(start + 1, l => l.StartsWith("FROM ", StringComparison.Ordinal));
         return lines[start..(end < 0 ? lines.Count : end)];
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException(program + " did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     [GeneratedRegex("```sh\n(.*?)```", RegexOptions.Singleline)]

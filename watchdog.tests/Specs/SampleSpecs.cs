@@ -45,7 +45,7 @@ public sealed class SampleSpecs
         await using var watchdog = WatchdogProcess.Start(env, workingDirectory: dir);
         await watchdog.WaitUntilListeningAsync();
         using var probe = new HttpClient();
-        (await HttpModeUpstream.EventuallyAsync(async () => (await probe.GetAsync(new Uri(watchdog.Url, "/_/ready"))).IsSuccessStatusCode, TimeSpan.FromSeconds(30)))
+        (await Processes.EventuallyAsync(async () => (await probe.GetAsync(new Uri(watchdog.Url, "/_/ready"))).IsSuccessStatusCode, TimeSpan.FromSeconds(30)))
             .Should().BeTrue($"samples/{sample} should become ready; it printed:\n{watchdog.Output}");
         var output = await BashAsync(call.Replace("127.0.0.1:8080", "127.0.0.1:" + port, StringComparison.Ordinal));
 
