@@ -67,9 +67,20 @@ public sealed class TestHygieneSpecs
         File.SetUnixFileMode(Path.Combine(bin, "dotnet"), (UnixFileMode)0b111_101_101);
         File.SetUnixFileMode(bin, (UnixFileMode)0b111_101_101);
 
+        // The script from a folder the unprivileged user can read: the clone itself may sit in a
+        // folder only root can enter (mktemp -d makes 0700 ones).
+        var copy = Directory.CreateTempSubdirectory("fwatchdog-repo-").FullName;
+        Directory.CreateDirectory(Path.Combine(copy, ".ci"));
+        var script = Path.Combine(copy, ".ci", "test");
+        File.Copy(Path.Combine(root, ".ci", "test"), script);
+        foreach (var path in new[] { copy, Path.Combine(copy, ".ci"), script })
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
+        }
+
         // As an unprivileged user without sudo, as on a developer's machine.
         var info = new ProcessStartInfo("setpriv") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
-        foreach (var arg in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "--", Path.Combine(bin, "bash"), Path.Combine(root, ".ci", "test") })
+        foreach (var arg in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "--", Path.Combine(bin, "bash"), script })
         {
             info.ArgumentList.Add(arg);
         }
@@ -85,6 +96,7 @@ public sealed class TestHygieneSpecs
         output.Split('\n').Should().ContainSingle("one line says what is missing").Which.Should().Contain("nats-server").And.Contain("apt-get install -y");
         File.Exists(ran).Should().BeFalse("the suite does not start without its prerequisites");
         Directory.Delete(bin, recursive: true);
+        Directory.Delete(copy, recursive: true);
     }
 
     private static string? FindOnPath(string tool) =>
