@@ -4,7 +4,8 @@ this 2-core machine is noisy. Loopback only; every load run is bounded in time."
 import json, os, re, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-AOT = os.path.join(ROOT, "artifacts/aot/fwatchdog")
+AOT = os.path.join(ROOT, "artifacts/aot/fwatchdog")  # the full build (watchdog and gateway)
+WATCHDOG = os.path.join(ROOT, "artifacts/watchdog/fwatchdog")  # the watchdog-only build function images run
 JIT = ["dotnet", os.path.join(ROOT, "artifacts/jit/fwatchdog.dll")]
 HELLO = os.path.join(ROOT, "artifacts/hello/hello")
 QUICK = "--quick" in sys.argv
@@ -90,43 +91,51 @@ def main():
     floor_median, floor_mean = hyperfine_ms("cat /dev/null")
     row("fork floor: hyperfine -N 'cat /dev/null'", f"{floor_mean:.3f} ms mean", f"median {floor_median:.3f} ms", "", "(about 1.0 ms)")
 
-    # Cold start: exec -> first 200 from /_/health, median of N starts.
+    # Cold start: exec -> first 200 from /_/health, median of N starts, the three binaries interleaved
+    # so a burst of noise from the machine hits them alike.
     starts = 5 if QUICK else 20
-    for label, cmd, health in (("fwatchdog AOT", [AOT], "/_/health"), ("fwatchdog framework-dependent", JIT, "/_/health"),
-                               ("bare Kestrel hello AOT", None, "/")):
-        times = []
-        for _ in range(starts):
+    binaries = (("watchdog-only AOT", [WATCHDOG], "/_/health"), ("full AOT", [AOT], "/_/health"),
+                ("framework-dependent", JIT, "/_/health"), ("hello", None, "/"))
+    times = {label: [] for label, _, _ in binaries}
+    for _ in range(starts):
+        for label, cmd, health in binaries:
             port = free_port()
             proc, took = start(cmd or [HELLO, str(port)], port, health=health)
-            times.append(took * 1000)
+            times[label].append(took * 1000)
             stop(proc)
-        cold = statistics.median(times)
-        if label == "bare Kestrel hello AOT":
-            hello_cold = cold
-        else:
-            globals()[label] = cold
-    row("cold start, AOT (exec -> 200 /_/health)", f"{globals()['fwatchdog AOT']:.1f} ms median", f"hello {hello_cold:.1f} ms", f"{globals()['fwatchdog AOT'] / hello_cold:.2f}x", "<= 40 ms")
-    row("cold start, framework-dependent", f"{globals()['fwatchdog framework-dependent']:.1f} ms median", f"hello {hello_cold:.1f} ms", "", "(reported)")
+    cold = {label: statistics.median(values) for label, values in times.items()}
+    row("cold start, watchdog-only AOT (exec -> 200 /_/health)", f"{cold['watchdog-only AOT']:.1f} ms median", f"hello {cold['hello']:.1f} ms",
+        f"{cold['watchdog-only AOT'] / cold['hello']:.2f}x hello", "<= 18 ms, about 1.2x hello")
+    row("cold start, full AOT (with the gateway)", f"{cold['full AOT']:.1f} ms median", f"hello {cold['hello']:.1f} ms",
+        f"{cold['full AOT'] / cold['hello']:.2f}x hello", "(reported)")
+    row("cold start, framework-dependent", f"{cold['framework-dependent']:.1f} ms median", f"hello {cold['hello']:.1f} ms", "", "(reported)")
 
-    for label, cmd, extra in (("AOT", [AOT], {}), ("AOT runner=cliwrap", [AOT], {"runner": "cliwrap"}), ("framework-dependent", JIT, {})):
+    hport = free_port()
+    hello, _ = start([HELLO, str(hport)], hport, health="/")
+    time.sleep(0.5)
+    hello_rss = rss_kb(hello.pid)
+    stop(hello)
+    for label, cmd, extra in (("watchdog-only AOT", [WATCHDOG], {}), ("full AOT", [AOT], {}), ("framework-dependent", JIT, {})):
         port = free_port()
         proc, _ = start(cmd, port, extra)
         time.sleep(0.5)
         idle = rss_kb(proc.pid)
-        if label == "AOT":
-            hport = free_port()
-            hello, _ = start([HELLO, str(hport)], hport, health="/")
-            time.sleep(0.5)
-            row("idle RSS, AOT", f"{idle / 1024:.1f} MB", f"hello {rss_kb(hello.pid) / 1024:.1f} MB", "", "<= 30 MB")
-            stop(hello)
-        elif label == "framework-dependent":
-            row("idle RSS, framework-dependent", f"{idle / 1024:.1f} MB", "", "", "(reported)")
+        stop(proc)
+        target = "<= 18 MB, about 1.2x hello" if label == "watchdog-only AOT" else "(reported)"
+        row(f"idle RSS, {label}", f"{idle / 1024:.1f} MB", f"hello {hello_rss / 1024:.1f} MB", f"{idle / hello_rss:.2f}x hello", target)
+
+    for label, cmd, extra in (("AOT", [WATCHDOG], {}), ("AOT runner=cliwrap", [WATCHDOG], {"runner": "cliwrap"}), ("framework-dependent", JIT, {})):
+        port = free_port()
+        proc, _ = start(cmd, port, extra)
+        time.sleep(0.5)
         wrk(port, 16, duration="2s")  # warm-up
         rps, p50, p99, errors = wrk(port, 16)
-        row(f"cat, 100 B POST, 16 conns, {label}", f"{rps:.0f} req/s", f"1/floor {1000 / floor_mean:.0f}/s", f"{rps * floor_mean / 1000:.2f}x floor", ">= 1.5x floor")
+        target = ">= 1.9x floor" if label == "AOT" else "(reported)"
+        row(f"cat, 100 B POST, 16 conns, {label}", f"{rps:.0f} req/s", f"1/floor {1000 / floor_mean:.0f}/s", f"{rps * floor_mean / 1000:.2f}x floor", target)
         row(f"  p50 / p99 latency, {label}", f"{p50:.2f} / {p99:.2f} ms", "", "", f"non-2xx: {errors}")
         rps1, p50_1, p99_1, _ = wrk(port, 1)
-        row(f"cat, 1 conn p50, {label}", f"{p50_1:.2f} ms", f"floor {floor_mean:.2f} ms", f"+{p50_1 - floor_mean:.2f} ms", "<= floor + 1.0 ms")
+        target = "<= floor + 0.3 ms" if label == "AOT" else "(reported)"
+        row(f"cat, 1 conn p50, {label}", f"{p50_1:.2f} ms", f"floor {floor_mean:.2f} ms", f"+{p50_1 - floor_mean:.2f} ms", target)
         stop(proc)
 
     # 1 GiB POST through cat: memory and throughput against cat | cat.
@@ -138,7 +147,7 @@ def main():
         subprocess.run(f"cat {f.name} | cat > /dev/null", shell=True, check=True)
         pipe_s = time.perf_counter() - t0
         port = free_port()
-        proc, _ = start([AOT], port, {"read_timeout": "0", "write_timeout": "0"})
+        proc, _ = start([WATCHDOG], port, {"read_timeout": "0", "write_timeout": "0"})
         time.sleep(0.3)
         idle = rss_kb(proc.pid)
         t0 = time.perf_counter()
@@ -159,13 +168,15 @@ def write_markdown():
     import platform
     lines = ["# Benchmarks", "", "Produced by `bash bench/run.sh` (`python3 bench/run.py` after the builds) on "
              f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, kernel {platform.release()}. Loopback only; "
-             "each figure sits next to a baseline from the same run.", "",
+             "each figure sits next to a baseline from the same run. \"watchdog-only AOT\" (and plain \"AOT\") is "
+             "`deploy/publish --watchdog-only`, what function images run; \"full AOT\" is the binary with the gateway.", "",
              "| measure | value | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
     lines += [f"| {a.strip()} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
     path = os.path.join(ROOT, "BENCHMARKS.md")
     existing = open(path).read() if os.path.exists(path) else ""
-    notes = existing[existing.index("## Notes"):] if "## Notes" in existing else ""
-    open(path, "w").write("\n".join(lines) + "\n\n" + notes)
+    # Only the top table is this script's; every "## " section after it (mode=http, gateway, soak, notes) is kept.
+    rest = existing[existing.index("\n## ") + 1:] if "\n## " in existing else ""
+    open(path, "w").write("\n".join(lines) + "\n\n" + rest)
     print(f"wrote {path}")
 
 

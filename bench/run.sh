@@ -13,7 +13,8 @@ dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
 if ((${#missing[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
-dotnet publish watchdog -c Release -r linux-x64 -o artifacts/aot >/dev/null
+bash deploy/publish linux-x64 artifacts/aot >/dev/null
+bash deploy/publish --watchdog-only linux-x64 artifacts/watchdog >/dev/null
 dotnet build watchdog -c Release -o artifacts/jit >/dev/null
 dotnet publish bench/Hello -c Release -r linux-x64 -o artifacts/hello >/dev/null
 python3 bench/run.py "$@"

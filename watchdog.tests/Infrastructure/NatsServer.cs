@@ -81,7 +81,10 @@ public sealed class NatsServer : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        _process = StartedProcesses.Track(Process.Start(info) ?? throw new InvalidOperationException("bash did not start"));
+        // Not in StartedProcesses: its exit hook kills a tree by SIGSTOP first, then SIGKILL, process by
+        // process, and a test host cut short between the two left nats-server stopped and orphaned
+        // (seen after a full run). The guard alone ends nats-server whichever way the host exits.
+        _process = Process.Start(info) ?? throw new InvalidOperationException("bash did not start");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();

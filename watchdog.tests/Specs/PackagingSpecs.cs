@@ -67,11 +67,13 @@ public sealed partial class PackagingSpecs
         var watchdog = Stage(lines, "watchdog");
         var gateway = Stage(lines, "gateway");
 
-        lines.Where(l => l.StartsWith("RUN ", StringComparison.Ordinal) && l.Contains("publish", StringComparison.Ordinal))
-            .Should().ContainSingle("one build step makes the binary every image takes")
-            .Which.Should().Contain("deploy/publish");
-        watchdog.Should().Equal("FROM scratch AS watchdog", "COPY --from=build /out/fwatchdog /fwatchdog");
-        gateway.Should().Contain("COPY --from=build /out/fwatchdog /usr/bin/fwatchdog");
+        // The watchdog image gets the watchdog-only build, the gateway image the full one (issue 14).
+        Stage(lines, "build-watchdog").Should().ContainSingle(l => l.StartsWith("RUN ", StringComparison.Ordinal))
+            .Which.Should().Contain("deploy/publish --watchdog-only \"$rid\" /out");
+        Stage(lines, "build-gateway").Should().ContainSingle(l => l.StartsWith("RUN ", StringComparison.Ordinal))
+            .Which.Should().Contain("deploy/publish \"$rid\" /out");
+        watchdog.Should().Equal("FROM scratch AS watchdog", "COPY --from=build-watchdog /out/fwatchdog /fwatchdog");
+        gateway.Should().Contain("COPY --from=build-gateway /out/fwatchdog /usr/bin/fwatchdog");
         gateway.Should().Contain("USER app");
         gateway.Should().Contain("ENV data_dir=\"/data\"");
         gateway.Should().Contain("VOLUME [\"/data\"]");
@@ -118,18 +120,28 @@ public sealed partial class PackagingSpecs
         return rest.Length == 0 || rest[0] == ')' || new[] { " >", " 2>", " |", " &" }.Any(tail => rest.StartsWith(tail, StringComparison.Ordinal));
     }
 
-    [Fact(Timeout = 600_000)]
-    public async Task Published_aot_binary_serves_like_the_image_clean_environment_non_root()
+    [Fact(Timeout = 900_000)]
+    public async Task Published_aot_binaries_serve_like_the_images_clean_environment_non_root()
     {
         var output = Directory.CreateTempSubdirectory("fwatchdog-aot-").FullName;
+        var watchdogOnly = Path.Combine(output, "watchdog-only");
         try
         {
             var publish = await Commands.CaptureAsync("bash", [Path.Combine(Root, "deploy", "publish"), "linux-x64", output], Timeout.InfiniteTimeSpan);
             publish.ExitCode.Should().Be(0, publish.Output);
             publish.Output.Should().NotContainAny(["warning IL", "warning AOT"], "the AOT build must be free of trim/AOT warnings");
             File.Exists(Path.Combine(output, "libe_sqlite3.so")).Should().BeFalse("SQLite is linked into the binary (one executable per job)");
+            var publishWatchdog = await Commands.CaptureAsync("bash", [Path.Combine(Root, "deploy", "publish"), "--watchdog-only", "linux-x64", watchdogOnly], Timeout.InfiniteTimeSpan);
+            publishWatchdog.ExitCode.Should().Be(0, publishWatchdog.Output);
+            publishWatchdog.Output.Should().NotContainAny(["warning IL", "warning AOT"], "the watchdog-only AOT build must be free of trim/AOT warnings");
             File.SetUnixFileMode(output, (UnixFileMode)Convert.ToInt32("755", 8));
-            var binary = Path.Combine(output, "fwatchdog");
+            File.SetUnixFileMode(watchdogOnly, (UnixFileMode)Convert.ToInt32("755", 8));
+            var gatewayBinary = Path.Combine(output, "fwatchdog");
+            var binary = Path.Combine(watchdogOnly, "fwatchdog");
+            new FileInfo(binary).Length.Should().BeLessThan(new FileInfo(gatewayBinary).Length * 3 / 4, "the watchdog-only build leaves the gateway, NATS and SQLite out");
+            var noGateway = await Commands.CaptureAsync(binary, ["gateway"], Timeout.InfiniteTimeSpan);
+            noGateway.ExitCode.Should().Be(2);
+            noGateway.Output.Should().Contain("this is the watchdog-only build (for function images), which has no gateway");
 
             var env = DockerfileEnv.Read(Template);
             var port = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
@@ -147,7 +159,7 @@ public sealed partial class PackagingSpecs
             (await response.Content.ReadAsStringAsync()).Should().Be("from the image");
             healthcheck.ExitCode.Should().Be(0, healthcheck.Output);
             watchdog.Output.Should().Contain("exec_timeout=10s");
-            (await QueueOneCallThroughTheGatewayAsync(binary, watchdog.Url, output)).Should().Be("queued");
+            (await QueueOneCallThroughTheGatewayAsync(gatewayBinary, watchdog.Url, output)).Should().Be("queued");
         }
         finally
         {

@@ -30,6 +30,21 @@ public sealed class RequestContextSpecs
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Child_starts_with_no_signal_ignored_or_blocked_though_the_runtime_ignores_sigpipe()
+    {
+        // The runtime ignores SIGPIPE, which exec would pass on: `yes | head -1` in a function would
+        // end with an error instead of quietly. Signals 32 and 33 are glibc's own (NPTL sets them up in
+        // every process it starts), so they are left out of the comparison.
+        await using var watchdog = await TestWatchdog.StartAsync("grep -E ^Sig(Ign|Blk): /proc/self/status");
+        using var client = new HttpClient();
+
+        var lines = (await client.GetStringAsync(watchdog.Url)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .ToDictionary(line => line.Split(':')[0], line => Convert.ToUInt64(line.Split(':')[1].Trim(), 16) & ~0x1_8000_0000UL);
+
+        lines.Should().BeEquivalentTo(new Dictionary<string, ulong> { ["SigBlk"] = 0, ["SigIgn"] = 0 });
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task A_header_cannot_fake_the_query_when_the_url_has_none()
     {
         await using var watchdog = await TestWatchdog.StartScriptAsync("print-env.sh");

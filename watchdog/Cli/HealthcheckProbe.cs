@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Net.Sockets;
 using Fwatchdog.Configuration;
+using Fwatchdog.Gateway.Sync;
 
 namespace Fwatchdog.Cli;
 
@@ -19,21 +21,22 @@ internal static class HealthcheckProbe
             return WatchdogCommand.ReportConfigErrors(read.Errors);
         }
 
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
-        var url = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/_/health";
+        var authority = $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        var url = $"http://{authority}/_/health";
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
         try
         {
-            using var response = await client.GetAsync(url);
-            if (response.IsSuccessStatusCode)
+            var status = await Http1Probe.GetStatusAsync("127.0.0.1", port, authority, "/_/health", timeout.Token);
+            if (status is >= 200 and < 300)
             {
                 return 0;
             }
 
-            await Console.Error.WriteLineAsync($"unhealthy: {url} answered {(int)response.StatusCode}");
+            await Console.Error.WriteLineAsync($"unhealthy: {url} answered {status}");
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
         {
-            await Console.Error.WriteLineAsync($"unhealthy: {url}: {ex.Message}");
+            await Console.Error.WriteLineAsync($"unhealthy: {url}: {(ex is OperationCanceledException ? "no answer within 3 s" : ex.Message)}");
         }
 
         return 1;

@@ -48,10 +48,32 @@ internal static class WatchdogCommand
             return await StartupFailure.RunAsync(() => WatchdogApp.Create(options), app => app.RunAsync(),
                 options.BindAddress, ("port", options.Port), ("metrics_port", options.MetricsPort));
         });
+#if WATCHDOG_ONLY
+        root.Subcommands.Add(NoGatewayCommand());
+#else
         root.Subcommands.Add(GatewayCommand.Build());
+#endif
         return root;
     }
 
+#if WATCHDOG_ONLY
+    /// <summary>The watchdog-only build (function images) says where the gateway is instead of "unrecognized command".</summary>
+    private static Command NoGatewayCommand()
+    {
+        var command = new Command("gateway", "Not in this build: this fwatchdog is the watchdog-only build for function images.")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        command.SetAction(_ =>
+        {
+            Console.Error.WriteLine("fwatchdog: this is the watchdog-only build (for function images), which has no gateway. "
+                + "Run the gateway from the full build: the gateway image (docs/deploy.md) or `deploy/publish RID OUTPUT_DIR`.");
+            return ConfigErrorExitCode;
+        });
+        return command;
+    }
+
+#endif
     public static async Task<int> RunAsync(string[] args)
     {
         var parse = Build().Parse(args.Select(ClassicSpelling).ToArray());

@@ -1,6 +1,6 @@
 using System.Globalization;
+using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
-using Prometheus;
 
 namespace Fwatchdog.Gateway;
 
@@ -10,25 +10,23 @@ namespace Fwatchdog.Gateway;
 /// </summary>
 internal sealed class GatewayMetrics
 {
-    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+    private readonly MetricsRegistry _registry = new();
     private readonly Counter _invocations;
     private readonly Counter _started;
     private readonly Histogram _seconds;
     private readonly Counter _jobs;
     private readonly Gauge _queue;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Child> _startedByFunction = new(StringComparer.Ordinal);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Function, int Status), (Counter.Child, Histogram.Child)> _finished = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Series> _startedByFunction = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Function, int Status), (Counter.Series, Histogram.Series)> _finished = new();
 
     public GatewayMetrics()
     {
-        var factory = Metrics.WithCustomRegistry(_registry);
-        _invocations = factory.CreateCounter("gateway_function_invocation_total", "Completed function calls by function and status code.", "function_name", "code");
-        _started = factory.CreateCounter("gateway_function_invocation_started", "Function calls started.", "function_name");
-        _seconds = factory.CreateHistogram("gateway_functions_seconds", "Seconds spent in function calls.",
-            new HistogramConfiguration { LabelNames = ["function_name", "code"] });
-        _jobs = factory.CreateCounter("gateway_async_jobs_total", "Async jobs that reached a state (accepted, succeeded, failed, dead, cancelled, retried).", "function_name", "state");
-        _queue = factory.CreateGauge("gateway_async_queue_depth", "Async jobs in the queue by state (queued, running).", "state");
+        _invocations = _registry.Counter("gateway_function_invocation_total", "Completed function calls by function and status code.", "function_name", "code");
+        _started = _registry.Counter("gateway_function_invocation_started", "Function calls started.", "function_name");
+        _seconds = _registry.Histogram("gateway_functions_seconds", "Seconds spent in function calls.", MetricsRegistry.DefaultBuckets, "function_name", "code");
+        _jobs = _registry.Counter("gateway_async_jobs_total", "Async jobs that reached a state (accepted, succeeded, failed, dead, cancelled, retried).", "function_name", "state");
+        _queue = _registry.Gauge("gateway_async_queue_depth", "Async jobs in the queue by state (queued, running).", "state");
     }
 
     /// <summary>Called before each scrape to refresh the queue gauges.</summary>
@@ -71,7 +69,7 @@ internal sealed class GatewayMetrics
             }
         }
 
-        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        await _registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        context.Response.ContentType = MetricsRegistry.ContentType;
+        await _registry.WriteAsync(context.Response.Body, context.RequestAborted);
     }
 }

@@ -1,11 +1,12 @@
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Hosting;
 
-/// <summary>What the watchdog and the gateway set up the same way: listeners and console logs.</summary>
+/// <summary>What the watchdog and the gateway set up the same way: listeners and console logs (one line each, <see cref="LineLoggerProvider"/>).</summary>
 internal static class HostSetup
 {
     public static void Listen(KestrelServerOptions kestrel, string bind, int port)
@@ -37,12 +38,7 @@ internal static class HostSetup
 
     public static void Logging(ILoggingBuilder logging, bool debug)
     {
-        logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            console.UseUtcTimestamp = true;
-        });
+        logging.Services.AddSingleton<ILoggerProvider, LineLoggerProvider>();
         logging.SetMinimumLevel(debug ? LogLevel.Debug : LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
 

@@ -12,6 +12,19 @@ internal static partial class Libc
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
 
+    /// <summary>
+    /// The inode behind a file descriptor (st_ino, at offset 8 of struct stat on x86-64 and
+    /// arm64, glibc and musl alike), or -1. For a pipe it is the number /proc shows as pipe:[N].
+    /// </summary>
+    public static unsafe long Inode(int fd)
+    {
+        var stat = stackalloc byte[256];
+        return Fstat(fd, stat) == 0 ? *(long*)(stat + 8) : -1;
+    }
+
+    [LibraryImport("libc", EntryPoint = "fstat")]
+    private static unsafe partial int Fstat(int fd, byte* stat);
+
     [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Access(string path, int mode);
 

@@ -1,23 +1,22 @@
+using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
-using Prometheus;
 
 namespace Fwatchdog.Server;
 
 /// <summary>The OpenFaaS watchdog metrics, same names and labels, in a registry of their own.</summary>
 internal sealed class WatchdogMetrics
 {
-    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+    private readonly MetricsRegistry _registry = new();
     private readonly Counter _requests;
     private readonly Histogram _duration;
     private readonly Gauge _inflight;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Status, string Method), (Counter.Series, Histogram.Series)> _finished = new();
 
     public WatchdogMetrics()
     {
-        var factory = Metrics.WithCustomRegistry(_registry);
-        _requests = factory.CreateCounter("http_requests_total", "Function requests by status code and method.", "code", "method");
-        _duration = factory.CreateHistogram("http_request_duration_seconds", "Seconds spent serving function requests.",
-            new HistogramConfiguration { LabelNames = ["code", "method"], Buckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] });
-        _inflight = factory.CreateGauge("http_requests_in_flight", "Function requests being served now.");
+        _requests = _registry.Counter("http_requests_total", "Function requests by status code and method.", "code", "method");
+        _duration = _registry.Histogram("http_request_duration_seconds", "Seconds spent serving function requests.", MetricsRegistry.DefaultBuckets, "code", "method");
+        _inflight = _registry.Gauge("http_requests_in_flight", "Function requests being served now.");
     }
 
     public void Started() => _inflight.Inc();
@@ -25,16 +24,21 @@ internal sealed class WatchdogMetrics
     public void Finished(int status, string method, TimeSpan duration)
     {
         _inflight.Dec();
-        var code = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var label = MethodLabel(method);
-        _requests.WithLabels(code, label).Inc();
-        _duration.WithLabels(code, label).Observe(duration.TotalSeconds);
+
+        // Each (status, method) pair is looked up by its labels once; MethodLabel keeps the methods few.
+        var (requests, seconds) = _finished.GetOrAdd((status, MethodLabel(method)), key =>
+        {
+            var code = key.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return (_requests.WithLabels(code, key.Method), _duration.WithLabels(code, key.Method));
+        });
+        requests.Inc();
+        seconds.Observe(duration.TotalSeconds);
     }
 
     public async Task WriteAsync(HttpContext context)
     {
-        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        await _registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        context.Response.ContentType = MetricsRegistry.ContentType;
+        await _registry.WriteAsync(context.Response.Body, context.RequestAborted);
     }
 
     private static string MethodLabel(string method) => method switch

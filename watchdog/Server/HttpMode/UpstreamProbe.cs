@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Fwatchdog.Configuration;
+using Fwatchdog.Gateway.Sync;
 
 namespace Fwatchdog.Server.HttpMode;
 
@@ -8,11 +9,10 @@ namespace Fwatchdog.Server.HttpMode;
 /// answers a GET of that path with 2xx. The of-watchdog reports ready at once, so calls that
 /// arrive while the function still boots get 500 (watchdog-reference 2.6).
 /// </summary>
-internal sealed class UpstreamProbe(WatchdogOptions options) : IDisposable
+internal sealed class UpstreamProbe(WatchdogOptions options)
 {
     private static readonly TimeSpan AttemptLimit = TimeSpan.FromSeconds(2);
     private readonly Uri _upstream = options.UpstreamUrl ?? throw new InvalidOperationException("mode=http needs http_upstream_url");
-    private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = AttemptLimit };
 
     public string Describe() => options.ReadyPath is { } path ? $"GET {path} answered 2xx" : $"{_upstream.Authority} accepts connections";
 
@@ -24,20 +24,18 @@ internal sealed class UpstreamProbe(WatchdogOptions options) : IDisposable
         {
             if (options.ReadyPath is { } path)
             {
-                using var response = await _client.GetAsync(new Uri(_upstream.GetLeftPart(UriPartial.Authority) + _upstream.AbsolutePath.TrimEnd('/') + path), HttpCompletionOption.ResponseHeadersRead, attempt.Token);
-                return response.IsSuccessStatusCode;
+                var status = await Http1Probe.GetStatusAsync(_upstream.DnsSafeHost, _upstream.Port, _upstream.Authority, _upstream.AbsolutePath.TrimEnd('/') + path, attempt.Token);
+                return status is >= 200 and < 300;
             }
 
             using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(_upstream.DnsSafeHost, _upstream.Port, attempt.Token);
             return true;
         }
-        catch (Exception e) when (e is SocketException or HttpRequestException or IOException
+        catch (Exception e) when (e is SocketException or IOException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return false;
         }
     }
-
-    public void Dispose() => _client.Dispose();
 }
