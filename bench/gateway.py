@@ -187,7 +187,8 @@ def write_section():
     section = "\n".join(lines) + "\n\n"
     if "## Gateway" in text:
         start = text.index("## Gateway")
-        end = text.index("## Notes") if "## Notes" in text[start:] else len(text)
+        # Up to the next heading of any level: the sections and notes after it (### included) are kept.
+        end = text.index("\n#", start + 1) + 1 if "\n#" in text[start + 1:] else len(text)
         text = text[:start] + section + text[end:]
     elif "## Notes" in text:
         text = text.replace("## Notes", section + "## Notes", 1)
