@@ -135,14 +135,16 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
     [Fact(Timeout = 30_000)]
     public async Task A_call_longer_than_the_lease_runs_once_because_the_lease_is_renewed()
     {
-        await using var function = await TestUpstream.StartAsync(async (_, _) => await Task.Delay(2500));
-        await using var gateway = await StartAsync(TestGateway.Stack(("long", function.Url)), new Dictionary<string, string> { ["queue_lease"] = "600ms" });
+        // The call lasts almost three leases; renewals come every third of a lease, so a renewal may be
+        // a whole second late on a loaded machine before the lease would lapse (600 ms was flaky at load 5).
+        await using var function = await TestUpstream.StartAsync(async (_, _) => await Task.Delay(4000));
+        await using var gateway = await StartAsync(TestGateway.Stack(("long", function.Url)), new Dictionary<string, string> { ["queue_lease"] = "1500ms" });
 
         using var accepted = await gateway.PostAsync("/async-function/long", "x");
-        var status = await gateway.WaitForStateAsync(accepted.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(15), "succeeded");
+        var status = await gateway.WaitForStateAsync(accepted.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(20), "succeeded");
 
         status.GetProperty("attempts").GetInt32().Should().Be(1);
-        await Task.Delay(700);
+        await Task.Delay(1600);
         function.All.Should().HaveCount(1);
     }
 
