@@ -1,3 +1,4 @@
+using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Gateway;
@@ -11,7 +12,7 @@ internal static class CallIds
     public static string FromRequest(HttpRequest request)
     {
         var given = request.Headers[ProxyHeaders.CallId].ToString();
-        return IsValid(given) ? given : Guid.NewGuid().ToString();
+        return IsValid(given) ? given : Uuid.NewV4();
     }
 
     /// <summary>
@@ -22,7 +23,7 @@ internal static class CallIds
     public static string ForQueuedCall(HttpRequest request)
     {
         var id = FromRequest(request);
-        return id == request.Headers[ProxyHeaders.ParentCallId].ToString() ? Guid.NewGuid().ToString() : id;
+        return id == request.Headers[ProxyHeaders.ParentCallId].ToString() ? Uuid.NewV4() : id;
     }
 
     /// <summary>The parent call named in stored request headers, if it is a usable id.</summary>

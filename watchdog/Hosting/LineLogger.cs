@@ -27,6 +27,9 @@ internal sealed class LineLoggerProvider(TextWriter output) : ILoggerProvider
 
     private sealed class LineLogger(string category, TextWriter output) : ILogger
     {
+        [ThreadStatic]
+        private static StringBuilder? t_line;
+
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
@@ -39,9 +42,9 @@ internal sealed class LineLoggerProvider(TextWriter output) : ILoggerProvider
                 return;
             }
 
-            var line = new StringBuilder(128)
-                .Append(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ ", CultureInfo.InvariantCulture))
-                .Append(Level(logLevel)).Append(": ").Append(category).Append('[').Append(eventId.Id.ToString(CultureInfo.InvariantCulture)).Append("] ");
+            var line = (t_line ??= new StringBuilder(256)).Clear();
+            AppendTimestamp(line, DateTime.UtcNow);
+            line.Append(Level(logLevel)).Append(": ").Append(category).Append('[').Append(eventId.Id.ToString(CultureInfo.InvariantCulture)).Append("] ");
             AppendFolded(line, formatter(state, exception));
             if (exception is not null)
             {
@@ -50,13 +53,50 @@ internal sealed class LineLoggerProvider(TextWriter output) : ILoggerProvider
             }
 
             output.Write(line.Append('\n').ToString());
+            if (line.Capacity > 4096)
+            {
+                t_line = null;
+            }
         }
 
         private static void AppendFolded(StringBuilder line, string text)
         {
             var start = line.Length;
             line.Append(text);
-            line.Replace("\r\n", " ", start, line.Length - start).Replace('\n', ' ', start, line.Length - start);
+            if (text.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            {
+                line.Replace("\r\n", " ", start, line.Length - start).Replace('\n', ' ', start, line.Length - start);
+            }
+        }
+
+        /// <summary>yyyy-MM-ddTHH:mm:ss.fffZ and a space, without the custom-format parser (1% of a mode=http call's CPU).</summary>
+        private static void AppendTimestamp(StringBuilder line, DateTime utc)
+        {
+            Span<char> text = stackalloc char[25];
+            Digits(text[..4], utc.Year);
+            text[4] = '-';
+            Digits(text.Slice(5, 2), utc.Month);
+            text[7] = '-';
+            Digits(text.Slice(8, 2), utc.Day);
+            text[10] = 'T';
+            Digits(text.Slice(11, 2), utc.Hour);
+            text[13] = ':';
+            Digits(text.Slice(14, 2), utc.Minute);
+            text[16] = ':';
+            Digits(text.Slice(17, 2), utc.Second);
+            text[19] = '.';
+            Digits(text.Slice(20, 3), utc.Millisecond);
+            text[23] = 'Z';
+            text[24] = ' ';
+            line.Append(text);
+        }
+
+        private static void Digits(Span<char> destination, int value)
+        {
+            for (var i = destination.Length - 1; i >= 0; i--, value /= 10)
+            {
+                destination[i] = (char)('0' + (value % 10));
+            }
         }
 
         private static string Level(LogLevel level) => level switch

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
+using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -22,7 +23,7 @@ internal sealed partial class FunctionHandler(
         var start = Stopwatch.GetTimestamp();
         var request = context.Request;
         metrics.Started();
-        var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Guid.NewGuid().ToString();
+        var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         FunctionResult? result = null;
         long bytesIn = 0, bytesOut = 0;
         try

@@ -159,8 +159,11 @@ internal sealed class Http1Connection : IDisposable
         return await Stream.ReadAsync(destination, cancellationToken);
     }
 
-    /// <summary>Reads one CRLF-terminated line (chunk sizes, trailers), without its CRLF.</summary>
-    public async Task<ReadOnlyMemory<byte>> ReadLineAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads one CRLF-terminated line (chunk sizes, trailers), without its CRLF. The bytes are the
+    /// connection's own buffer: valid until the next read.
+    /// </summary>
+    public async ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(CancellationToken cancellationToken)
     {
         int end;
         while ((end = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8)) < 0)
@@ -176,7 +179,7 @@ internal sealed class Http1Connection : IDisposable
             }
         }
 
-        var line = _buffer.AsMemory(_start, end).ToArray();
+        var line = _buffer.AsMemory(_start, end);
         _start += end + 2;
         return line;
     }
@@ -205,6 +208,12 @@ internal sealed class Http1Connection : IDisposable
 
     /// <summary>True when nothing unread is left in our buffer.</summary>
     public bool IsDrained => _start == _end;
+
+    /// <summary>True when body bytes are waiting in our buffer (a read will not touch the socket).</summary>
+    public bool HasBuffered => _end > _start;
+
+    /// <summary>True when a whole line is waiting in our buffer (<see cref="ReadLineAsync"/> will not touch the socket).</summary>
+    public bool HasBufferedLine => _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8) >= 0;
 
     public void Dispose()
     {

@@ -1,35 +1,38 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
+using System.IO.Pipelines;
 
 namespace Fwatchdog.Gateway.Sync;
 
 /// <summary>Body framing: the request pumped out (chunked when its length is unknown), the response copied in.</summary>
 internal sealed partial class Http1Forwarder
 {
+    private const int SmallTail = 16 * 1024;
+    private static readonly ReadOnlyMemory<byte> LastChunk = "0\r\n\r\n"u8.ToArray();
+
+    /// <summary>Sends the request body; of unknown length, each read goes out as one chunk, its size line and CRLF in the same write.</summary>
     private static async Task PumpBodyAsync(Stream source, Stream destination, long? length, CancellationToken cancellationToken)
     {
+        const int Room = 16; // a size line ("FFFFFFFF\r\n") before the data, CRLF after it
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
             int read;
-            while ((read = await source.ReadAsync(buffer.AsMemory(0, buffer.Length - 16), cancellationToken)) > 0)
+            while ((read = await source.ReadAsync(buffer.AsMemory(Room, buffer.Length - (2 * Room)), cancellationToken)) > 0)
             {
-                if (length is null)
+                if (length is not null)
                 {
-                    await destination.WriteAsync(Encoding.ASCII.GetBytes(read.ToString("X", CultureInfo.InvariantCulture) + "\r\n"), cancellationToken);
-                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                    await destination.WriteAsync("\r\n"u8.ToArray(), cancellationToken);
+                    await destination.WriteAsync(buffer.AsMemory(Room, read), cancellationToken);
+                    continue;
                 }
-                else
-                {
-                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                }
+
+                var start = FrameChunk(buffer, Room, read);
+                await destination.WriteAsync(buffer.AsMemory(start, Room + read + 2 - start), cancellationToken);
             }
 
             if (length is null)
             {
-                await destination.WriteAsync("0\r\n\r\n"u8.ToArray(), cancellationToken);
+                await destination.WriteAsync(LastChunk, cancellationToken);
             }
         }
         finally
@@ -38,22 +41,53 @@ internal sealed partial class Http1Forwarder
         }
     }
 
-    /// <summary>Copies the response body as framed by <paramref name="head"/>; a body the status forbids (205) is refused.</summary>
-    private static async Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, Stream destination, CancellationToken cancellationToken)
+    /// <summary>Writes the size line just before the <paramref name="length"/> bytes at <paramref name="offset"/> and CRLF after them; returns where the chunk starts.</summary>
+    private static int FrameChunk(byte[] buffer, int offset, int length)
+    {
+        Span<byte> digits = stackalloc byte[8];
+        length.TryFormat(digits, out var count, "X", CultureInfo.InvariantCulture);
+        var start = offset - count - 2;
+        digits[..count].CopyTo(buffer.AsSpan(start));
+        "\r\n"u8.CopyTo(buffer.AsSpan(offset - 2));
+        "\r\n"u8.CopyTo(buffer.AsSpan(offset + length));
+        return start;
+    }
+
+    /// <summary>
+    /// Copies the response body as framed by <paramref name="head"/>; a body the status forbids (205)
+    /// is refused. Bytes go into the response's pipe and are sent only when the next read has to
+    /// wait on the upstream's socket (<see cref="FlushBeforeWaitAsync"/>): a streamed answer still
+    /// reaches the caller piece by piece as it arrives, and an answer read whole goes out in one write
+    /// together with its end (the head, the body and a chunked answer's last chunk in one send, where
+    /// a flush per write made two).
+    /// </summary>
+    private static async Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, PipeWriter destination, CancellationToken cancellationToken)
+    {
+        var sink = head.Status == 205 ? null : destination;
+        await CopyFramedBodyAsync(connection, head, sink, cancellationToken);
+
+        // A small tail goes out with the end of the response; a big one is sent here, where the
+        // caller's write timeout still covers it.
+        if (sink is not null && (!sink.CanGetUnflushedBytes || sink.UnflushedBytes > SmallTail))
+        {
+            await FlushAsync(sink, cancellationToken);
+        }
+    }
+
+    private static async Task CopyFramedBodyAsync(Http1Connection connection, Http1ResponseHead head, PipeWriter? sink, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        var sink = head.Status == 205 ? Stream.Null : destination;
         try
         {
             switch (head.Framing)
             {
                 case Http1Framing.Chunked:
                     long size;
-                    while ((size = ParseChunkSize((await connection.ReadLineAsync(cancellationToken)).Span)) > 0)
+                    while ((size = ParseChunkSize((await ReadLineAsync(connection, sink, cancellationToken)).Span)) > 0)
                     {
                         RefuseContent(head, size);
                         await CopyExactlyAsync(connection, size, sink, buffer, cancellationToken);
-                        if ((await connection.ReadLineAsync(cancellationToken)).Length != 0)
+                        if ((await ReadLineAsync(connection, sink, cancellationToken)).Length != 0)
                         {
                             throw new Http1ResponseException("the upstream sent a chunk longer than its size or without its closing CRLF");
                         }
@@ -61,7 +95,7 @@ internal sealed partial class Http1Forwarder
 
                     // Trailer fields are checked like headers and not passed on.
                     ReadOnlyMemory<byte> trailer;
-                    while ((trailer = await connection.ReadLineAsync(cancellationToken)).Length > 0)
+                    while ((trailer = await ReadLineAsync(connection, sink, cancellationToken)).Length > 0)
                     {
                         Http1ResponseHead.CheckTrailer(trailer.Span);
                     }
@@ -72,19 +106,48 @@ internal sealed partial class Http1Forwarder
                     await CopyExactlyAsync(connection, head.ContentLength ?? 0, sink, buffer, cancellationToken);
                     return;
                 default:
-                    int read;
-                    while ((read = await connection.ReadAsync(buffer, cancellationToken)) > 0)
+                    while (true)
                     {
-                        RefuseContent(head, read);
-                        await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                    }
+                        await FlushBeforeWaitAsync(connection.HasBuffered, sink, cancellationToken);
+                        var read = await connection.ReadAsync(buffer, cancellationToken);
+                        if (read == 0)
+                        {
+                            return;
+                        }
 
-                    return;
+                        RefuseContent(head, read);
+                        sink?.Write(buffer.AsSpan(0, read));
+                    }
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>One chunk-size or trailer line; the bytes are valid until the next read from <paramref name="connection"/>.</summary>
+    private static async ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(Http1Connection connection, PipeWriter? sink, CancellationToken cancellationToken)
+    {
+        await FlushBeforeWaitAsync(connection.HasBufferedLine, sink, cancellationToken);
+        return await connection.ReadLineAsync(cancellationToken);
+    }
+
+    /// <summary>Sends what the response holds so far unless the next bytes are already in the connection's buffer.</summary>
+    private static async ValueTask FlushBeforeWaitAsync(bool buffered, PipeWriter? sink, CancellationToken cancellationToken)
+    {
+        if (!buffered && sink is not null && (!sink.CanGetUnflushedBytes || sink.UnflushedBytes > 0))
+        {
+            await FlushAsync(sink, cancellationToken);
+        }
+    }
+
+    private static async ValueTask FlushAsync(PipeWriter sink, CancellationToken cancellationToken)
+    {
+        var result = await sink.FlushAsync(cancellationToken);
+        if (result.IsCanceled)
+        {
+            throw new OperationCanceledException("the response flush was cancelled");
         }
     }
 
@@ -137,17 +200,18 @@ internal sealed partial class Http1Forwarder
         _ => -1,
     };
 
-    private static async Task CopyExactlyAsync(Http1Connection connection, long count, Stream destination, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task CopyExactlyAsync(Http1Connection connection, long count, PipeWriter? sink, byte[] buffer, CancellationToken cancellationToken)
     {
         while (count > 0)
         {
+            await FlushBeforeWaitAsync(connection.HasBuffered, sink, cancellationToken);
             var read = await connection.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
             if (read == 0)
             {
                 throw new Http1ResponseException($"the upstream closed the connection {count} bytes before the end of its response");
             }
 
-            await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            sink?.Write(buffer.AsSpan(0, read));
             count -= read;
         }
     }

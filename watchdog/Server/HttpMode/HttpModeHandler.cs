@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using Fwatchdog.Configuration;
+using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -29,7 +30,7 @@ internal sealed partial class HttpModeHandler(
         var start = Stopwatch.GetTimestamp();
         var request = context.Request;
         metrics.Started();
-        var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Guid.NewGuid().ToString();
+        var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         context.Response.Headers[WatchdogHeaders.CallId] = callId;
         var outcome = UpstreamOutcome.Answered;
         var reason = "ok";
@@ -183,11 +184,24 @@ internal sealed partial class HttpModeHandler(
             lines.Append("X-Start-Time: ").Append(startTime).Append("\r\n");
         }
 
-        var client = context.Connection.RemoteIpAddress?.ToString();
-        var chain = string.Join(", ", request.Headers["X-Forwarded-For"].Append(client).Where(value => !string.IsNullOrEmpty(value)));
-        if (chain.Length > 0)
+        // The chain the caller sent, then the caller itself; empty values are dropped.
+        var hops = 0;
+        foreach (var hop in request.Headers["X-Forwarded-For"])
         {
-            lines.Append("X-Forwarded-For: ").Append(chain).Append("\r\n");
+            if (!string.IsNullOrEmpty(hop))
+            {
+                lines.Append(hops++ == 0 ? "X-Forwarded-For: " : ", ").Append(hop);
+            }
+        }
+
+        if (context.Connection.RemoteIpAddress?.ToString() is { Length: > 0 } client)
+        {
+            lines.Append(hops++ == 0 ? "X-Forwarded-For: " : ", ").Append(client);
+        }
+
+        if (hops > 0)
+        {
+            lines.Append("\r\n");
         }
 
         if (!request.Headers.ContainsKey("X-Forwarded-Host") && request.Host.HasValue)
