@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Gateway.Sync;
 
@@ -61,20 +62,42 @@ internal sealed partial class Http1Forwarder
     /// together with its end (the head, the body and a chunked answer's last chunk in one send, where
     /// a flush per write made two).
     /// </summary>
-    private static async Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, PipeWriter destination, CancellationToken cancellationToken)
+    private static async Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, HttpResponse response, CancellationToken cancellationToken)
     {
-        var sink = head.Status == 205 ? null : destination;
+        var sink = head.Status == 205 ? null : new BodySink(response);
         await CopyFramedBodyAsync(connection, head, sink, cancellationToken);
 
         // A small tail goes out with the end of the response; a big one is sent here, where the
         // caller's write timeout still covers it.
-        if (sink is not null && (!sink.CanGetUnflushedBytes || sink.UnflushedBytes > SmallTail))
+        if (sink is not null && sink.Pending > SmallTail)
         {
-            await FlushAsync(sink, cancellationToken);
+            await FlushAsync(sink.Writer, cancellationToken);
         }
     }
 
-    private static async Task CopyFramedBodyAsync(Http1Connection connection, Http1ResponseHead head, PipeWriter? sink, CancellationToken cancellationToken)
+    /// <summary>
+    /// The response body as the copy writes it. The first bytes commit the head (without sending
+    /// it): from then on a body that breaks off reaches the caller broken, never as a clean error.
+    /// </summary>
+    private sealed class BodySink(HttpResponse response)
+    {
+        public PipeWriter Writer { get; } = response.BodyWriter;
+
+        /// <summary>Bytes written and not sent yet (all of them, as far as we know, when the writer cannot tell).</summary>
+        public long Pending => !response.HasStarted ? 0 : Writer.CanGetUnflushedBytes ? Writer.UnflushedBytes : long.MaxValue;
+
+        public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        {
+            if (!response.HasStarted)
+            {
+                await response.StartAsync(cancellationToken);
+            }
+
+            Writer.Write(bytes.Span);
+        }
+    }
+
+    private static async Task CopyFramedBodyAsync(Http1Connection connection, Http1ResponseHead head, BodySink? sink, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
@@ -116,7 +139,7 @@ internal sealed partial class Http1Forwarder
                         }
 
                         RefuseContent(head, read);
-                        sink?.Write(buffer.AsSpan(0, read));
+                        await (sink?.WriteAsync(buffer.AsMemory(0, read), cancellationToken) ?? ValueTask.CompletedTask);
                     }
             }
         }
@@ -127,18 +150,18 @@ internal sealed partial class Http1Forwarder
     }
 
     /// <summary>One chunk-size or trailer line; the bytes are valid until the next read from <paramref name="connection"/>.</summary>
-    private static async ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(Http1Connection connection, PipeWriter? sink, CancellationToken cancellationToken)
+    private static async ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(Http1Connection connection, BodySink? sink, CancellationToken cancellationToken)
     {
         await FlushBeforeWaitAsync(connection.HasBufferedLine, sink, cancellationToken);
         return await connection.ReadLineAsync(cancellationToken);
     }
 
     /// <summary>Sends what the response holds so far unless the next bytes are already in the connection's buffer.</summary>
-    private static async ValueTask FlushBeforeWaitAsync(bool buffered, PipeWriter? sink, CancellationToken cancellationToken)
+    private static async ValueTask FlushBeforeWaitAsync(bool buffered, BodySink? sink, CancellationToken cancellationToken)
     {
-        if (!buffered && sink is not null && (!sink.CanGetUnflushedBytes || sink.UnflushedBytes > 0))
+        if (!buffered && sink is not null && sink.Pending > 0)
         {
-            await FlushAsync(sink, cancellationToken);
+            await FlushAsync(sink.Writer, cancellationToken);
         }
     }
 
@@ -200,7 +223,7 @@ internal sealed partial class Http1Forwarder
         _ => -1,
     };
 
-    private static async Task CopyExactlyAsync(Http1Connection connection, long count, PipeWriter? sink, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task CopyExactlyAsync(Http1Connection connection, long count, BodySink? sink, byte[] buffer, CancellationToken cancellationToken)
     {
         while (count > 0)
         {
@@ -211,7 +234,7 @@ internal sealed partial class Http1Forwarder
                 throw new Http1ResponseException($"the upstream closed the connection {count} bytes before the end of its response");
             }
 
-            sink?.Write(buffer.AsSpan(0, read));
+            await (sink?.WriteAsync(buffer.AsMemory(0, read), cancellationToken) ?? ValueTask.CompletedTask);
             count -= read;
         }
     }

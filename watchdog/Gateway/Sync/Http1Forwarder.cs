@@ -94,7 +94,7 @@ internal sealed partial class Http1Forwarder : IDisposable
                 CopyHeaders(responseHead, context.Response, bodyless);
                 if (!bodyless)
                 {
-                    await CopyBodyAsync(connection, responseHead, context.Response.BodyWriter, cancellationToken);
+                    await CopyBodyAsync(connection, responseHead, context.Response, cancellationToken);
                 }
 
                 // Reuse needs the whole request sent, an unambiguous end of the response and
