@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
-for tool in wrk:wrk hyperfine:hyperfine clang:clang python3:python3 curl:curl nats-server:nats-server; do
+for tool in wrk:wrk hyperfine:hyperfine clang:clang python3:python3 curl:curl nats-server:nats-server nginx:nginx-light; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 dpkg -s zlib1g-dev >/dev/null 2>&1 || missing+=(zlib1g-dev)
