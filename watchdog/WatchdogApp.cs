@@ -7,6 +7,7 @@ using Fwatchdog.Server.HttpMode;
 using Fwatchdog.Server.StaticMode;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
@@ -47,6 +48,10 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     public static WatchdogApp Create(WatchdogOptions options)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        // Kestrel's default waits for each read with a one-byte MSG_PEEK before it takes a buffer:
+        // one more system call per receive, 4 KiB at a time. A function serves few connections, so
+        // the 4 KiB an idle connection then holds is cheap (issue 14).
+        builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             HostSetup.Listen(kestrel, options.BindAddress, options.Port);
