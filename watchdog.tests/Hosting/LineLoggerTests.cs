@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Fwatchdog.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,19 @@ public sealed partial class LineLoggerTests
         provider.CreateLogger("Fwatchdog.Server.FunctionHandler").Log(LogLevel.Information, new EventId(510), "POST / 200", null, (s, _) => s);
 
         output.ToString().Should().MatchRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info: Fwatchdog\.Server\.FunctionHandler\[510\] POST / 200\n$");
+    }
+
+    [Fact]
+    public void The_timestamp_is_the_time_of_the_event_in_utc()
+    {
+        var output = new StringWriter();
+        using var provider = new LineLoggerProvider(output);
+        var before = DateTime.UtcNow;
+
+        provider.CreateLogger("c").Log(LogLevel.Information, new EventId(1), "m", null, (s, _) => s);
+
+        var stamp = DateTime.ParseExact(output.ToString()[..24], "yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+        stamp.Should().BeOnOrAfter(before.AddMilliseconds(-1)).And.BeOnOrBefore(DateTime.UtcNow);
     }
 
     [Theory]

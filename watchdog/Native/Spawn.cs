@@ -5,8 +5,8 @@ namespace Fwatchdog.Native;
 /// <summary>posix_spawn and friends (glibc and musl): the lean spawn path.</summary>
 internal static unsafe partial class Spawn
 {
-    /// <summary>glibc and musl: the child calls setsid(), so it leads a new session and process group.</summary>
-    public const short POSIX_SPAWN_SETSID = 0x80;
+    /// <summary>The child calls setpgid(0, pgroup): with pgroup 0 it leads a new process group, in the caller's session.</summary>
+    public const short POSIX_SPAWN_SETPGROUP = 0x02;
     public const short POSIX_SPAWN_SETSIGDEF = 0x04;
     public const short POSIX_SPAWN_SETSIGMASK = 0x08;
     public const int O_CLOEXEC = 0x80000;
@@ -27,6 +27,9 @@ internal static unsafe partial class Spawn
 
     [LibraryImport("libc", EntryPoint = "posix_spawnattr_setflags")]
     public static partial int AttrSetFlags(void* attributes, short flags);
+
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setpgroup")]
+    public static partial int AttrSetPgroup(void* attributes, int pgroup);
 
     [LibraryImport("libc", EntryPoint = "posix_spawnattr_setsigmask")]
     public static partial int AttrSetSigMask(void* attributes, void* mask);
