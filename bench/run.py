@@ -199,7 +199,8 @@ def write_markdown():
              "each figure sits next to a baseline from the same run. \"watchdog-only AOT\" (and plain \"AOT\") is "
              "`deploy/publish --watchdog-only`, what function images run; \"full AOT\" is the binary with the gateway.", "",
              "| measure | value | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
-    lines += [f"| {a.strip()} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
+    cell = lambda text: text.strip().replace("|", "\\|")  # noqa: E731 (cat|cat must not split a cell)
+    lines += ["| " + " | ".join(cell(x) for x in r) + " |" for r in rows]
     path = os.path.join(ROOT, "BENCHMARKS.md")
     existing = open(path).read() if os.path.exists(path) else ""
     # Only the top table is this script's; every "## " section after it (mode=http, gateway, soak, notes) is kept.
