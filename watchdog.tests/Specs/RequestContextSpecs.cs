@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Fwatchdog.Tests.Infrastructure;
 
@@ -42,6 +43,41 @@ public sealed class RequestContextSpecs
             .ToDictionary(line => line.Split(':')[0], line => Convert.ToUInt64(line.Split(':')[1].Trim(), 16) & ~0x1_8000_0000UL);
 
         lines.Should().BeEquivalentTo(new Dictionary<string, ulong> { ["SigBlk"] = 0, ["SigIgn"] = 0 });
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_run_leads_its_own_process_group_in_the_watchdogs_session_unless_the_watchdog_has_a_terminal()
+    {
+        // In the watchdog's session the scheduler's autogroup is shared (issue 13); with a
+        // terminal, a session of its own keeps the function away from it.
+        await using var watchdog = await TestWatchdog.StartAsync("cat /proc/self/stat");
+
+        var run = Stat(await watchdog.Client.GetStringAsync(watchdog.Url));
+        var own = Stat(await File.ReadAllTextAsync($"/proc/{Environment.ProcessId}/stat"));
+
+        run.ProcessGroup.Should().Be(run.Pid, "the run leads its own process group, which a timeout stops as a whole");
+        run.Session.Should().Be(HasTerminal() ? run.Pid : own.Session);
+    }
+
+    private static (int Pid, int ProcessGroup, int Session) Stat(string stat)
+    {
+        // pid (comm) state ppid pgrp session ...
+        var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (int.Parse(stat[..stat.IndexOf(' ')], CultureInfo.InvariantCulture), int.Parse(rest[2], CultureInfo.InvariantCulture),
+            int.Parse(rest[3], CultureInfo.InvariantCulture));
+    }
+
+    private static bool HasTerminal()
+    {
+        try
+        {
+            using var tty = File.OpenRead("/dev/tty");
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     [Fact(Timeout = 30_000)]

@@ -67,7 +67,7 @@ internal static class WatchdogSettings
         "Prefix each relayed stderr line with the time and call id; false writes the raw line (JSON logs).");
 
     public static readonly SettingDefinition Runner = new("runner", SettingKind.Text, "native", "runner=native",
-        "How processes are started: native (posix_spawn with a new session, the fast path) or cliwrap (CliWrap under setsid).");
+        "How processes are started: native (posix_spawn with a new process group, the fast path) or cliwrap (CliWrap under setsid).");
 
     public static readonly SettingDefinition ExitOnStdinEof = new("exit_on_stdin_eof", SettingKind.Boolean, "false", "exit_on_stdin_eof=true",
         "Drain and exit when the watchdog's own stdin closes (the gateway sets it on local functions, so they never outlive it).");

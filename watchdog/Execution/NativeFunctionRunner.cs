@@ -12,11 +12,16 @@ namespace Fwatchdog.Execution;
 /// POSIX_SPAWN_SETPGROUP, so the run leads its own process group without the extra exec of a
 /// wrapper. The group stays in the watchdog's session: Linux's scheduler autogroups give every
 /// session a scheduling group of its own, and a mode=http server in a session of its own got about
-/// 40% fewer requests through on 2 cores (issue 13). The environment block of the watchdog is built once, not per call;
+/// 40% fewer requests through on 2 cores (issue 13). Only when the watchdog has a controlling
+/// terminal does each run get a session of its own (POSIX_SPAWN_SETSID), so that no function can
+/// read or write that terminal or be stopped by it (SIGTTIN, SIGTTOU). The environment block of the watchdog is built once, not per call;
 /// exits are collected by one reaper thread. Same contract as <see cref="CliWrapFunctionRunner"/>.
 /// </summary>
 internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
 {
+    /// <summary>Whether runs get a session of their own: only when the watchdog has a controlling terminal.</summary>
+    internal static readonly bool NewSession = HasControllingTerminal();
+
     private readonly ProcessTable _table;
     private readonly ILogger _logger;
     private readonly List<(string Key, nint Entry)> _baseEnvironment = [];
@@ -165,7 +170,8 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         // Every signal is in the default set: glibc's child then makes one sigaction per signal,
         // where a smaller set would make it read each other signal's disposition first (measured
         // slower, issue 14).
-        Spawn.AttrSetFlags(attributes, (short)(Spawn.POSIX_SPAWN_SETPGROUP | Spawn.POSIX_SPAWN_SETSIGDEF | Spawn.POSIX_SPAWN_SETSIGMASK));
+        var group = NewSession ? Spawn.POSIX_SPAWN_SETSID : Spawn.POSIX_SPAWN_SETPGROUP;
+        Spawn.AttrSetFlags(attributes, (short)(group | Spawn.POSIX_SPAWN_SETSIGDEF | Spawn.POSIX_SPAWN_SETSIGMASK));
         Spawn.AttrSetPgroup(attributes, 0);
         Spawn.SigEmptySet(signals);
         Spawn.AttrSetSigMask(attributes, signals);
@@ -280,5 +286,19 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         Encoding.UTF8.GetBytes(text, new Span<byte>(buffer, length));
         buffer[length] = 0;
         return (nint)buffer;
+    }
+
+    /// <summary>/dev/tty opens only for a process with a controlling terminal (ENXIO otherwise).</summary>
+    private static bool HasControllingTerminal()
+    {
+        try
+        {
+            using var tty = new FileStream("/dev/tty", FileMode.Open, FileAccess.Read);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 }

@@ -43,7 +43,8 @@ internal static class HostSetup
         logging.AddFilter("Microsoft", LogLevel.Warning);
 
         // Hosting makes an Activity for every request whenever this category is enabled at any
-        // level (3-4% of a mode=http call's CPU); it logs nothing above Information anyway.
+        // level (3-4% of a mode=http call's CPU). Above Information it logs a failed start, which
+        // the command line reports itself (Cli/StartupFailure), and overridden addresses, which we never set.
         logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
         // A failed start (a port in use) is one line from the command line (Cli/StartupFailure); the host's stack trace is noise.

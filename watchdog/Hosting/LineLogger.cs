@@ -42,20 +42,24 @@ internal sealed class LineLoggerProvider(TextWriter output) : ILoggerProvider
                 return;
             }
 
+            // Formatted before the line is taken: a formatter that logs gets a builder of its own.
+            var message = formatter(state, exception);
+            var error = exception?.ToString();
             var line = (t_line ??= new StringBuilder(256)).Clear();
+            t_line = null;
             AppendTimestamp(line, DateTime.UtcNow);
             line.Append(Level(logLevel)).Append(": ").Append(category).Append('[').Append(eventId.Id.ToString(CultureInfo.InvariantCulture)).Append("] ");
-            AppendFolded(line, formatter(state, exception));
-            if (exception is not null)
+            AppendFolded(line, message);
+            if (error is not null)
             {
                 line.Append(' ');
-                AppendFolded(line, exception.ToString());
+                AppendFolded(line, error);
             }
 
             output.Write(line.Append('\n').ToString());
-            if (line.Capacity > 4096)
+            if (line.Capacity <= 4096)
             {
-                t_line = null;
+                t_line = line;
             }
         }
 

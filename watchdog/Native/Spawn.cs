@@ -7,6 +7,9 @@ internal static unsafe partial class Spawn
 {
     /// <summary>The child calls setpgid(0, pgroup): with pgroup 0 it leads a new process group, in the caller's session.</summary>
     public const short POSIX_SPAWN_SETPGROUP = 0x02;
+
+    /// <summary>glibc and musl: the child calls setsid(), so it leads a new session (without a controlling terminal) and process group.</summary>
+    public const short POSIX_SPAWN_SETSID = 0x80;
     public const short POSIX_SPAWN_SETSIGDEF = 0x04;
     public const short POSIX_SPAWN_SETSIGMASK = 0x08;
     public const int O_CLOEXEC = 0x80000;

@@ -8,7 +8,6 @@ namespace Fwatchdog.Gateway.Sync;
 /// <summary>Body framing: the request pumped out (chunked when its length is unknown), the response copied in.</summary>
 internal sealed partial class Http1Forwarder
 {
-    private const int SmallTail = 16 * 1024;
     private static readonly ReadOnlyMemory<byte> LastChunk = "0\r\n\r\n"u8.ToArray();
 
     /// <summary>Sends the request body; of unknown length, each read goes out as one chunk, its size line and CRLF in the same write.</summary>
@@ -57,19 +56,17 @@ internal sealed partial class Http1Forwarder
     /// <summary>
     /// Copies the response body as framed by <paramref name="head"/>; a body the status forbids (205)
     /// is refused. Bytes go into the response's pipe and are sent only when the next read has to
-    /// wait on the upstream's socket (<see cref="FlushBeforeWaitAsync"/>): a streamed answer still
-    /// reaches the caller piece by piece as it arrives, and an answer read whole goes out in one write
-    /// together with its end (the head, the body and a chunked answer's last chunk in one send, where
-    /// a flush per write made two).
+    /// wait on the upstream's socket (<see cref="FlushBeforeWaitAsync"/>) and once at the end: a
+    /// streamed answer still reaches the caller piece by piece as it arrives, and an answer read
+    /// whole goes out in one write (the head and a Content-Length body in one send, where a flush
+    /// per write made two). The last flush is ours, under the caller's write timeout, not Kestrel's
+    /// after the handler returns, where no timeout would reach a caller that stopped reading.
     /// </summary>
     private static async Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, HttpResponse response, CancellationToken cancellationToken)
     {
         var sink = head.Status == 205 ? null : new BodySink(response);
         await CopyFramedBodyAsync(connection, head, sink, cancellationToken);
-
-        // A small tail goes out with the end of the response; a big one is sent here, where the
-        // caller's write timeout still covers it.
-        if (sink is not null && sink.Pending > SmallTail)
+        if (sink is not null && sink.Pending > 0)
         {
             await FlushAsync(sink.Writer, cancellationToken);
         }

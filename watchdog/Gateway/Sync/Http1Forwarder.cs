@@ -61,6 +61,7 @@ internal sealed partial class Http1Forwarder : IDisposable
 
             var reusable = false;
             var pump = Task.CompletedTask;
+            CancellationTokenSource? pumping = null;
             Http1ResponseHead? responseHead = null;
             try
             {
@@ -78,7 +79,8 @@ internal sealed partial class Http1Forwarder : IDisposable
 
                 if (hasBody && small is null)
                 {
-                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, cancellationToken);
+                    pumping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, pumping.Token);
                 }
 
                 // From here on the upstream may have seen the request: no retry, whatever happens.
@@ -118,9 +120,15 @@ internal sealed partial class Http1Forwarder : IDisposable
                 }
                 else
                 {
+                    // An answer that came before the caller finished its body (a 401, a 413) is
+                    // complete: the rest of the body goes nowhere, so stop reading it and let the
+                    // handler end the response instead of waiting on the caller.
+                    pumping?.Cancel();
                     connection.Dispose();
                     await ObserveAsync(pump);
                 }
+
+                pumping?.Dispose();
             }
         }
     }
