@@ -8,6 +8,7 @@ internal static partial class Libc
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     public const int X_OK = 1;
+    private const int EINTR = 4;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
@@ -21,6 +22,37 @@ internal static partial class Libc
         var stat = stackalloc byte[256];
         return Fstat(fd, stat) == 0 ? *(long*)(stat + 8) : -1;
     }
+
+    /// <summary>
+    /// Fills <paramref name="buffer"/> from the kernel's CSPRNG (getrandom(2), glibc 2.25+ and musl
+    /// 1.1.20+). Unlike RandomNumberGenerator, it needs no OpenSSL, which function images lack.
+    /// </summary>
+    public static unsafe void GetRandom(Span<byte> buffer)
+    {
+        fixed (byte* start = buffer)
+        {
+            var done = 0;
+            while (done < buffer.Length)
+            {
+                var got = (int)GetRandom(start + done, (nuint)(buffer.Length - done), 0);
+                if (got < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw new IOException($"getrandom failed (errno {errno})");
+                }
+
+                done += got;
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrandom", SetLastError = true)]
+    private static unsafe partial nint GetRandom(byte* buffer, nuint length, uint flags);
 
     [LibraryImport("libc", EntryPoint = "fstat")]
     private static unsafe partial int Fstat(int fd, byte* stat);
