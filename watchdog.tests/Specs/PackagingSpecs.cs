@@ -158,6 +158,10 @@ public sealed partial class PackagingSpecs
 
             (await response.Content.ReadAsStringAsync()).Should().Be("from the image");
             healthcheck.ExitCode.Should().Be(0, healthcheck.Output);
+
+            // Function images carry no OpenSSL: serving a call must not load it (call ids from
+            // RandomNumberGenerator once did, and the watchdog crashed on its first call there).
+            (await File.ReadAllTextAsync($"/proc/{watchdog.Pid}/maps")).Should().NotContainAny(["libssl", "libcrypto"]);
             watchdog.Output.Should().Contain("exec_timeout=10s");
             (await QueueOneCallThroughTheGatewayAsync(gatewayBinary, watchdog.Url, output)).Should().Be("queued");
         }
