@@ -3,6 +3,7 @@
 hello (bench/Hello) against the hello hit directly, in the same run; p50 at one connection; and
 1 GiB through an upstream that streams the body back. Reuses bench/run.py's helpers."""
 import os, shutil, subprocess, sys, tempfile, time
+from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402
@@ -27,12 +28,7 @@ def http_mode(upstream_cmd, upstream_port, extra=None):
 
 def wrk_with_cpu(port, pids):
     """wrk at 16 connections; also the CPU microseconds per request of each pid and of the whole machine."""
-    before = [cpu_ticks(pid) for pid in pids] + [busy_ticks()]
-    result = wrk(port, 16)
-    after = [cpu_ticks(pid) for pid in pids] + [busy_ticks()]
-    seconds = float(run.DURATION.rstrip("s"))
-    per_request = [(b - a) / os.sysconf("SC_CLK_TCK") * 1e6 / (result[0] * seconds) for a, b in zip(before, after)]
-    return result, per_request
+    return run.wrk_with_cpu(port, [partial(cpu_ticks, pid) for pid in pids] + [busy_ticks])
 
 
 def child_pid(parent):

@@ -7,9 +7,10 @@ CPU per request), and 256 MiB posted through cat (MiB/s). Medians over the round
 Usage: python3 bench/percall.py [--rounds N] "label=path/to/fwatchdog" ...
 (build the hello first: dotnet publish bench/Hello -c Release -r linux-x64 -o artifacts/hello)"""
 import os, statistics, subprocess, sys, tempfile, time
+from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import HELLO, cpu_ticks, free_port, start, stop, wrk  # noqa: E402
+from run import HELLO, cpu_ticks, free_port, start, stop, wrk, wrk_with_cpu  # noqa: E402
 
 SECONDS = 5
 MIB = 256
@@ -17,9 +18,8 @@ MIB = 256
 
 def per_call_cpu(pid, port):
     """wrk at 16 connections for SECONDS: req/s and the process's CPU microseconds per request."""
-    before = cpu_ticks(pid)
-    rps = wrk(port, 16, duration=f"{SECONDS}s")[0]
-    return rps, (cpu_ticks(pid) - before) / os.sysconf("SC_CLK_TCK") * 1e6 / (rps * SECONDS)
+    (rps, *_), (cpu,) = wrk_with_cpu(port, [partial(cpu_ticks, pid)], duration=f"{SECONDS}s")
+    return rps, cpu
 
 
 def fork_mode(binary):

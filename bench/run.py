@@ -2,6 +2,7 @@
 """Watchdog benchmarks. Every figure sits next to a baseline measured in the same run, because
 this 2-core machine is noisy. Loopback only; every load run is bounded in time."""
 import json, os, re, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+from functools import partial
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AOT = os.path.join(ROOT, "artifacts/aot/fwatchdog")  # the full build (watchdog and gateway)
@@ -74,6 +75,16 @@ def busy_ticks():
     return sum(values) - values[3] - values[4]
 
 
+def wrk_with_cpu(port, counters, duration=DURATION):
+    """wrk at 16 connections; also, for each counter (a function returning clock ticks, such as
+    cpu_ticks or busy_ticks), the CPU microseconds it counted per request."""
+    before = [count() for count in counters]
+    result = wrk(port, 16, duration=duration)
+    after = [count() for count in counters]
+    requests = result[0] * float(duration.rstrip("s"))
+    return result, [(b - a) / os.sysconf("SC_CLK_TCK") * 1e6 / requests for a, b in zip(before, after)]
+
+
 def hyperfine_ms(command, runs=1000):
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run(["hyperfine", "-N", "--warmup", "50", "--runs", str(runs), "--export-json", out.name, command],
@@ -143,9 +154,7 @@ def main():
         proc, _ = start(cmd, port, extra)
         time.sleep(0.5)
         wrk(port, 16, duration="2s")  # warm-up
-        before = (cpu_ticks(proc.pid, children=True), cpu_ticks(proc.pid), busy_ticks())
-        rps, p50, p99, errors = wrk(port, 16)
-        after = (cpu_ticks(proc.pid, children=True), cpu_ticks(proc.pid), busy_ticks())
+        (rps, p50, p99, errors), per_call = wrk_with_cpu(port, [partial(cpu_ticks, proc.pid, children=True), partial(cpu_ticks, proc.pid), busy_ticks])
         target = ">= 1.9x floor" if label == "AOT" else "(reported)"
         row(f"cat, 100 B POST, 16 conns, {label}", f"{rps:.0f} req/s", f"1/floor {1000 / floor_mean:.0f}/s", f"{rps * floor_mean / 1000:.2f}x floor", target)
         row(f"  p50 / p99 latency, {label}", f"{p50:.2f} / {p99:.2f} ms", "", "", f"non-2xx: {errors}")
@@ -153,7 +162,6 @@ def main():
             # Where a call's CPU went: the children (cat, reaped by the watchdog), the watchdog, and
             # the rest of the machine (wrk, the kernel's own work). With 2 cores busy, the children
             # and the rest alone cap req/s at 2 / (child + rest): the ratio no watchdog could pass.
-            per_call = [(b - a) / os.sysconf("SC_CLK_TCK") * 1e6 / (rps * float(DURATION.rstrip("s"))) for a, b in zip(before, after)]
             child, own, machine = per_call
             rest = machine - child - own
             row("  CPU per call: child (cat) / watchdog / rest", f"{child:.0f} / {own:.0f} / {rest:.0f} us", f"floor {floor_mean * 1000:.0f} us",

@@ -14,8 +14,8 @@ namespace Fwatchdog.Execution;
 /// session a scheduling group of its own, and a mode=http server in a session of its own got about
 /// 40% fewer requests through on 2 cores (issue 13). Only when the watchdog has a controlling
 /// terminal does each run get a session of its own (POSIX_SPAWN_SETSID), so that no function can
-/// read or write that terminal or be stopped by it (SIGTTIN, SIGTTOU). The environment block of the watchdog is built once, not per call;
-/// exits are collected by one reaper thread. Same contract as <see cref="CliWrapFunctionRunner"/>.
+/// read or write that terminal or be stopped by it (SIGTTIN, SIGTTOU). The environment block of
+/// the watchdog is built once, not per call; exits are collected by one reaper thread. Same contract as <see cref="CliWrapFunctionRunner"/>.
 /// </summary>
 internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
 {

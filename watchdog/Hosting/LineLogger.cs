@@ -73,34 +73,17 @@ internal sealed class LineLoggerProvider(TextWriter output) : ILoggerProvider
             }
         }
 
-        /// <summary>yyyy-MM-ddTHH:mm:ss.fffZ and a space, without the custom-format parser (1% of a mode=http call's CPU).</summary>
+        /// <summary>
+        /// yyyy-MM-ddTHH:mm:ss.fffZ and a space: the round-trip ("O") format, which has its own fast
+        /// path, cut to milliseconds (the custom-format parser was 1% of a mode=http call's CPU).
+        /// </summary>
         private static void AppendTimestamp(StringBuilder line, DateTime utc)
         {
-            Span<char> text = stackalloc char[25];
-            Digits(text[..4], utc.Year);
-            text[4] = '-';
-            Digits(text.Slice(5, 2), utc.Month);
-            text[7] = '-';
-            Digits(text.Slice(8, 2), utc.Day);
-            text[10] = 'T';
-            Digits(text.Slice(11, 2), utc.Hour);
-            text[13] = ':';
-            Digits(text.Slice(14, 2), utc.Minute);
-            text[16] = ':';
-            Digits(text.Slice(17, 2), utc.Second);
-            text[19] = '.';
-            Digits(text.Slice(20, 3), utc.Millisecond);
+            Span<char> text = stackalloc char[33];
+            utc.TryFormat(text, out _, "O", CultureInfo.InvariantCulture);
             text[23] = 'Z';
             text[24] = ' ';
-            line.Append(text);
-        }
-
-        private static void Digits(Span<char> destination, int value)
-        {
-            for (var i = destination.Length - 1; i >= 0; i--, value /= 10)
-            {
-                destination[i] = (char)('0' + (value % 10));
-            }
+            line.Append(text[..25]);
         }
 
         private static string Level(LogLevel level) => level switch
