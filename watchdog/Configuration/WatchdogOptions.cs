@@ -42,6 +42,9 @@ internal sealed partial record WatchdogOptions
     /// <summary><c>response_buffer_bytes</c>, default 64 KiB.</summary>
     public int ResponseBufferBytes { get; init; } = 64 * 1024;
 
+    /// <summary><c>max_spool_bytes</c>, default 2 GiB; 0 turns the spool off.</summary>
+    public long MaxSpoolBytes { get; init; } = Streaming.SpoolLimits.DefaultMaxBytes;
+
     /// <summary><c>combine_output</c>, default false.</summary>
     public bool CombineOutput { get; init; }
 
@@ -121,6 +124,7 @@ internal sealed partial record WatchdogOptions
             MaxInflight = read.Count(WatchdogSettings.MaxInflight, 0),
             MaxRequestBytes = read.Bytes(WatchdogSettings.MaxRequestBytes, 0),
             ResponseBufferBytes = (int)Math.Min(read.Bytes(WatchdogSettings.ResponseBufferBytes, 64 * 1024), 64L << 20),
+            MaxSpoolBytes = read.Bytes(WatchdogSettings.MaxSpoolBytes, Streaming.SpoolLimits.DefaultMaxBytes),
             CombineOutput = read.Boolean(WatchdogSettings.CombineOutput, false),
             WriteDebug = read.Boolean(WatchdogSettings.WriteDebug, false),
             ContentType = read.Raw(WatchdogSettings.ContentType)?.Value,

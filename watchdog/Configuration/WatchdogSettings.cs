@@ -36,6 +36,9 @@ internal static class WatchdogSettings
     public static readonly SettingDefinition ResponseBufferBytes = new("response_buffer_bytes", SettingKind.Bytes, "64KiB", "response_buffer_bytes=64KiB",
         "Output held back before the status is sent, so short failing calls get a true 500 (0 = stream at once).");
 
+    public static readonly SettingDefinition MaxSpoolBytes = new("max_spool_bytes", SettingKind.Bytes, "2GiB", "max_spool_bytes=512MiB",
+        "Output that may wait (1 MiB in memory, the rest in a $TMPDIR file) while a caller that sends before it reads is still sending; past it the call is stopped (0 = no spool: output waits for the caller).");
+
     public static readonly SettingDefinition CombineOutput = new("combine_output", SettingKind.Boolean, "false", "combine_output=true",
         "Merge the process's stderr into the response body (classic default is true; see README).");
 
@@ -93,7 +96,7 @@ internal static class WatchdogSettings
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         FunctionProcess, Port, BindAddress, ReadTimeout, WriteTimeout, ExecTimeout, HealthcheckInterval, KillGrace,
-        MaxInflight, MaxRequestBytes, ResponseBufferBytes, CombineOutput, WriteDebug, ContentType, CgiHeaders,
+        MaxInflight, MaxRequestBytes, ResponseBufferBytes, MaxSpoolBytes, CombineOutput, WriteDebug, ContentType, CgiHeaders,
         CgiResponse, MarshalRequest, SuppressLock, LockFile, MetricsPort, PrefixLogs, Runner, ExitOnStdinEof,
         Mode, HttpUpstreamUrl, HttpBufferReqBody, ReadyPath, StaticPath, LogCallId,
     ];

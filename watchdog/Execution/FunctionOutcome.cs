@@ -30,6 +30,9 @@ internal enum FunctionOutcome
     /// <summary>The watchdog is shutting down and stopped the call.</summary>
     ShuttingDown,
 
+    /// <summary>The caller, still sending its body, left more output unread than <c>max_spool_bytes</c>.</summary>
+    SpoolFull,
+
     /// <summary>cgi_response is on and the header block the process wrote is malformed.</summary>
     BadCgiResponse,
 }

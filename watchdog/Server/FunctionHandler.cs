@@ -90,8 +90,8 @@ internal sealed partial class FunctionHandler(
         using var onWriteTimeout = writeTimer?.Token.Register(() => abort.Trigger(FunctionOutcome.WriteTimedOut));
 
         DateTimeOffset? deadline = options.ExecTimeout > TimeSpan.Zero ? DateTimeOffset.UtcNow + options.ExecTimeout : null;
-        var input = new RequestInput(context.Request, abort, options.ReadTimeout, options.MarshalRequest);
-        using var gate = new ResponseGate(context, abort, options, callId, start);
+        await using var gate = new ResponseGate(context, abort, options, callId, start);
+        using var input = new RequestInput(context.Request, abort, options.ReadTimeout, options.MarshalRequest, gate.EndOfInput);
         var logId = HeaderText.FromBytes(callId); // the response gets the id's bytes back, the log its text
         var stderr = new StderrRelay(logger, logId, options.PrefixLogs);
         var result = await runner.RunAsync(new FunctionRequest
@@ -111,7 +111,21 @@ internal sealed partial class FunctionHandler(
             LogStartFailed(logger, logId, result.Message);
         }
 
+        // The caller may still be sending what the process did not read: that is read and thrown
+        // away while the answer goes out, since a caller that sends before it reads takes the
+        // answer only once its body is through.
+        var rest = input.RestAsync();
         await gate.FinishAsync(result, options.WriteDebug && !options.CombineOutput ? stderr.Tail : null);
+        await rest;
+        if (gate.SpoolError is { } spoolError)
+        {
+            LogSpoolFull(logger, logId, spoolError);
+        }
+        else if (gate.Spooled is { Bytes: > 0 } spooled)
+        {
+            LogSpooled(logger, logId, spooled.Bytes, spooled.DiskBytes);
+        }
+
         if (gate.DroppedHeaders.Count > 0)
         {
             LogCgiHeadersDropped(logger, logId, string.Join(", ", gate.DroppedHeaders));
@@ -157,6 +171,13 @@ internal sealed partial class FunctionHandler(
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "[{CallId}] {Message}")]
     private static partial void LogStartFailed(ILogger logger, string callId, string message);
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Debug,
+        Message = "[{CallId}] the caller read the answer only after sending its body: up to {Bytes} bytes of output waited at once (spool file peak {DiskBytes} bytes)")]
+    private static partial void LogSpooled(ILogger logger, string callId, long bytes, long diskBytes);
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Warning, Message = "[{CallId}] the call was stopped: {Message}")]
+    private static partial void LogSpoolFull(ILogger logger, string callId, string message);
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning,
         Message = "[{CallId}] cgi_response: dropped {Headers} from the function's header block (the watchdog frames the response itself)")]

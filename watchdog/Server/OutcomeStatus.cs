@@ -17,6 +17,7 @@ internal static class OutcomeStatus
         FunctionOutcome.ReadTimedOut => StatusCodes.Status408RequestTimeout,
         FunctionOutcome.BodyTooLarge => StatusCodes.Status413PayloadTooLarge,
         FunctionOutcome.ShuttingDown => StatusCodes.Status503ServiceUnavailable,
+        FunctionOutcome.SpoolFull => StatusCodes.Status507InsufficientStorage,
         FunctionOutcome.WriteTimedOut or FunctionOutcome.ClientGone => null,
         _ => StatusCodes.Status500InternalServerError,
     };
@@ -34,6 +35,7 @@ internal static class OutcomeStatus
         FunctionOutcome.BodyTooLarge => "body-too-large",
         FunctionOutcome.ClientGone => "client-gone",
         FunctionOutcome.ShuttingDown => "shutting-down",
+        FunctionOutcome.SpoolFull => "spool-full",
         _ => "error",
     };
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
+using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Server;
@@ -11,9 +12,11 @@ namespace Fwatchdog.Server;
 /// Holds the function's output back until the process exits or the output passes
 /// <c>response_buffer_bytes</c>, so a short failing call gets a true 500 instead of a 200 that
 /// already went out (headers before bytes). Past the threshold it streams; a failure after that
-/// aborts the connection so the client never sees a clean 200 for a failed call.
+/// aborts the connection so the client never sees a clean 200 for a failed call. What it sends
+/// goes through a <see cref="ResponseSpool"/>, so a caller that is still sending never stops the
+/// process from writing.
 /// </summary>
-internal sealed partial class ResponseGate : IDisposable
+internal sealed partial class ResponseGate : IAsyncDisposable
 {
     private readonly HttpContext _context;
     private readonly CallAbort _abort;
@@ -21,6 +24,7 @@ internal sealed partial class ResponseGate : IDisposable
     private readonly string _callId;
     private readonly long _startTimestamp;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly ResponseSpool _spool;
     private byte[] _pending;
     private int _pendingLength;
     private bool _cgiPending;
@@ -38,11 +42,21 @@ internal sealed partial class ResponseGate : IDisposable
         _startTimestamp = startTimestamp;
         _cgiPending = settings.CgiResponse;
         _pending = ArrayPool<byte>.Shared.Rent(Math.Max(settings.ResponseBufferBytes, 4096));
+        _spool = new ResponseSpool(context.Response.BodyWriter, SpoolLimits.InTempFolder(settings.MaxSpoolBytes), abort.Token);
     }
 
     public long BytesWritten { get; private set; }
 
     public bool HasStarted => _committed;
+
+    /// <summary>Why the spool gave up (<see cref="FunctionOutcome.SpoolFull"/>), for the log.</summary>
+    public string? SpoolError { get; private set; }
+
+    /// <summary>The most output that waited for the caller at once, and the most of it on disk.</summary>
+    public (long Bytes, long DiskBytes) Spooled => (_spool.PeakBytes, _spool.PeakDiskBytes);
+
+    /// <summary>The caller's body has ended: from now on output waits for the caller to read.</summary>
+    public void EndOfInput() => _spool.EndOfInput();
 
     /// <summary>Framing and hop-by-hop headers the function's CGI block tried to set (dropped).</summary>
     public IReadOnlyList<string> DroppedHeaders => _cgi?.Dropped ?? [];
@@ -138,7 +152,7 @@ internal sealed partial class ResponseGate : IDisposable
                     return;
                 }
 
-                await _context.Response.CompleteAsync();
+                await CompleteAsync();
                 return;
             }
 
@@ -146,6 +160,7 @@ internal sealed partial class ResponseGate : IDisposable
             {
                 Commit(_cgi?.Status ?? StatusCodes.Status200OK, _pendingLength, _pending.AsSpan(0, _pendingLength));
                 await SendAsync(_pending.AsMemory(0, _pendingLength));
+                await CompleteAsync();
                 return;
             }
 
@@ -171,10 +186,28 @@ internal sealed partial class ResponseGate : IDisposable
         }
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
+        await _spool.DisposeAsync();
         ArrayPool<byte>.Shared.Return(_pending);
         _lock.Dispose();
+    }
+
+    /// <summary>Waits until the caller has taken every byte (under write_timeout), then ends the response.</summary>
+    private async Task CompleteAsync()
+    {
+        if (!_broken)
+        {
+            await _spool.CompleteAsync(_abort.Token);
+        }
+
+        if (_broken)
+        {
+            _context.Abort();
+            return;
+        }
+
+        await _context.Response.CompleteAsync();
     }
 
     private string ErrorText(FunctionOutcome outcome, string message) =>
@@ -250,8 +283,15 @@ internal sealed partial class ResponseGate : IDisposable
 
         try
         {
-            await _context.Response.Body.WriteAsync(data, _abort.Token);
+            _spool.Write(data.Span);
+            await _spool.FlushAsync(_abort.Token);
             BytesWritten += data.Length;
+        }
+        catch (SpoolFullException ex)
+        {
+            _broken = true;
+            SpoolError = ex.Message;
+            _abort.Trigger(FunctionOutcome.SpoolFull);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {

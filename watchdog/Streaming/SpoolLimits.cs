@@ -1,0 +1,15 @@
+namespace Fwatchdog.Streaming;
+
+/// <summary>How much of a response may wait for a caller that is still sending, and where.</summary>
+/// <param name="MaxBytes"><c>max_spool_bytes</c>: the most that may wait (memory and file); 0 turns spooling off.</param>
+/// <param name="Directory">Where the spool file goes: the temp folder (<c>TMPDIR</c>).</param>
+internal sealed record SpoolLimits(long MaxBytes, string Directory)
+{
+    /// <summary>Kept in memory before the rest goes to a file; also what may wait once the caller's body has ended.</summary>
+    public const int MemoryBytes = 1 << 20;
+
+    /// <summary>The default of <c>max_spool_bytes</c>: a 1 GiB echo from a caller that sends before it reads fits.</summary>
+    public const long DefaultMaxBytes = 2L << 30;
+
+    public static SpoolLimits InTempFolder(long maxBytes) => new(maxBytes, Path.GetTempPath());
+}
