@@ -6,6 +6,8 @@ python3 upstream.py PORT STATE_DIR
   ANY  /inspect...     201 with the method, raw target, headers and body as text;
                        X-Want-Status sets the status; two X-Reply headers come back
   POST /echo           streams the body back while it still arrives (chunked)
+  POST /early          401 at once, before reading the body; then reads and drops the
+                       body, as Node's http server does for a body nobody read
   GET  /stream         "first" at once, "second" once STATE_DIR/go exists
   GET  /slow           writes STATE_DIR/slow-started, answers after 5 s, or writes
                        STATE_DIR/slow-cancelled when the caller closes the connection
@@ -91,6 +93,12 @@ class Handler(BaseHTTPRequestHandler):
             for data in self.body_chunks():
                 self.chunk(data)
             return self.chunk(b"")
+        if path.startswith("/early"):
+            self.answer(401, b"early: no credentials\n", [("Content-Type", "text/plain")])
+            self.wfile.flush()
+            for _ in self.body_chunks():
+                pass
+            return
         if path.startswith("/stream"):
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")

@@ -33,6 +33,9 @@ internal sealed partial record GatewayOptions
     /// <summary><c>write_timeout</c> (flag <c>--write_timeout</c>), default 65s; zero is no limit.</summary>
     public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(65);
 
+    /// <summary><c>max_spool_bytes</c>, default 2 GiB; 0 turns the spool off.</summary>
+    public long MaxSpoolBytes { get; init; } = Streaming.SpoolLimits.DefaultMaxBytes;
+
     /// <summary><c>upstream_template</c>, e.g. <c>http://{name}.{namespace}:8080</c>.</summary>
     public string? UpstreamTemplate { get; init; }
 
@@ -128,6 +131,7 @@ internal sealed partial record GatewayOptions
             UpstreamTimeout = read.Duration(GatewaySettings.UpstreamTimeout, TimeSpan.FromSeconds(60)),
             ReadTimeout = read.Duration(GatewaySettings.ReadTimeout, TimeSpan.FromSeconds(60)),
             WriteTimeout = read.Duration(GatewaySettings.WriteTimeout, TimeSpan.FromSeconds(65)),
+            MaxSpoolBytes = read.Bytes(GatewaySettings.MaxSpoolBytes, Streaming.SpoolLimits.DefaultMaxBytes),
             UpstreamTemplate = template?.Value,
             FunctionNamespace = read.Text(GatewaySettings.FunctionNamespace, "openfaas-fn"),
             DataDir = read.Text(GatewaySettings.DataDir, "fwatchdog-data"),

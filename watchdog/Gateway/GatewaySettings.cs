@@ -26,6 +26,9 @@ internal static class GatewaySettings
     public static readonly SettingDefinition WriteTimeout = new("write_timeout", SettingKind.Duration, "65s", "write_timeout=65s",
         "Time from the end of a request's headers until its response is written; after it the connection is closed. Keep it above upstream_timeout so a slow function gets its 504. 0 = no limit. The OpenFaaS gateway's write_timeout.");
 
+    public static readonly SettingDefinition MaxSpoolBytes = new("max_spool_bytes", SettingKind.Bytes, "2GiB", "max_spool_bytes=512MiB",
+        "A sync call's answer that may wait (1 MiB in memory, the rest in a $TMPDIR file) while a caller that sends before it reads is still sending; past it the call is broken off (0 = no spool: the answer waits for the caller).");
+
     public static readonly SettingDefinition UpstreamTemplate = new("upstream_template", SettingKind.Text, "(none)", "upstream_template=http://{name}.{namespace}:8080",
         "Address of functions not in the stack file, with {name} and {namespace} filled in (Kubernetes/Swarm DNS). A name that does not resolve is 404.");
 
@@ -109,7 +112,7 @@ internal static class GatewaySettings
 
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
-        Config, Port, BindAddress, MetricsPort, UpstreamTimeout, ReadTimeout, WriteTimeout, UpstreamTemplate, FunctionNamespace, DataDir,
+        Config, Port, BindAddress, MetricsPort, UpstreamTimeout, ReadTimeout, WriteTimeout, MaxSpoolBytes, UpstreamTemplate, FunctionNamespace, DataDir,
         Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, AsyncMaxBodyBytes, QueueWorkers, QueueFunctions, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
         CallbackAttempts, CallbackTimeout, CallbackAllowedHosts, CallbackSecretFile, AsyncRetention, AsyncKeepCredentials,
         BasicAuth, SecretMountPath, ShutdownTimeout, WriteDebug,

@@ -26,6 +26,7 @@ internal sealed partial class FunctionHandler(
         var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         FunctionResult? result = null;
         long bytesIn = 0, bytesOut = 0;
+        var answered = false;
         try
         {
             if (!IsFunctionMethod(request.Method))
@@ -61,7 +62,7 @@ internal sealed partial class FunctionHandler(
                     return;
                 }
 
-                (result, bytesIn, bytesOut) = await RunAsync(context, callId, start);
+                (result, bytesIn, bytesOut, answered) = await RunAsync(context, callId, start);
             }
             finally
             {
@@ -70,8 +71,9 @@ internal sealed partial class FunctionHandler(
         }
         finally
         {
-            // 0 in logs and metrics means no response was sent: the connection was aborted.
-            var aborted = context.RequestAborted.IsCancellationRequested || result?.Outcome is FunctionOutcome.ClientGone or FunctionOutcome.WriteTimedOut;
+            // 0 in logs and metrics means no response was sent: the connection was aborted. A
+            // whole answer counts, even if the caller left while the rest of its body was read.
+            var aborted = !answered && (context.RequestAborted.IsCancellationRequested || result?.Outcome is FunctionOutcome.ClientGone or FunctionOutcome.WriteTimedOut);
             var status = aborted ? 0 : context.Response.StatusCode;
 
             var elapsed = Stopwatch.GetElapsedTime(start);
@@ -81,7 +83,7 @@ internal sealed partial class FunctionHandler(
         }
     }
 
-    private async Task<(FunctionResult Result, long BytesIn, long BytesOut)> RunAsync(HttpContext context, string callId, long start)
+    private async Task<(FunctionResult Result, long BytesIn, long BytesOut, bool Answered)> RunAsync(HttpContext context, string callId, long start)
     {
         using var abort = new CallAbort();
         using var onClientGone = context.RequestAborted.Register(() => abort.Trigger(FunctionOutcome.ClientGone));
@@ -135,7 +137,7 @@ internal sealed partial class FunctionHandler(
         {
             LogBodyDiscarded(logger, logId, context.Response.StatusCode, gate.DiscardedBytes);
         }
-        return (result, input.BytesRead, gate.BytesWritten);
+        return (result, input.BytesRead, gate.BytesWritten, gate.Answered);
     }
 
     private static Task RejectAsync(HttpContext context, int status, string reason, string message)

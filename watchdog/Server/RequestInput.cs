@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
 using Fwatchdog.Execution;
+using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
@@ -11,16 +12,13 @@ namespace Fwatchdog.Server;
 /// Feeds the request body to the child's stdin as it arrives (never the whole body in memory),
 /// under <c>read_timeout</c>. A child that stops reading its input, or exits, is normal: the rest
 /// of the body is then read and thrown away (within <c>read_timeout</c>, at most
-/// <see cref="DiscardLimit"/> bytes), so a caller that sends everything before it reads still gets
+/// <see cref="SpoolLimits.MaxDiscardBytes"/> bytes), so a caller that sends everything before it reads still gets
 /// the answer instead of a broken pipe. A body read is never cancelled half-way: the server could
 /// not drain the body after that. With <c>marshal_request</c> the body is wrapped, still
 /// streaming, in the classic JSON envelope.
 /// </summary>
 internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpan readTimeout, bool marshal, Action endOfInput) : IDisposable
 {
-    /// <summary>The most of a body nobody wants that is read and thrown away before the connection is given up.</summary>
-    public const long DiscardLimit = 1L << 30;
-
     private const int ChunkSize = 64 * 1024;
     private readonly CancellationTokenSource _reading = Deadline(abort.Token, readTimeout);
     private readonly TaskCompletionSource _fed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -126,7 +124,7 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
     /// <summary>
     /// Reads and throws away what is left of the body once the child no longer takes it (or was
     /// never started); completes when the body has ended, <c>read_timeout</c> passed, the call was
-    /// aborted or <see cref="DiscardLimit"/> bytes were thrown away.
+    /// aborted or <see cref="SpoolLimits.MaxDiscardBytes"/> bytes were thrown away.
     /// </summary>
     public async Task RestAsync()
     {
@@ -202,7 +200,7 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
         long discarded = 0;
         try
         {
-            while (discarded < DiscardLimit)
+            while (discarded < SpoolLimits.MaxDiscardBytes)
             {
                 var read = await (pending ?? request.Body.ReadAsync(buffer, cancellationToken).AsTask());
                 pending = null;

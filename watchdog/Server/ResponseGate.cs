@@ -49,6 +49,9 @@ internal sealed partial class ResponseGate : IAsyncDisposable
 
     public bool HasStarted => _committed;
 
+    /// <summary>The whole response went out (the connection took its last byte).</summary>
+    public bool Answered { get; private set; }
+
     /// <summary>Why the spool gave up (<see cref="FunctionOutcome.SpoolFull"/>), for the log.</summary>
     public string? SpoolError { get; private set; }
 
@@ -175,6 +178,7 @@ internal sealed partial class ResponseGate : IAsyncDisposable
             // output): it is what was held back, so at most response_buffer_bytes (issue 11).
             var output = outcome == FunctionOutcome.Failed ? _pending.AsMemory(0, _pendingLength) : ReadOnlyMemory<byte>.Empty;
             await WriteErrorAsync(status, OutcomeStatus.Reason(outcome), ErrorText(outcome, message), output, stderrTail);
+            Answered = true;
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
@@ -208,6 +212,7 @@ internal sealed partial class ResponseGate : IAsyncDisposable
         }
 
         await _context.Response.CompleteAsync();
+        Answered = true;
     }
 
     private string ErrorText(FunctionOutcome outcome, string message) =>

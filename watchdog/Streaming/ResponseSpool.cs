@@ -33,7 +33,8 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
     private Segment? _tail;
     private long _memoryBytes;
     private SpoolFile? _file;
-    private Task? _sender;
+    private bool _sending; // a sender owns the writer (set before it starts: it may finish at once)
+    private Task _sender = Task.CompletedTask;
     private Exception? _failure;
     private TaskCompletionSource? _progress;
     private volatile bool _inputEnded;
@@ -64,7 +65,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
         {
             lock (_sync)
             {
-                return _sender is not null ? Queued : _writer.CanGetUnflushedBytes ? _writer.UnflushedBytes : 1;
+                return _sending ? Queued : _writer.CanGetUnflushedBytes ? _writer.UnflushedBytes : 1;
             }
         }
     }
@@ -86,7 +87,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
         lock (_sync)
         {
             ThrowIfFailed();
-            if (_sender is null)
+            if (!_sending)
             {
                 _writer.Write(data);
                 return;
@@ -105,7 +106,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
         lock (_sync)
         {
             ThrowIfFailed();
-            if (_sender is not null)
+            if (_sending)
             {
                 return _inputEnded ? WaitAsync(untilRoom: true, cancellationToken)
                     : _callerReading && !HasRoom ? WaitWhileReadingAsync(cancellationToken)
@@ -124,7 +125,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
                 return AwaitFlushAsync(flush);
             }
 
-            _progress ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _sending = true;
             _sender = SendAsync(flush);
             return ValueTask.CompletedTask;
         }
@@ -140,18 +141,19 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Task? sender;
+        bool sending;
         lock (_sync)
         {
-            sender = _sender;
+            sending = _sending;
         }
 
-        if (sender is not null)
+        if (sending)
         {
             await _stopping.CancelAsync();
             _writer.CancelPendingFlush();
-            await sender;
         }
+
+        await _sender;
 
         lock (_sync)
         {
@@ -178,7 +180,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
             lock (_sync)
             {
                 ThrowIfFailed();
-                if (_sender is null || (untilRoom && HasRoom))
+                if (!_sending || (untilRoom && HasRoom))
                 {
                     return;
                 }
@@ -203,7 +205,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
             lock (_sync)
             {
                 ThrowIfFailed();
-                if (_sender is null || HasRoom)
+                if (!_sending || HasRoom)
                 {
                     return;
                 }
@@ -245,7 +247,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
                     Signal();
                     if (_disposed || !TryDequeue(buffer, out next))
                     {
-                        _sender = null;
+                        _sending = false;
                         return;
                     }
                 }
@@ -259,7 +261,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
             lock (_sync)
             {
                 _failure = e;
-                _sender = null;
+                _sending = false;
             }
         }
         finally

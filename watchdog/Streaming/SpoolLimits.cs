@@ -11,5 +11,12 @@ internal sealed record SpoolLimits(long MaxBytes, string Directory)
     /// <summary>The default of <c>max_spool_bytes</c>: a 1 GiB echo from a caller that sends before it reads fits.</summary>
     public const long DefaultMaxBytes = 2L << 30;
 
+    /// <summary>
+    /// The most of a request body nobody wants any more (the function answered, exited or stopped
+    /// reading) that is read and thrown away, so a caller that sends before it reads gets the
+    /// answer; past it, and past <c>read_timeout</c>, the connection is given up.
+    /// </summary>
+    public const long MaxDiscardBytes = 1L << 30;
+
     public static SpoolLimits InTempFolder(long maxBytes) => new(maxBytes, Path.GetTempPath());
 }

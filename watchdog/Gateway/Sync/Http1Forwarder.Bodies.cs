@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
-using System.IO.Pipelines;
+using System.Net.Sockets;
+using Fwatchdog.Streaming;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Gateway.Sync;
@@ -10,34 +12,64 @@ internal sealed partial class Http1Forwarder
 {
     private static readonly ReadOnlyMemory<byte> LastChunk = "0\r\n\r\n"u8.ToArray();
 
-    /// <summary>Sends the request body; of unknown length, each read goes out as one chunk, its size line and CRLF in the same write.</summary>
-    private static async Task PumpBodyAsync(Stream source, Stream destination, long? length, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the request body; of unknown length, each read goes out as one chunk, its size line and
+    /// CRLF in the same write. Once the upstream takes no more (it failed, or answered and
+    /// <paramref name="stopSending"/> fired), the rest is read and thrown away, at most
+    /// <see cref="SpoolLimits.MaxDiscardBytes"/>. Reads are cancelled only by
+    /// <paramref name="cancellationToken"/> (the call's deadline). Returns whether the whole body reached the upstream.
+    /// </summary>
+    private static async Task<bool> PumpBodyAsync(
+        Stream source, Stream destination, long? length, ResponseSpool spool, CancellationToken stopSending, CancellationToken cancellationToken)
     {
         const int Room = 16; // a size line ("FFFFFFFF\r\n") before the data, CRLF after it
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var sending = true;
+        long discarded = 0;
         try
         {
             int read;
             while ((read = await source.ReadAsync(buffer.AsMemory(Room, buffer.Length - (2 * Room)), cancellationToken)) > 0)
             {
-                if (length is not null)
+                if (sending && !stopSending.IsCancellationRequested)
                 {
-                    await destination.WriteAsync(buffer.AsMemory(Room, read), cancellationToken);
+                    var start = length is null ? FrameChunk(buffer, Room, read) : Room;
+                    var end = length is null ? Room + read + 2 : Room + read;
+                    sending = await TrySendAsync(destination, buffer.AsMemory(start, end - start), stopSending);
                     continue;
                 }
 
-                var start = FrameChunk(buffer, Room, read);
-                await destination.WriteAsync(buffer.AsMemory(start, Room + read + 2 - start), cancellationToken);
+                sending = false;
+                if ((discarded += read) > SpoolLimits.MaxDiscardBytes)
+                {
+                    return false;
+                }
             }
 
-            if (length is null)
-            {
-                await destination.WriteAsync(LastChunk, cancellationToken);
-            }
+            return sending && (length is not null || await TrySendAsync(destination, LastChunk, stopSending));
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException or ConnectionResetException or ObjectDisposedException)
+        {
+            return false; // the caller's body broke off or took too long: the call's own handling says what happens
         }
         finally
         {
+            spool.EndOfInput();
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>False when the upstream no longer takes the body (it closed, or <paramref name="stopSending"/> fired).</summary>
+    private static async ValueTask<bool> TrySendAsync(Stream destination, ReadOnlyMemory<byte> bytes, CancellationToken stopSending)
+    {
+        try
+        {
+            await destination.WriteAsync(bytes, stopSending);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 
@@ -62,26 +94,18 @@ internal sealed partial class Http1Forwarder
     /// per write made two). The last flush is ours, under the caller's write timeout, not Kestrel's
     /// after the handler returns, where no timeout would reach a caller that stopped reading.
     /// </summary>
-    private static async Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, HttpResponse response, CancellationToken cancellationToken)
-    {
-        var sink = head.Status == 205 ? null : new BodySink(response);
-        await CopyFramedBodyAsync(connection, head, sink, cancellationToken);
-        if (sink is not null && sink.Pending > 0)
-        {
-            await FlushAsync(sink.Writer, cancellationToken);
-        }
-    }
+    private static Task CopyBodyAsync(Http1Connection connection, Http1ResponseHead head, BodySink sink, CancellationToken cancellationToken) =>
+        CopyFramedBodyAsync(connection, head, head.Status == 205 ? null : sink, cancellationToken);
 
     /// <summary>
-    /// The response body as the copy writes it. The first bytes commit the head (without sending
-    /// it): from then on a body that breaks off reaches the caller broken, never as a clean error.
+    /// The response body as the copy writes it, through the spool. The first bytes commit the head
+    /// (without sending it): from then on a body that breaks off reaches the caller broken, never
+    /// as a clean error.
     /// </summary>
-    private sealed class BodySink(HttpResponse response)
+    private sealed class BodySink(HttpResponse response, ResponseSpool spool)
     {
-        public PipeWriter Writer { get; } = response.BodyWriter;
-
-        /// <summary>Bytes written and not sent yet (all of them, as far as we know, when the writer cannot tell).</summary>
-        public long Pending => !response.HasStarted ? 0 : Writer.CanGetUnflushedBytes ? Writer.UnflushedBytes : long.MaxValue;
+        /// <summary>Bytes written and not sent yet.</summary>
+        public long Pending => !response.HasStarted ? 0 : spool.Pending;
 
         public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         {
@@ -90,8 +114,10 @@ internal sealed partial class Http1Forwarder
                 await response.StartAsync(cancellationToken);
             }
 
-            Writer.Write(bytes.Span);
+            spool.Write(bytes.Span);
         }
+
+        public ValueTask FlushAsync(CancellationToken cancellationToken) => spool.FlushAsync(cancellationToken);
     }
 
     private static async Task CopyFramedBodyAsync(Http1Connection connection, Http1ResponseHead head, BodySink? sink, CancellationToken cancellationToken)
@@ -158,16 +184,7 @@ internal sealed partial class Http1Forwarder
     {
         if (!buffered && sink is not null && sink.Pending > 0)
         {
-            await FlushAsync(sink.Writer, cancellationToken);
-        }
-    }
-
-    private static async ValueTask FlushAsync(PipeWriter sink, CancellationToken cancellationToken)
-    {
-        var result = await sink.FlushAsync(cancellationToken);
-        if (result.IsCanceled)
-        {
-            throw new OperationCanceledException("the response flush was cancelled");
+            await sink.FlushAsync(cancellationToken);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -17,6 +18,10 @@ namespace Fwatchdog.Gateway.Sync;
 /// completely and unambiguously framed and nothing else is readable on its socket (checked on
 /// every reuse); a request is retried (once, on a new connection) only when no byte of it can
 /// have reached the upstream; hop-by-hop and framing headers never cross in either direction.
+/// The answer goes through a <see cref="ResponseSpool"/>, so a caller that sends its whole body
+/// before it reads cannot stall an upstream that answers while it reads; an answer that comes
+/// before the caller's body has ended is sent whole, and the rest of the body is read and thrown
+/// away so that such a caller gets it.
 /// Nothing here knows about functions or the registry: callers map the failures to their own reasons.
 /// </summary>
 internal sealed partial class Http1Forwarder : IDisposable
@@ -24,10 +29,12 @@ internal sealed partial class Http1Forwarder : IDisposable
     private static readonly TimeSpan IdleLimit = TimeSpan.FromSeconds(50);
     private readonly ConcurrentDictionary<(string Host, int Port), ConcurrentBag<Http1Connection>> _idle = new();
     private readonly TimeProvider _time;
+    private readonly SpoolLimits _spool;
 
-    public Http1Forwarder(TimeProvider time)
+    public Http1Forwarder(TimeProvider time, SpoolLimits spool)
     {
         _time = time;
+        _spool = spool;
     }
 
     /// <summary>
@@ -47,6 +54,12 @@ internal sealed partial class Http1Forwarder : IDisposable
         var small = hasBody && request.ContentLength is <= 16 * 1024 ? await ReadSmallBodyAsync(request, cancellationToken) : null;
         var headBytes = BuildHead(context, baseUri, pathAndQuery, head, hasBody, small);
         var key = (baseUri.IdnHost, baseUri.Port);
+        await using var spool = new ResponseSpool(context.Response.BodyWriter, _spool, cancellationToken);
+        if (!hasBody || small is not null)
+        {
+            spool.EndOfInput();
+        }
+
         for (var attempt = 0; ; attempt++)
         {
             Http1Connection connection;
@@ -60,7 +73,8 @@ internal sealed partial class Http1Forwarder : IDisposable
             }
 
             var reusable = false;
-            var pump = Task.CompletedTask;
+            var finished = false;
+            var pump = Task.FromResult(true);
             CancellationTokenSource? pumping = null;
             Http1ResponseHead? responseHead = null;
             try
@@ -80,7 +94,7 @@ internal sealed partial class Http1Forwarder : IDisposable
                 if (hasBody && small is null)
                 {
                     pumping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, pumping.Token);
+                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, spool, pumping.Token, cancellationToken);
                 }
 
                 // From here on the upstream may have seen the request: no retry, whatever happens.
@@ -96,17 +110,28 @@ internal sealed partial class Http1Forwarder : IDisposable
                 CopyHeaders(responseHead, context.Response, bodyless);
                 if (!bodyless)
                 {
-                    await CopyBodyAsync(connection, responseHead, context.Response, cancellationToken);
+                    await CopyBodyAsync(connection, responseHead, new BodySink(context.Response, spool), cancellationToken);
                 }
+
+                if (!pump.IsCompleted)
+                {
+                    // An answer that came before the caller finished its body (a 401, a 413) is
+                    // complete: the rest of the body goes to the bin, not to the upstream.
+                    await pumping!.CancelAsync();
+                }
+
+                await spool.CompleteAsync(cancellationToken);
+                finished = true;
 
                 // Reuse needs the whole request sent, an unambiguous end of the response and
                 // nothing after it (a 204 or HEAD answer followed by bytes is not reused).
-                reusable = pump.IsCompleted && await ObserveAsync(pump) && !responseHead.Close && !responseHead.Http10
+                reusable = pump.IsCompleted && pump.Result && !responseHead.Close && !responseHead.Http10
                     && (bodyless || responseHead.Framing != Http1Framing.UntilClose) && connection.IsDrained;
                 return (responseHead.Status, GatewayFailure.None, "");
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !context.Response.HasStarted)
             {
+                finished = true;
                 ResetResponse(context.Response, responseHead);
                 var failure = cancellationToken.IsCancellationRequested ? GatewayFailure.UpstreamTimeout
                     : e is Http1ResponseException ? GatewayFailure.BadUpstreamResponse : GatewayFailure.FunctionUnreachable;
@@ -120,14 +145,18 @@ internal sealed partial class Http1Forwarder : IDisposable
                 }
                 else
                 {
-                    // An answer that came before the caller finished its body (a 401, a 413) is
-                    // complete: the rest of the body goes nowhere, so stop reading it and let the
-                    // handler end the response instead of waiting on the caller.
                     pumping?.Cancel();
                     connection.Dispose();
-                    await ObserveAsync(pump);
                 }
 
+                if (!finished && context.Response.HasStarted)
+                {
+                    context.Abort(); // a broken answer: the caller's body is not worth reading
+                }
+
+                // The pump reads what is left of the caller's body (never cancelled half-way, or
+                // the server could not drain it): a caller that sends before it reads gets the answer.
+                await pump;
                 pumping?.Dispose();
             }
         }
@@ -146,20 +175,6 @@ internal sealed partial class Http1Forwarder : IDisposable
 
         response.ContentLength = null;
         response.StatusCode = StatusCodes.Status200OK;
-    }
-
-    /// <summary>Waits for the body pump; false when it failed (its error is the response's business, not ours).</summary>
-    private static async Task<bool> ObserveAsync(Task pump)
-    {
-        try
-        {
-            await pump;
-            return true;
-        }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            return false;
-        }
     }
 
     private static async Task<byte[]> ReadSmallBodyAsync(HttpRequest request, CancellationToken cancellationToken)

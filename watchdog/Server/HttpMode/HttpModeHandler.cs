@@ -56,8 +56,11 @@ internal sealed partial class HttpModeHandler(
         }
         finally
         {
-            // 0 in logs and metrics means no response was sent: the connection was aborted.
-            var aborted = context.RequestAborted.IsCancellationRequested || outcome is UpstreamOutcome.ClientGone or UpstreamOutcome.WriteTimedOut;
+            // 0 in logs and metrics means no response was sent: the connection was aborted. An
+            // answer is whole once the proxy returns it, even if the caller then left while the
+            // rest of its body was being read.
+            var aborted = outcome is UpstreamOutcome.ClientGone or UpstreamOutcome.WriteTimedOut
+                || (context.RequestAborted.IsCancellationRequested && outcome != UpstreamOutcome.Answered);
             var status = aborted ? 0 : context.Response.StatusCode;
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);

@@ -14,7 +14,7 @@ namespace Fwatchdog.Server.HttpMode;
 /// </summary>
 internal sealed class UpstreamProxy(WatchdogOptions options) : IDisposable
 {
-    private readonly Http1Forwarder _forwarder = new(TimeProvider.System);
+    private readonly Http1Forwarder _forwarder = new(TimeProvider.System, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes));
     private readonly Uri _upstream = options.UpstreamUrl ?? throw new InvalidOperationException("mode=http needs http_upstream_url");
 
     /// <summary>
