@@ -59,6 +59,10 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
                     buffer = null;
                     return;
                 }
+                catch (Exception) when (pending.IsCompleted)
+                {
+                    // The read itself failed (read_timeout, max_request_bytes, the caller left): said below.
+                }
 
                 var read = await ReadOrFailAsync(pending);
                 if (read < 0)

@@ -120,7 +120,10 @@ internal sealed partial class Http1Forwarder : IDisposable
                     await pumping!.CancelAsync();
                 }
 
+                // The answer is whole (a chunked one with its last chunk) before the rest of the
+                // caller's body is read below: a caller may wait for it before it sends more, or stop.
                 await spool.CompleteAsync(cancellationToken);
+                await context.Response.CompleteAsync();
                 finished = true;
 
                 // Reuse needs the whole request sent, an unambiguous end of the response and
