@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
@@ -200,18 +201,24 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     }
 
     /// <summary>
-    /// The SIGTERM sequence: health 503 at once and the lock file removed; keep serving for
-    /// healthcheck_interval so the orchestrator can take us out of rotation; then stop accepting
-    /// and give calls in flight up to write_timeout; then stop what is left.
+    /// The SIGTERM sequence: health 503 at once and the lock file removed; keep serving for up to
+    /// healthcheck_interval so the orchestrator can take us out of rotation, but no longer than
+    /// it takes to see no call in flight and none arriving for <see cref="QuietPeriod"/> (an idle
+    /// watchdog must fit docker's 10 s grace); then stop accepting and give calls in flight up to
+    /// write_timeout; then stop what is left.
     /// </summary>
+    /// <summary>How long an idle watchdog waits for one more call after SIGTERM before it stops listening.</summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
+
     public async Task DrainAsync()
     {
         _health.StartDraining();
         _lockFile.Delete();
-        LogDraining(_logger, DurationParser.Format(_options.HealthcheckInterval));
-        if (_options.HealthcheckInterval > TimeSpan.Zero)
+        LogDraining(_logger, DurationParser.Format(_options.HealthcheckInterval), DurationParser.Format(QuietPeriod));
+        var window = Stopwatch.StartNew();
+        while (window.Elapsed < _options.HealthcheckInterval && !(_limiter.Current == 0 && _limiter.SinceLastCall >= QuietPeriod))
         {
-            await Task.Delay(_options.HealthcheckInterval);
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
         }
 
         LogStopping(_logger, _limiter.Current);
@@ -250,8 +257,9 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         Message = "Listening on port {Port}; fprocess=\"{Fprocess}\" read_timeout={Read} write_timeout={Write} exec_timeout={Exec} healthcheck_interval={Health} max_inflight={MaxInflight} metrics_port={MetricsPort} lock={Lock}")]
     private static partial void LogStarted(ILogger logger, int port, string fprocess, string read, string write, string exec, string health, int maxInflight, int metricsPort, string @lock);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "SIGTERM: health is 503; still serving for healthcheck_interval={Interval}")]
-    private static partial void LogDraining(ILogger logger, string interval);
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information,
+        Message = "SIGTERM: health is 503; still serving for up to healthcheck_interval={Interval}, until no call has been in flight or arrived for {Quiet}")]
+    private static partial void LogDraining(ILogger logger, string interval, string quiet);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "No new connections allowed, draining {Inflight} requests")]
     private static partial void LogStopping(ILogger logger, int inflight);

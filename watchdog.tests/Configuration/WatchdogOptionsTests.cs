@@ -94,12 +94,32 @@ public sealed class WatchdogOptionsTests
     [InlineData("TRUE", true)]
     [InlineData("1", true)]
     [InlineData("yes", true)]
+    [InlineData("t", true)]
+    [InlineData("T", true)]
+    [InlineData("False", false)]
+    [InlineData("f", false)]
     [InlineData("false", false)]
     [InlineData("0", false)]
     [InlineData("off", false)]
     public void Booleans_accept_the_usual_spellings(string text, bool expected)
     {
         Parse(new() { ["fprocess"] = "cat", ["cgi_headers"] = text }).CgiHeaders.Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData("true")]
+    [InlineData("1")]
+    public void Jwt_auth_is_refused_so_no_function_is_served_unprotected_by_mistake(string value)
+    {
+        var outcome = WatchdogOptions.Parse(new Dictionary<string, string?> { ["fprocess"] = "cat", ["jwt_auth"] = value }, new Dictionary<string, string>());
+
+        outcome.Errors.Should().ContainSingle().Which.Should().Contain("jwt_auth").And.Contain("not implemented").And.Contain("basic_auth");
+    }
+
+    [Fact]
+    public void Jwt_auth_false_is_accepted()
+    {
+        Parse(new() { ["fprocess"] = "cat", ["jwt_auth"] = "false" }).FunctionProcess.Should().Be("cat");
     }
 
     [Theory]

@@ -35,6 +35,34 @@ public sealed class HealthAndMetricsSpecs
         next.Should().Be(200, "no body followed the HEAD answer, so the next answer on the connection is read cleanly");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_call_refused_with_429_is_logged_with_the_reason_it_was_sent()
+    {
+        await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>
+        {
+            ["fprocess"] = "sleep 2",
+            ["port"] = "0",
+            ["metrics_port"] = "0",
+            ["suppress_lock"] = "true",
+            ["max_inflight"] = "1",
+        });
+        await watchdog.WaitUntilListeningAsync();
+        using var client = new HttpClient();
+        var first = client.GetAsync(watchdog.Url);
+        (await Processes.EventuallyAsync(() => watchdog.Output.Contains("exit=", StringComparison.Ordinal) || IsBusy(client, watchdog.Url), TimeSpan.FromSeconds(10))).Should().BeTrue();
+
+        (await first).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await Processes.EventuallyAsync(() => watchdog.Output.Contains(" 429 ", StringComparison.Ordinal), TimeSpan.FromSeconds(10))).Should().BeTrue();
+        watchdog.Output.Split('\n').Single(line => line.Contains(" 429 ", StringComparison.Ordinal)).Should().EndWith("reason=busy");
+    }
+
+    private static bool IsBusy(HttpClient client, Uri url)
+    {
+        using var response = client.GetAsync(url).GetAwaiter().GetResult();
+        return response.StatusCode == HttpStatusCode.TooManyRequests
+            && response.Headers.GetValues("X-Watchdog-Reason").Single() == "busy";
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Ready_answers_429_while_max_inflight_is_reached()
     {

@@ -99,6 +99,22 @@ public sealed class HttpModeSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task The_function_sees_the_callers_Host_as_behind_the_of_watchdog_and_in_X_Forwarded_Host()
+    {
+        using var upstream = new HttpModeUpstream();
+        upstream.Touch("gate");
+        await using var watchdog = await ReadyAsync(upstream);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(watchdog.Url, "/inspect"));
+        request.Headers.Host = "shop.example.com:8443";
+        using var response = await watchdog.Client.SendAsync(request);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n');
+
+        lines.Should().Contain("Host: shop.example.com:8443");
+        lines.Should().Contain("X-Forwarded-Host: shop.example.com:8443");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_streamed_response_arrives_before_the_function_has_finished_it()
     {
         using var upstream = new HttpModeUpstream();

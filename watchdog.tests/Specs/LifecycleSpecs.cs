@@ -69,7 +69,7 @@ public sealed class LifecycleSpecs
             ["port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["bind_address"] = "127.0.0.1",
             ["metrics_port"] = "0",
-            ["healthcheck_interval"] = "2s",
+            ["healthcheck_interval"] = "20s",
             ["write_timeout"] = "10s",
             ["TMPDIR"] = tmp,
         });
@@ -86,12 +86,38 @@ public sealed class LifecycleSpecs
 
         (await client.GetAsync(new Uri(watchdog.Url, "/_/health"))).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         File.Exists(Path.Combine(tmp, ".lock")).Should().BeFalse("the lock file goes at SIGTERM");
+        var lastCall = clock.Elapsed;
         (await client.GetAsync(watchdog.Url)).StatusCode.Should().Be(HttpStatusCode.OK, "calls are still served during healthcheck_interval");
         (await inflight).StatusCode.Should().Be(HttpStatusCode.OK, "the call in flight finishes");
         await watchdog.WaitForExitAsync(TimeSpan.FromSeconds(20));
         watchdog.ExitCode.Should().Be(0);
-        clock.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(1.5), "it waited for healthcheck_interval");
+        clock.Elapsed.Should().BeGreaterThan(lastCall + TimeSpan.FromSeconds(1), "the window lasts until no call has arrived for 1 s");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "once quiet, it does not sit out the whole 20 s healthcheck_interval");
         watchdog.Output.Should().Contain("SIGTERM").And.Contain("draining");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_idle_watchdog_with_only_fprocess_set_exits_well_inside_dockers_10_s_grace()
+    {
+        // The classic python3 template sets only fprocess: healthcheck_interval = write_timeout = 30 s.
+        var tmp = Directory.CreateTempSubdirectory("fwatchdog-tmp-").FullName;
+        await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>
+        {
+            ["fprocess"] = "cat",
+            ["port"] = "0",
+            ["metrics_port"] = "0",
+            ["TMPDIR"] = tmp,
+        });
+        await watchdog.WaitUntilListeningAsync();
+        using var client = new HttpClient();
+        (await client.PostAsync(watchdog.Url, new StringContent("x"))).StatusCode.Should().Be(HttpStatusCode.OK);
+        var clock = Stopwatch.StartNew();
+
+        watchdog.Signal(Libc.SIGTERM);
+        await watchdog.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        watchdog.ExitCode.Should().Be(0);
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5), "docker stop sends SIGKILL 10 s after SIGTERM");
     }
 
     [Fact(Timeout = 60_000)]

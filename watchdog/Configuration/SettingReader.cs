@@ -64,12 +64,13 @@ internal sealed class SettingReader(IReadOnlyDictionary<string, string?> environ
 
         switch (value.Trim().ToLowerInvariant())
         {
-            case "true" or "1" or "yes" or "on":
+            // Everything Go's strconv.ParseBool takes (the OpenFaaS watchdogs' parser), and yes/no, on/off.
+            case "true" or "t" or "1" or "yes" or "on":
                 return true;
-            case "false" or "0" or "no" or "off":
+            case "false" or "f" or "0" or "no" or "off":
                 return false;
             default:
-                Fail(setting, value, source, "not a boolean (true/false, 1/0, yes/no, on/off)");
+                Fail(setting, value, source, "not a boolean (true/false, t/f, 1/0, yes/no, on/off)");
                 return fallback;
         }
     }

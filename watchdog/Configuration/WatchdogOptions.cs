@@ -155,6 +155,12 @@ internal sealed partial record WatchdogOptions
                 "the same as port; the two servers need different ports");
         }
 
+        if (read.Boolean(WatchdogSettings.JwtAuth, false) && read.Raw(WatchdogSettings.JwtAuth) is var (jwt, jwtSource))
+        {
+            read.Fail(WatchdogSettings.JwtAuth, jwt, jwtSource,
+                "function authentication is not implemented here, and the function would be served to anyone; remove jwt_auth, or put the function behind a gateway with basic_auth");
+        }
+
         options = WithModeSettings(options, mode, read);
         return read.Errors.Count == 0 ? ParseOutcome<WatchdogOptions>.Success(options) : ParseOutcome<WatchdogOptions>.Failure(read.Errors);
     }

@@ -93,11 +93,14 @@ internal static class WatchdogSettings
     public static readonly SettingDefinition LogCallId = new("log_call_id", SettingKind.Boolean, "false", "log_call_id=true",
         "Accepted for of-watchdog compatibility; every access line already carries call=<X-Call-Id>.", "log_callid");
 
+    public static readonly SettingDefinition JwtAuth = new("jwt_auth", SettingKind.Boolean, "false", "jwt_auth=false",
+        "The of-watchdog's function authentication (OpenFaaS Pro). Not implemented: true stops the watchdog at start, so a function its owner believes protected is never served to anyone.");
+
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         FunctionProcess, Port, BindAddress, ReadTimeout, WriteTimeout, ExecTimeout, HealthcheckInterval, KillGrace,
         MaxInflight, MaxRequestBytes, ResponseBufferBytes, MaxSpoolBytes, CombineOutput, WriteDebug, ContentType, CgiHeaders,
         CgiResponse, MarshalRequest, SuppressLock, LockFile, MetricsPort, PrefixLogs, Runner, ExitOnStdinEof,
-        Mode, HttpUpstreamUrl, HttpBufferReqBody, ReadyPath, StaticPath, LogCallId,
+        Mode, HttpUpstreamUrl, HttpBufferReqBody, ReadyPath, StaticPath, LogCallId, JwtAuth,
     ];
 }

@@ -25,6 +25,7 @@ internal sealed partial class FunctionHandler(
         metrics.Started();
         var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         FunctionResult? result = null;
+        string? refused = null;
         long bytesIn = 0, bytesOut = 0;
         var answered = false;
         try
@@ -32,7 +33,7 @@ internal sealed partial class FunctionHandler(
             if (!IsFunctionMethod(request.Method))
             {
                 context.Response.Headers.Allow = AllowedMethods;
-                await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed",
+                refused = await RejectAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed",
                     $"method {request.Method} is not allowed; use one of {AllowedMethods}");
                 return;
             }
@@ -40,7 +41,7 @@ internal sealed partial class FunctionHandler(
             if (HeaderWithControlCharacter(request.Headers) is { } badHeader)
             {
                 // Kestrel lets some through (e.g. \x01); Go's server, and so the classic watchdog, refuses them.
-                await RejectAsync(context, StatusCodes.Status400BadRequest, "bad-header",
+                refused = await RejectAsync(context, StatusCodes.Status400BadRequest, "bad-header",
                     $"the value of header {badHeader} holds a control character");
                 return;
             }
@@ -48,7 +49,7 @@ internal sealed partial class FunctionHandler(
             if (!limiter.TryEnter())
             {
                 context.Response.Headers.RetryAfter = "1";
-                await RejectAsync(context, StatusCodes.Status429TooManyRequests, "busy",
+                refused = await RejectAsync(context, StatusCodes.Status429TooManyRequests, "busy",
                     $"Concurrent request limit exceeded. Max concurrent requests: {limiter.Max}");
                 return;
             }
@@ -57,7 +58,7 @@ internal sealed partial class FunctionHandler(
             {
                 if (options.MaxRequestBytes > 0 && request.ContentLength > options.MaxRequestBytes)
                 {
-                    await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large",
+                    refused = await RejectAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large",
                         $"request body of {request.ContentLength} bytes is larger than max_request_bytes ({options.MaxRequestBytes} bytes)");
                     return;
                 }
@@ -79,7 +80,7 @@ internal sealed partial class FunctionHandler(
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);
             LogAccess(logger, request.Method, request.Path.Value ?? "/", status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, HeaderText.FromBytes(callId),
-                result is null ? "-" : OutcomeStatus.Reason(result.Outcome));
+                result is null ? refused ?? "-" : OutcomeStatus.Reason(result.Outcome));
         }
     }
 
@@ -140,12 +141,14 @@ internal sealed partial class FunctionHandler(
         return (result, input.BytesRead, gate.BytesWritten, gate.Answered);
     }
 
-    private static Task RejectAsync(HttpContext context, int status, string reason, string message)
+    /// <summary>Answers a call the function never sees; returns the reason, for the access line.</summary>
+    private static async Task<string> RejectAsync(HttpContext context, int status, string reason, string message)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.Headers[WatchdogHeaders.Reason] = reason;
-        return context.Response.WriteAsync(message + "\n");
+        await context.Response.WriteAsync(message + "\n");
+        return reason;
     }
 
     private static string? HeaderWithControlCharacter(IHeaderDictionary headers)

@@ -7,6 +7,7 @@ namespace Fwatchdog.Server;
 internal sealed class InflightLimiter(int max)
 {
     private int _current;
+    private long _lastEntry = Environment.TickCount64;
 
     public int Max => max;
 
@@ -14,8 +15,12 @@ internal sealed class InflightLimiter(int max)
 
     public bool IsFull => max > 0 && Current >= max;
 
+    /// <summary>How long since the last call came in (accepted or not).</summary>
+    public TimeSpan SinceLastCall => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastEntry));
+
     public bool TryEnter()
     {
+        Volatile.Write(ref _lastEntry, Environment.TickCount64);
         if (Interlocked.Increment(ref _current) <= max || max == 0)
         {
             return true;

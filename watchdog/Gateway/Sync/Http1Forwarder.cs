@@ -46,13 +46,14 @@ internal sealed partial class Http1Forwarder : IDisposable
     /// <paramref name="cancellationToken"/> fired). Once the response has started, a failure
     /// throws (<see cref="IOException"/>, <see cref="OperationCanceledException"/>) and the caller aborts.
     /// </summary>
+    /// <param name="host">The Host header to send; the upstream's own authority when null.</param>
     public async Task<(int Status, GatewayFailure Failure, string Detail)> ForwardAsync(
-        HttpContext context, Uri baseUri, string pathAndQuery, string head, CancellationToken cancellationToken)
+        HttpContext context, Uri baseUri, string pathAndQuery, string head, CancellationToken cancellationToken, string? host = null)
     {
         var request = context.Request;
         var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
         var small = hasBody && request.ContentLength is <= 16 * 1024 ? await ReadSmallBodyAsync(request, cancellationToken) : null;
-        var headBytes = BuildHead(context, baseUri, pathAndQuery, head, hasBody, small);
+        var headBytes = BuildHead(context, baseUri, host ?? baseUri.Authority, pathAndQuery, head, hasBody, small);
         var key = (baseUri.IdnHost, baseUri.Port);
         await using var spool = new ResponseSpool(context.Response.BodyWriter, _spool, cancellationToken);
         if (!hasBody || small is not null)
@@ -187,13 +188,13 @@ internal sealed partial class Http1Forwarder : IDisposable
         return body;
     }
 
-    private static byte[] BuildHead(HttpContext context, Uri baseUri, string pathAndQuery, string extraHeaders, bool hasBody, byte[]? small)
+    private static byte[] BuildHead(HttpContext context, Uri baseUri, string host, string pathAndQuery, string extraHeaders, bool hasBody, byte[]? small)
     {
         var request = context.Request;
         var root = baseUri.AbsolutePath.TrimEnd('/');
         var text = new StringBuilder(512)
             .Append(request.Method).Append(' ').Append(root).Append(pathAndQuery).Append(" HTTP/1.1\r\n")
-            .Append("Host: ").Append(baseUri.Authority).Append("\r\n");
+            .Append("Host: ").Append(host).Append("\r\n");
         var connection = request.Headers.Connection;
         foreach (var (name, values) in request.Headers)
         {

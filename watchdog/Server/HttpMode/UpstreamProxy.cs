@@ -25,7 +25,10 @@ internal sealed class UpstreamProxy(WatchdogOptions options) : IDisposable
     /// <param name="headerLines">Extra request header lines, each ending in CRLF (X-Call-Id, X-Forwarded-*).</param>
     public async Task<(UpstreamOutcome Outcome, string Detail)> ForwardAsync(HttpContext context, string headerLines, CancellationToken cancellationToken)
     {
-        var (_, failure, detail) = await _forwarder.ForwardAsync(context, _upstream, PathAndQuery(context), headerLines, cancellationToken);
+        // The function sees the caller's Host, as behind the of-watchdog (virtual hosts, absolute
+        // redirects); X-Forwarded-Host carries it too.
+        var host = context.Request.Host is { HasValue: true } given ? given.Value : null;
+        var (_, failure, detail) = await _forwarder.ForwardAsync(context, _upstream, PathAndQuery(context), headerLines, cancellationToken, host);
         return failure switch
         {
             GatewayFailure.None => (UpstreamOutcome.Answered, ""),
