@@ -102,6 +102,19 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         var metricsPort = options.MetricsPort;
         RequestDelegate serve = function.HandleAsync;
         Func<HttpContext, bool, Task> healthCheck = healthEndpoints.HandleAsync;
+
+        // Every call that arrives, in every mode and whatever its answer, keeps the SIGTERM window open (DrainAsync).
+        var limiter = app.Services.GetRequiredService<InflightLimiter>();
+        app.Use((context, next) =>
+        {
+            if ((metricsPort == 0 || context.Connection.LocalPort != metricsPort)
+                && context.Request.Path.Value is not (HealthEndpoints.HealthPath or HealthEndpoints.ReadyPath))
+            {
+                limiter.NoteArrival();
+            }
+
+            return next(context);
+        });
         if (options.IsHttpMode)
         {
             serve = app.Services.GetRequiredService<HttpModeHandler>().HandleAsync;

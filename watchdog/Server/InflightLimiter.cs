@@ -15,12 +15,14 @@ internal sealed class InflightLimiter(int max)
 
     public bool IsFull => max > 0 && Current >= max;
 
-    /// <summary>How long since the last call came in (accepted or not).</summary>
+    /// <summary>How long since the last call came in (see <see cref="NoteArrival"/>).</summary>
     public TimeSpan SinceLastCall => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastEntry));
+
+    /// <summary>A call came in (any mode, any answer).</summary>
+    public void NoteArrival() => Volatile.Write(ref _lastEntry, Environment.TickCount64);
 
     public bool TryEnter()
     {
-        Volatile.Write(ref _lastEntry, Environment.TickCount64);
         if (Interlocked.Increment(ref _current) <= max || max == 0)
         {
             return true;

@@ -55,7 +55,7 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
                 catch (OperationCanceledException) when (stop.IsCancellationRequested && !pending.IsCompleted)
                 {
                     // The child is gone and a read is under way: it goes on, into the bin.
-                    _rest = DiscardAsync(pending, buffer, _reading.Token);
+                    _rest = DiscardAsync(pending, buffer);
                     buffer = null;
                     return;
                 }
@@ -105,7 +105,7 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
             // the end was already seen.
             if (buffer is not null && _rest is null && !_ended)
             {
-                _rest = DiscardAsync(null, buffer, _reading.Token);
+                _rest = DiscardAsync(null, buffer);
                 buffer = null;
             }
         }
@@ -139,7 +139,7 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
 
         if (_rest is null && !_ended)
         {
-            _rest = DiscardAsync(null, ArrayPool<byte>.Shared.Rent(ChunkSize), _reading.Token);
+            _rest = DiscardAsync(null, ArrayPool<byte>.Shared.Rent(ChunkSize));
         }
 
         await (_rest ?? Task.CompletedTask);
@@ -178,7 +178,12 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
         try
         {
             var read = await pending;
-            _ended |= read == 0;
+            if (read == 0)
+            {
+                _ended = true;
+                endOfInput();
+            }
+
             return read;
         }
         catch (OperationCanceledException) when (_reading.IsCancellationRequested && !abort.IsAborted)
@@ -199,14 +204,21 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
         return -1;
     }
 
-    private async Task DiscardAsync(Task<int>? pending, byte[] buffer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads and drops the rest of the body: a read already under way (<paramref name="pending"/>)
+    /// first, then new reads, each within read_timeout from the start of the discard (30 s when
+    /// read_timeout is 0), so a function that ran longer than read_timeout still lets its caller finish.
+    /// </summary>
+    private async Task DiscardAsync(Task<int>? pending, byte[] buffer)
     {
         long discarded = 0;
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(abort.Token);
+        budget.CancelAfter(readTimeout > TimeSpan.Zero ? readTimeout : TimeSpan.FromSeconds(30));
         try
         {
             while (discarded < SpoolLimits.MaxDiscardBytes)
             {
-                var read = await (pending ?? request.Body.ReadAsync(buffer, cancellationToken).AsTask());
+                var read = await (pending ?? request.Body.ReadAsync(buffer, budget.Token).AsTask());
                 pending = null;
                 if (read == 0)
                 {

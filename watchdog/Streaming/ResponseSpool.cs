@@ -39,6 +39,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
     private TaskCompletionSource? _progress;
     private volatile bool _inputEnded;
     private bool _callerReading = true;
+    private bool _noFile;
     private bool _disposed;
 
     /// <param name="writer">The response body; the spool alone writes to it from now on.</param>
@@ -74,9 +75,13 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
 
     /// <summary>
     /// The producer may go on: the file is empty (so it is cut back and holds no disk) and memory
-    /// holds at most <see cref="SpoolLimits.MemoryBytes"/>.
+    /// is at most half full, so the next write (at most 64 KiB) still fits in memory: a caller
+    /// that reads never has output go to the file.
     /// </summary>
-    private bool HasRoom => (_file is null || _file.Length == 0) && _memoryBytes <= SpoolLimits.MemoryBytes;
+    private bool HasRoom => (_file is null || _file.Length == 0) && _memoryBytes <= SpoolLimits.MemoryBytes / 2;
+
+    /// <summary>Bytes held: memory, and the file's whole length (its disk use, read part included).</summary>
+    private long Held => _memoryBytes + (_file?.Size ?? 0);
 
     /// <summary>The caller's request body has ended (or will not be read any more): from now on the producer waits for the caller.</summary>
     public void EndOfInput() => _inputEnded = true;
@@ -86,6 +91,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
     {
         lock (_sync)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             ThrowIfFailed();
             if (!_sending)
             {
@@ -105,6 +111,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
     {
         lock (_sync)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             ThrowIfFailed();
             if (_sending)
             {
@@ -284,19 +291,30 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
 
     private void Enqueue(ReadOnlySpan<byte> data)
     {
-        if (Queued + data.Length > _limits.MaxBytes)
+        if (Held + data.Length > _limits.MaxBytes)
         {
             throw new SpoolFullException(
                 $"the caller had not read {Queued + data.Length} bytes of the response while still sending its request, more than max_spool_bytes ({_limits.MaxBytes} bytes)");
         }
 
-        if ((_file is null || _file.Length == 0) && _memoryBytes + data.Length <= SpoolLimits.MemoryBytes)
+        if (_noFile || ((_file is null || _file.Length == 0) && _memoryBytes + data.Length <= SpoolLimits.MemoryBytes))
         {
             AppendToMemory(data);
         }
         else
         {
-            (_file ??= SpoolFile.Create(_limits.Directory)).Append(data);
+            try
+            {
+                (_file ??= SpoolFile.Create(_limits.Directory)).Append(data);
+            }
+            catch (SpoolFullException) when (_file is null)
+            {
+                // No spool file here (a read-only or missing TMPDIR): keep this write in memory
+                // and wait for the caller from now on, as without a spool.
+                _noFile = true;
+                _inputEnded = true;
+                AppendToMemory(data);
+            }
         }
 
         PeakBytes = Math.Max(PeakBytes, Queued);

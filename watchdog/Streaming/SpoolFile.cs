@@ -10,19 +10,24 @@ namespace Fwatchdog.Streaming;
 internal sealed class SpoolFile : IDisposable
 {
     private static int s_count;
+    private readonly FileStream _stream;
     private readonly SafeFileHandle _handle;
     private readonly string _folder;
     private long _read;
     private long _written;
 
-    private SpoolFile(SafeFileHandle handle, string folder)
+    private SpoolFile(FileStream stream, string folder)
     {
-        _handle = handle;
+        _stream = stream; // only its handle is used, with explicit offsets
+        _handle = stream.SafeFileHandle;
         _folder = folder;
     }
 
     /// <summary>Bytes waiting to be read back.</summary>
     public long Length => _written - _read;
+
+    /// <summary>The file's size now: its disk use, the part already read back included.</summary>
+    public long Size => _written;
 
     /// <summary>The most the file held at once: its disk use.</summary>
     public long PeakBytes { get; private set; }
@@ -34,9 +39,17 @@ internal sealed class SpoolFile : IDisposable
             var path = Path.Combine(folder, $"fwatchdog-spool-{Environment.ProcessId}-{Interlocked.Increment(ref s_count)}");
             try
             {
-                var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+                // 0600: no other user may open it in the moment before it is unlinked.
+                var stream = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.ReadWrite,
+                    Share = FileShare.None,
+                    BufferSize = 0,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
                 File.Delete(path);
-                return new SpoolFile(handle, folder);
+                return new SpoolFile(stream, folder);
             }
             catch (IOException) when (attempt < 100 && File.Exists(path))
             {
@@ -83,5 +96,5 @@ internal sealed class SpoolFile : IDisposable
         return read;
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose() => _stream.Dispose();
 }

@@ -18,5 +18,8 @@ internal sealed record SpoolLimits(long MaxBytes, string Directory)
     /// </summary>
     public const long MaxDiscardBytes = 1L << 30;
 
+    /// <summary>How long the rest of an unwanted body is read in a forwarded call once the upstream no longer takes it.</summary>
+    public static readonly TimeSpan DiscardTime = TimeSpan.FromSeconds(30);
+
     public static SpoolLimits InTempFolder(long maxBytes) => new(maxBytes, Path.GetTempPath());
 }

@@ -16,7 +16,7 @@ internal sealed partial class Http1Forwarder
     /// Sends the request body; of unknown length, each read goes out as one chunk, its size line and
     /// CRLF in the same write. Once the upstream takes no more (it failed, or answered and
     /// <paramref name="stopSending"/> fired), the rest is read and thrown away, at most
-    /// <see cref="SpoolLimits.MaxDiscardBytes"/>. Reads are cancelled only by
+    /// <see cref="SpoolLimits.MaxDiscardBytes"/> within <see cref="SpoolLimits.DiscardTime"/>. Reads are cancelled only by
     /// <paramref name="cancellationToken"/> (the call's deadline). Returns whether the whole body reached the upstream.
     /// </summary>
     private static async Task<bool> PumpBodyAsync(
@@ -26,10 +26,11 @@ internal sealed partial class Http1Forwarder
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         var sending = true;
         long discarded = 0;
+        CancellationTokenSource? discarding = null; // reads of a body nobody wants get SpoolLimits.DiscardTime from here
         try
         {
             int read;
-            while ((read = await source.ReadAsync(buffer.AsMemory(Room, buffer.Length - (2 * Room)), cancellationToken)) > 0)
+            while ((read = await source.ReadAsync(buffer.AsMemory(Room, buffer.Length - (2 * Room)), discarding?.Token ?? cancellationToken)) > 0)
             {
                 if (sending && !stopSending.IsCancellationRequested)
                 {
@@ -40,6 +41,12 @@ internal sealed partial class Http1Forwarder
                 }
 
                 sending = false;
+                if (discarding is null)
+                {
+                    discarding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    discarding.CancelAfter(SpoolLimits.DiscardTime);
+                }
+
                 if ((discarded += read) > SpoolLimits.MaxDiscardBytes)
                 {
                     return false;
@@ -54,6 +61,7 @@ internal sealed partial class Http1Forwarder
         }
         finally
         {
+            discarding?.Dispose();
             spool.EndOfInput();
             ArrayPool<byte>.Shared.Return(buffer);
         }
