@@ -104,8 +104,9 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends what was written. While the caller's body is still arriving this never waits on the
-    /// caller; afterwards it waits until at most <see cref="SpoolLimits.MemoryBytes"/> is left to send.
+    /// Sends what was written. While the caller's body is still arriving, this waits only on a
+    /// caller that is taking bytes (and never for longer than it keeps taking them); afterwards it
+    /// waits until the file is empty and memory at most half full.
     /// </summary>
     public ValueTask FlushAsync(CancellationToken cancellationToken)
     {
