@@ -91,8 +91,7 @@ public sealed class HalfDuplexCallerSpecs
     {
         using var upstream = new HttpModeUpstream();
         upstream.Touch("gate");
-        await using var watchdog = await upstream.StartWatchdogAsync();
-        await WaitUntilReadyAsync(watchdog);
+        await using var watchdog = await HttpModeSpecs.ReadyAsync(upstream);
 
         // The express pattern: 401 at once, the body read and dropped afterwards.
         for (var call = 0; call < 3; call++)
@@ -112,8 +111,7 @@ public sealed class HalfDuplexCallerSpecs
     {
         using var upstream = new HttpModeUpstream();
         upstream.Touch("gate");
-        await using var httpMode = await upstream.StartWatchdogAsync();
-        await WaitUntilReadyAsync(httpMode);
+        await using var httpMode = await HttpModeSpecs.ReadyAsync(upstream);
         await using var cat = await TestWatchdog.StartAsync("cat");
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("cat", cat.Url), ("http", httpMode.Url)));
         var path = function == "cat" ? "/function/cat" : $"/function/http/{function}";
@@ -133,19 +131,8 @@ public sealed class HalfDuplexCallerSpecs
 
         // The watchdog as its own process, measured as a container would measure it. The gen0 size
         // stands in for a CPU with a 256 MiB cache: the GC sized its budget from that before it had a ceiling.
-        await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>
-        {
-            ["fprocess"] = "cat",
-            ["port"] = "0",
-            ["metrics_port"] = "0",
-            ["suppress_lock"] = "true",
-            ["write_debug"] = "true",
-            ["read_timeout"] = "0",
-            ["write_timeout"] = "0",
-            ["TMPDIR"] = tmp.Path,
-            ["DOTNET_GCgen0size"] = "0x10000000",
-        });
-        await watchdog.WaitUntilListeningAsync();
+        await using var watchdog = await StartCatAsync(tmp,
+            ("write_debug", "true"), ("read_timeout", "0"), ("write_timeout", "0"), ("DOTNET_GCgen0size", "0x10000000"));
         (await Callers.EchoAsync(watchdog.Url, "/", 64 * MiB, fullDuplex: false)).Should().Be((200, 64 * MiB), "the warm-up call");
 
         foreach (var fullDuplex in new[] { false, true })
@@ -169,17 +156,7 @@ public sealed class HalfDuplexCallerSpecs
     public async Task Past_max_spool_bytes_the_call_is_stopped_at_once_instead_of_hanging()
     {
         using var tmp = new TempFolder();
-        await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>
-        {
-            ["fprocess"] = "cat",
-            ["port"] = "0",
-            ["metrics_port"] = "0",
-            ["suppress_lock"] = "true",
-            ["max_spool_bytes"] = "4MiB",
-            ["write_timeout"] = "50s",
-            ["TMPDIR"] = tmp.Path,
-        });
-        await watchdog.WaitUntilListeningAsync();
+        await using var watchdog = await StartCatAsync(tmp, ("max_spool_bytes", "4MiB"), ("write_timeout", "50s"));
         var clock = Stopwatch.StartNew();
 
         var answer = await PythonPostAsync(new Uri(watchdog.Url, "/"), 64 * MiB);
@@ -188,7 +165,7 @@ public sealed class HalfDuplexCallerSpecs
         // signal left is a broken connection, at once, and the log says why.
         answer.Should().StartWith("error ");
         clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), "the call must not wait for write_timeout");
-        await WaitForAsync(() => watchdog.Output.Contains("reason=spool-full", StringComparison.Ordinal));
+        (await Processes.EventuallyAsync(() => watchdog.Output.Contains("reason=spool-full", StringComparison.Ordinal), TimeSpan.FromSeconds(20))).Should().BeTrue();
         watchdog.Output.Should().Contain("more than max_spool_bytes (4194304 bytes)");
         ProcessMemory.OpenFiles(watchdog.Pid, "fwatchdog-spool-").Should().BeEmpty();
         (await Callers.EchoAsync(watchdog.Url, "/", 3 * MiB, fullDuplex: false)).Should().Be((200, 3 * MiB), "a call that fits is still served");
@@ -202,20 +179,25 @@ public sealed class HalfDuplexCallerSpecs
         return output.Trim();
     }
 
-    private static async Task WaitUntilReadyAsync(TestWatchdog watchdog) =>
-        (await Processes.EventuallyAsync(async () =>
-        {
-            using var ready = await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/_/ready"));
-            return ready.IsSuccessStatusCode;
-        }, TimeSpan.FromSeconds(20))).Should().BeTrue("the function's server starts");
-
-    private static async Task WaitForAsync(Func<bool> condition)
+    /// <summary>fwatchdog as its own process running <c>cat</c>, its spool file in <paramref name="tmp"/>.</summary>
+    private static async Task<WatchdogProcess> StartCatAsync(TempFolder tmp, params (string Name, string Value)[] settings)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition())
+        var environment = new Dictionary<string, string>
         {
-            await Task.Delay(50, timeout.Token);
+            ["fprocess"] = "cat",
+            ["port"] = "0",
+            ["metrics_port"] = "0",
+            ["suppress_lock"] = "true",
+            ["TMPDIR"] = tmp.Path,
+        };
+        foreach (var (name, value) in settings)
+        {
+            environment[name] = value;
         }
+
+        var watchdog = WatchdogProcess.Start(environment);
+        await watchdog.WaitUntilListeningAsync();
+        return watchdog;
     }
 
     private sealed class TempFolder : IDisposable

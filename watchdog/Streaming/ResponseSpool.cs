@@ -193,7 +193,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
                     return;
                 }
 
-                progress = (_progress ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                progress = NextProgress();
             }
 
             await progress.WaitAsync(cancellationToken);
@@ -218,7 +218,7 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
                     return;
                 }
 
-                progress = (_progress ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                progress = NextProgress();
             }
 
             try
@@ -281,6 +281,9 @@ internal sealed partial class ResponseSpool : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Completes at the sender's next step (call under the lock).</summary>
+    private Task NextProgress() => (_progress ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     /// <summary>Wakes whoever waits for room or for the end; the next waiter gets a fresh signal.</summary>
     private void Signal()
