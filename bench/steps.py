@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cold start and idle RSS of several watchdog binaries, interleaved with the bare Kestrel hello in
 one run, as a markdown table: what each step of a change bought (issue 14).
-Usage: python3 bench/steps.py [--starts N] "label=path/to/fwatchdog" ...
+Usage: python3 bench/steps.py [--starts N] "label=path/to/fwatchdog" ...   (the last = ends the label)
 (build the hello first: dotnet publish bench/Hello -c Release -r linux-x64 -o artifacts/hello)"""
 import os, statistics, sys, time
 
@@ -14,7 +14,7 @@ def main():
     starts = 20
     if args[:1] == ["--starts"]:
         starts, args = int(args[1]), args[2:]
-    steps = [arg.split("=", 1) for arg in args] + [["bare Kestrel hello (bench/Hello), same run", HELLO]]
+    steps = [arg.rsplit("=", 1) for arg in args] + [["bare Kestrel hello (bench/Hello), same run", HELLO]]
     times = {label: [] for label, _ in steps}
     rss = {label: [] for label, _ in steps}
     for i in range(starts):

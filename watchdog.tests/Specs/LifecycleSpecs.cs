@@ -154,6 +154,43 @@ public sealed class LifecycleSpecs
     });
 
     [Fact(Timeout = 60_000)]
+    public async Task A_missing_temp_folder_is_made_as_a_systems_own_and_a_lock_file_that_cannot_be_written_is_one_line()
+    {
+        // An image FROM scratch has no /tmp: the watchdog makes its temp folder (mode 1777, as /tmp).
+        var root = Directory.CreateTempSubdirectory("fwatchdog-scratch-").FullName;
+        var tmp = Path.Combine(root, "tmp");
+        await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>
+        {
+            ["fprocess"] = "cat",
+            ["port"] = "0",
+            ["bind_address"] = "127.0.0.1",
+            ["metrics_port"] = "0",
+            ["TMPDIR"] = tmp,
+        });
+        await watchdog.WaitUntilListeningAsync();
+        using var client = new HttpClient();
+
+        (await client.GetAsync(new Uri(watchdog.Url, "/_/health"))).StatusCode.Should().Be(HttpStatusCode.OK);
+        File.Exists(Path.Combine(tmp, ".lock")).Should().BeTrue();
+        File.GetUnixFileMode(tmp).Should().Be((UnixFileMode)Convert.ToInt32("1777", 8));
+
+        // Any other folder is the user's to make: a lock file that cannot be written stops the start.
+        var elsewhere = Path.Combine(root, "missing", ".lock");
+        var (exit, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string>
+        {
+            ["fprocess"] = "cat",
+            ["port"] = "0",
+            ["bind_address"] = "127.0.0.1",
+            ["metrics_port"] = "0",
+            ["lock_file"] = elsewhere,
+        });
+
+        exit.Should().Be(2, output);
+        output.Should().Contain($"fwatchdog: cannot start: lock_file={elsewhere}: cannot be written (a folder on the way to it does not exist, or is a file)")
+            .And.NotContain("   at ", "a start-up problem the user can fix has no stack trace");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Run_healthcheck_exits_0_when_healthy_and_1_when_nothing_listens()
     {
         var port = TestWatchdog.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -134,6 +134,9 @@ public sealed partial class PackagingSpecs
             var publishWatchdog = await Commands.CaptureAsync("bash", [Path.Combine(Root, "deploy", "publish"), "--watchdog-only", "linux-x64", watchdogOnly], Timeout.InfiniteTimeSpan);
             publishWatchdog.ExitCode.Should().Be(0, publishWatchdog.Output);
             publishWatchdog.Output.Should().NotContainAny(["warning IL", "warning AOT"], "the watchdog-only AOT build must be free of trim/AOT warnings");
+            ElfLinking.Read(Path.Combine(watchdogOnly, "fwatchdog")).Should().Be(new ElfLinking(null, 0),
+                "function images may have no glibc (Alpine's musl, scratch) or an older one (Debian 11): the watchdog-only binary is static");
+            ElfLinking.Read(Path.Combine(output, "fwatchdog")).Interpreter.Should().NotBeNull("the gateway binary stays dynamic: TLS loads OpenSSL at run time");
             File.SetUnixFileMode(output, (UnixFileMode)Convert.ToInt32("755", 8));
             File.SetUnixFileMode(watchdogOnly, (UnixFileMode)Convert.ToInt32("755", 8));
             var gatewayBinary = Path.Combine(output, "fwatchdog");

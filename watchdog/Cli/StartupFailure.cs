@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Fwatchdog.Gateway;
+using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Connections;
 
 namespace Fwatchdog.Cli;

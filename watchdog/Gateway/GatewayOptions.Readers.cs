@@ -1,6 +1,7 @@
 using System.Globalization;
 using Fwatchdog.Configuration;
 using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Hosting;
 
 namespace Fwatchdog.Gateway;
 

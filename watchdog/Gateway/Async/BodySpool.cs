@@ -1,5 +1,6 @@
 using System.Buffers;
 using Fwatchdog.Gateway.Queue;
+using Fwatchdog.Hosting;
 
 namespace Fwatchdog.Gateway.Async;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Fwatchdog.Hosting;
 using Microsoft.Data.Sqlite;
 
 namespace Fwatchdog.Gateway.Queue;

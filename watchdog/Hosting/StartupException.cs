@@ -1,7 +1,7 @@
-namespace Fwatchdog.Gateway;
+namespace Fwatchdog.Hosting;
 
 /// <summary>
-/// The gateway cannot start, for a reason the user can fix (a data_dir that cannot be written, a
+/// A server cannot start, for a reason the user can fix (a data_dir or lock file that cannot be written, a
 /// damaged database). The message is one line naming the setting and the value; the command line
 /// prints it and exits 2, without a stack trace.
 /// </summary>

@@ -1,4 +1,4 @@
-namespace Fwatchdog.Gateway;
+namespace Fwatchdog.Hosting;
 
 /// <summary>
 /// Says in words what went wrong with a file or folder, from the exception's type and errno rather
