@@ -152,6 +152,11 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        if (TempFolder.Ensure() is { } problem)
+        {
+            LogTempFolder(_logger, problem);
+        }
+
         _app.Services.GetService<UpstreamProcess>()?.Start();
         await _app.StartAsync(cancellationToken);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -273,6 +278,9 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     [LoggerMessage(EventId = 101, Level = LogLevel.Information,
         Message = "SIGTERM: health is 503; still serving for up to healthcheck_interval={Interval}, until no call has been in flight or arrived for {Quiet}")]
     private static partial void LogDraining(ILogger logger, string interval, string quiet);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "{Problem}")]
+    private static partial void LogTempFolder(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "No new connections allowed, draining {Inflight} requests")]
     private static partial void LogStopping(ILogger logger, int inflight);

@@ -14,11 +14,22 @@ public sealed class NatsServer : IAsyncDisposable
     private readonly string _store = Directory.CreateTempSubdirectory("fwatchdog-nats-").FullName;
     private Process? _process;
 
+    private readonly IReadOnlyList<string> _extra;
+
     public NatsServer()
+        : this([])
     {
+    }
+
+    /// <param name="extra">More nats-server arguments (a cluster node's name, cluster address and routes).</param>
+    internal NatsServer(IReadOnlyList<string> extra)
+    {
+        _extra = extra;
         Port = TestWatchdog.FreePort();
         Start();
     }
+
+    public bool IsRunning => _process is not null;
 
     public int Port { get; }
 
@@ -39,6 +50,7 @@ public sealed class NatsServer : IAsyncDisposable
         };
     }
 
+    /// <summary>SIGKILL: an outage, not a clean stop.</summary>
     public void Stop()
     {
         if (_process is { } process)
@@ -64,7 +76,8 @@ public sealed class NatsServer : IAsyncDisposable
         Start();
     }
 
-    private void Start()
+    /// <summary>Starts it again on the same port and store (after <see cref="Stop"/>).</summary>
+    public void Start()
     {
         // nats-server runs under a guard that holds a pipe from this test host: when the host goes
         // away by any path (a spec that timed out, a crash, SIGKILL), the pipe closes and the guard
@@ -76,7 +89,7 @@ public sealed class NatsServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "-c", Guard, "nats-guard", Executable(), "-js", "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", _store })
+        foreach (var arg in new[] { "-c", Guard, "nats-guard", Executable(), "-js", "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-sd", _store }.Concat(_extra))
         {
             info.ArgumentList.Add(arg);
         }

@@ -154,7 +154,7 @@ public sealed class LifecycleSpecs
     });
 
     [Fact(Timeout = 60_000)]
-    public async Task A_missing_temp_folder_is_made_as_a_systems_own_and_a_lock_file_that_cannot_be_written_is_one_line()
+    public async Task A_missing_temp_folder_is_made_as_a_systems_own_lock_file_or_not_and_a_lock_file_that_cannot_be_written_is_one_line()
     {
         // An image FROM scratch has no /tmp: the watchdog makes its temp folder (mode 1777, as /tmp).
         var root = Directory.CreateTempSubdirectory("fwatchdog-scratch-").FullName;
@@ -173,6 +173,22 @@ public sealed class LifecycleSpecs
         (await client.GetAsync(new Uri(watchdog.Url, "/_/health"))).StatusCode.Should().Be(HttpStatusCode.OK);
         File.Exists(Path.Combine(tmp, ".lock")).Should().BeTrue();
         File.GetUnixFileMode(tmp).Should().Be((UnixFileMode)Convert.ToInt32("1777", 8));
+
+        // The spool and buffer_http need it too, lock file or not.
+        var unlocked = Path.Combine(root, "tmp-unlocked");
+        await using (var suppressed = WatchdogProcess.Start(new Dictionary<string, string>
+        {
+            ["fprocess"] = "cat",
+            ["port"] = "0",
+            ["bind_address"] = "127.0.0.1",
+            ["metrics_port"] = "0",
+            ["suppress_lock"] = "true",
+            ["TMPDIR"] = unlocked,
+        }))
+        {
+            await suppressed.WaitUntilListeningAsync();
+            File.GetUnixFileMode(unlocked).Should().Be((UnixFileMode)Convert.ToInt32("1777", 8));
+        }
 
         // Any other folder is the user's to make: a lock file that cannot be written stops the start.
         var elsewhere = Path.Combine(root, "missing", ".lock");

@@ -157,6 +157,11 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await Task.WhenAll(_local.Values.Select(host => host.StartAsync(TimeSpan.FromSeconds(15))));
+        if (_queue is NatsJobQueue nats)
+        {
+            await nats.CheckAsync(cancellationToken);
+        }
+
         await _app.StartAsync(cancellationToken);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         Url = HostSetup.MainAddress(addresses, _options.MetricsPort);

@@ -143,6 +143,7 @@ internal sealed partial record GatewayOptions
                 Subject = read.Text(GatewaySettings.NatsSubject, "fwatchdog.jobs"),
                 Consumer = read.Text(GatewaySettings.NatsConsumer, "fwatchdog-workers"),
                 Bucket = read.Text(GatewaySettings.NatsBucket, "fwatchdog-calls"),
+                Replicas = read.Count(GatewaySettings.NatsReplicas, 1, NatsQueueOptions.MaxReplicas),
             },
             AsyncMaxBodyBytes = read.Bytes(GatewaySettings.AsyncMaxBodyBytes, 10 << 20),
             QueueWorkers = read.Count(GatewaySettings.QueueWorkers, 16, 4096),
@@ -168,6 +169,7 @@ internal sealed partial record GatewayOptions
         RequireAboveZero(read, GatewaySettings.QueueLease, options.QueueLease == TimeSpan.Zero);
         RequireAboveZero(read, GatewaySettings.CallbackTimeout, options.CallbackTimeout == TimeSpan.Zero);
         RequireAboveZero(read, GatewaySettings.QueueWorkers, options.QueueWorkers == 0);
+        RequireAboveZero(read, GatewaySettings.NatsReplicas, options.Nats.Replicas == 0);
         RequireAboveZero(read, GatewaySettings.MaxAttempts, options.MaxAttempts == 0);
         RequireAboveZero(read, GatewaySettings.CallbackAttempts, options.CallbackAttempts == 0);
         if (read.Raw(GatewaySettings.BindAddress) is var (bind, bindSource) && bind is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(bind, out _))

@@ -56,6 +56,9 @@ internal static class GatewaySettings
     public static readonly SettingDefinition NatsBucket = new("nats_bucket", SettingKind.Text, "fwatchdog-calls", "nats_bucket=fwatchdog-calls",
         "Key-value bucket holding call status and idempotency keys (large bodies go to the object store <nats_bucket>-bodies).");
 
+    public static readonly SettingDefinition NatsReplicas = new("nats_replicas", SettingKind.Count, "1", "nats_replicas=3",
+        "Copies JetStream keeps of the queue's streams, status bucket and body store (1 to 5, at most the cluster's servers); 3 on a three-node cluster survives the loss of one node. Existing ones are changed to it at start.");
+
     public static readonly SettingDefinition AsyncMaxBodyBytes = new("async_max_body_bytes", SettingKind.Bytes, "10MiB", "async_max_body_bytes=10MiB",
         "Largest async request body accepted; larger gets 413 before anything is queued.");
 
@@ -113,7 +116,7 @@ internal static class GatewaySettings
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         Config, Port, BindAddress, MetricsPort, UpstreamTimeout, ReadTimeout, WriteTimeout, MaxSpoolBytes, UpstreamTemplate, FunctionNamespace, DataDir,
-        Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, AsyncMaxBodyBytes, QueueWorkers, QueueFunctions, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
+        Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, NatsReplicas, AsyncMaxBodyBytes, QueueWorkers, QueueFunctions, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
         CallbackAttempts, CallbackTimeout, CallbackAllowedHosts, CallbackSecretFile, AsyncRetention, AsyncKeepCredentials,
         BasicAuth, SecretMountPath, ShutdownTimeout, WriteDebug,
     ];

@@ -18,6 +18,12 @@ internal sealed record NatsQueueOptions
     /// <summary><c>nats_bucket</c>, default <c>fwatchdog-calls</c>.</summary>
     public string Bucket { get; init; } = "fwatchdog-calls";
 
+    /// <summary><c>nats_replicas</c>, default 1: copies of every stream, bucket and object store.</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>JetStream's own limit on a stream's replicas.</summary>
+    public const int MaxReplicas = 5;
+
     public static bool IsName(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     public static bool IsSubject(string subject) => subject.Split('.').All(IsName);

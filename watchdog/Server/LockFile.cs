@@ -14,10 +14,7 @@ internal sealed class LockFile(bool suppressed, string path)
 
     public bool Suppressed => suppressed;
 
-    /// <summary>
-    /// Writes the file. An image built FROM scratch has no <c>/tmp</c>: the temp folder is made as a
-    /// system's own is (mode 1777). A file that cannot be written stops the start with one line.
-    /// </summary>
+    /// <summary>Writes the file; one that cannot be written stops the start with one line.</summary>
     public void Create()
     {
         if (suppressed)
@@ -27,13 +24,6 @@ internal sealed class LockFile(bool suppressed, string path)
 
         try
         {
-            var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path));
-            if (folder is not null && !Directory.Exists(folder) && IsTempFolder(folder))
-            {
-                Directory.CreateDirectory(folder);
-                File.SetUnixFileMode(folder, TempFolderMode); // past the umask
-            }
-
             File.WriteAllBytes(Path, []);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -42,13 +32,6 @@ internal sealed class LockFile(bool suppressed, string path)
                 + "set lock_file (or TMPDIR) to a writable path, or suppress_lock=true", e);
         }
     }
-
-    private const UnixFileMode TempFolderMode = UnixFileMode.StickyBit | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-        | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
-        | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-
-    private static bool IsTempFolder(string folder) =>
-        System.IO.Path.TrimEndingDirectorySeparator(folder) == System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetTempPath());
 
     /// <summary>True while serving: the file exists, or lock files are suppressed.</summary>
     public bool IsHealthy => suppressed || File.Exists(Path);

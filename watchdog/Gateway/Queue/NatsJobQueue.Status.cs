@@ -9,8 +9,7 @@ internal sealed partial class NatsJobQueue
     public async Task<JobStatus?> GetAsync(string callId, CancellationToken cancellationToken)
     {
         var resources = await ReadyGuardedAsync(cancellationToken);
-        var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
-        if (!entry.Success || Deserialize(entry.Value.Value) is not { } r)
+        if ((await ReadRecordAsync(resources, callId, cancellationToken)).Record is not { } r)
         {
             return null;
         }
@@ -27,8 +26,7 @@ internal sealed partial class NatsJobQueue
     public async Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken)
     {
         var resources = await ReadyGuardedAsync(cancellationToken);
-        var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
-        return entry.Success && Deserialize(entry.Value.Value) is { HasResult: true } record
+        return (await ReadRecordAsync(resources, callId, cancellationToken)).Record is { HasResult: true } record
             ? await ResultBodyAsync(resources, record, cancellationToken)
             : null;
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
 
 namespace Fwatchdog.Gateway.Queue;
 
@@ -39,8 +40,29 @@ internal sealed partial class NatsJobQueue
     {
         var data = msg.Data ?? [];
         var job = data.Length > 0 ? JsonSerializer.Deserialize(data, NatsJson.Default.NatsJobMessage) : null;
-        var entry = job is null ? default : await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(job.CallId), cancellationToken: cancellationToken);
-        if (job is null || !entry.Success || Deserialize(entry.Value.Value) is not { } record)
+        NatsCallRecord? record;
+        ulong revision;
+        try
+        {
+            (record, revision) = job is null ? (null, 0) : await ReadRecordAsync(resources, job.CallId, cancellationToken);
+        }
+        catch (QueueUnavailableException e)
+        {
+            // The bucket cannot be read now (no leader while a node is lost): the call is not gone.
+            LogProblem(_logger, e.Message);
+            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromSeconds(1) }, cancellationToken);
+            return null;
+        }
+
+        if (job is not null && record is null && (msg.Metadata?.NumDelivered ?? ulong.MaxValue) < MissingRecordDeliveries)
+        {
+            // Any replica answers a read, and one that is catching up (a node just back) may not
+            // have the record yet: look again on a later delivery before giving the call up.
+            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromSeconds(1) }, cancellationToken);
+            return null;
+        }
+
+        if (job is null || record is null)
         {
             // Unreadable, or its status expired: nothing can be done with it.
             await msg.AckTerminateAsync(cancellationToken: cancellationToken);
@@ -74,7 +96,7 @@ internal sealed partial class NatsJobQueue
         try
         {
             var running = record with { State = "running", Attempts = record.Attempts + 1, Owner = _owner, StartedAt = record.StartedAt ?? Now };
-            var updated = await resources.Calls.TryUpdateAsync(CallKey(job.CallId), Serialize(running), entry.Value.Revision, cancellationToken: cancellationToken);
+            var updated = await resources.Calls.TryUpdateAsync(CallKey(job.CallId), Serialize(running), revision, cancellationToken: cancellationToken);
             if (!updated.Success)
             {
                 holdsSlot = false;
@@ -260,13 +282,13 @@ internal sealed partial class NatsJobQueue
         var resources = await ReadyGuardedAsync(cancellationToken);
         for (var attempt = 0; attempt < 20; attempt++)
         {
-            var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
-            if (!entry.Success || Deserialize(entry.Value.Value) is not { } record || change(record) is not { } next)
+            var (record, revision) = await ReadRecordAsync(resources, callId, cancellationToken);
+            if (record is null || change(record) is not { } next)
             {
                 return null;
             }
 
-            var updated = await resources.Calls.TryUpdateAsync(CallKey(callId), Serialize(next), entry.Value.Revision, cancellationToken: cancellationToken);
+            var updated = await resources.Calls.TryUpdateAsync(CallKey(callId), Serialize(next), revision, cancellationToken: cancellationToken);
             if (updated.Success)
             {
                 return next;
@@ -274,6 +296,27 @@ internal sealed partial class NatsJobQueue
         }
 
         throw new QueueUnavailableException($"call {callId} kept changing under us");
+    }
+
+    /// <summary>Deliveries of a message whose record no replica has before it is given up (one a second).</summary>
+    private const ulong MissingRecordDeliveries = 5;
+
+    /// <summary>
+    /// A call's record and its revision; no record when the bucket has none (never made, or
+    /// expired). Any other failure, such as no leader for the bucket while a node is lost, is
+    /// thrown: a call that cannot be read now is never taken for one that is gone.
+    /// </summary>
+    private static async Task<(NatsCallRecord? Record, ulong Revision)> ReadRecordAsync(Resources resources, string callId, CancellationToken cancellationToken)
+    {
+        var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
+        if (entry.Success)
+        {
+            return (Deserialize(entry.Value.Value), entry.Value.Revision);
+        }
+
+        return entry.Error is NatsKVKeyNotFoundException or NatsKVKeyDeletedException
+            ? (null, 0)
+            : throw new QueueUnavailableException($"NATS did not read call {callId}: {entry.Error.Message}", entry.Error);
     }
 
     private async Task<Resources> ReadyGuardedAsync(CancellationToken cancellationToken)

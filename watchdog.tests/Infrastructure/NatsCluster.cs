@@ -1,0 +1,98 @@
+using System.Globalization;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace Fwatchdog.Tests.Infrastructure;
+
+/// <summary>
+/// Three real nats-server processes (the Debian package) clustered on loopback with JetStream,
+/// each with its own store, for the high-availability specs: any node can be killed and started
+/// again on the same ports and store, as a machine that fails and comes back.
+/// </summary>
+public sealed class NatsCluster : IAsyncDisposable
+{
+    private NatsCluster(IReadOnlyList<NatsServer> nodes)
+    {
+        Nodes = nodes;
+    }
+
+    public IReadOnlyList<NatsServer> Nodes { get; }
+
+    /// <summary>Every node's client URL, comma-separated, as nats_url takes a cluster.</summary>
+    public string Url => string.Join(",", Nodes.Select(n => n.Url));
+
+    public static async Task<NatsCluster> StartAsync(int size = 3)
+    {
+        var routes = Enumerable.Range(0, size).Select(_ => TestWatchdog.FreePort()).ToList();
+        var all = string.Join(",", routes.Select(p => $"nats://127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}"));
+        var nodes = routes.Select((route, i) => new NatsServer(
+        [
+            "--name", $"n{(i + 1).ToString(CultureInfo.InvariantCulture)}",
+            "--cluster_name", "fwatchdog",
+            "--cluster", $"nats://127.0.0.1:{route.ToString(CultureInfo.InvariantCulture)}",
+            "--routes", all,
+        ])).ToList();
+        var cluster = new NatsCluster(nodes);
+        await cluster.WaitForMetaLeaderAsync(TimeSpan.FromSeconds(30));
+        return cluster;
+    }
+
+    /// <summary>Gateway settings for queue=nats on this cluster with names no other test uses.</summary>
+    public Dictionary<string, string> Settings(int replicas)
+    {
+        var id = Guid.NewGuid().ToString("N")[..12];
+        return new Dictionary<string, string>
+        {
+            ["queue"] = "nats",
+            ["nats_url"] = Url,
+            ["nats_replicas"] = replicas.ToString(CultureInfo.InvariantCulture),
+            ["nats_stream"] = "JOBS_" + id,
+            ["nats_subject"] = "jobs" + id,
+            ["nats_consumer"] = "workers_" + id,
+            ["nats_bucket"] = "calls_" + id,
+        };
+    }
+
+    /// <summary>The node that leads <paramref name="stream"/> now, asked of any node that answers.</summary>
+    public async Task<NatsServer> LeaderOfAsync(string stream)
+    {
+        await using var connection = new NatsConnection(new NatsOpts { Url = string.Join(",", Nodes.Where(n => n.IsRunning).Select(n => n.Url)) });
+        var info = await new NatsJSContext(connection).GetStreamAsync(stream);
+        var leader = info.Info.Cluster?.Leader ?? throw new InvalidOperationException($"stream {stream} has no leader");
+        return Nodes[int.Parse(leader[1..], CultureInfo.InvariantCulture) - 1];
+    }
+
+    /// <summary>How many replicas <paramref name="stream"/> has, as its config says.</summary>
+    public async Task<int> ReplicasOfAsync(string stream)
+    {
+        await using var connection = new NatsConnection(new NatsOpts { Url = Url });
+        return (await new NatsJSContext(connection).GetStreamAsync(stream)).Info.Config.NumReplicas;
+    }
+
+    /// <summary>JetStream in a cluster answers once its nodes have elected a meta leader.</summary>
+    private async Task WaitForMetaLeaderAsync(TimeSpan within)
+    {
+        var until = DateTime.UtcNow + within;
+        while (true)
+        {
+            try
+            {
+                await using var connection = new NatsConnection(new NatsOpts { Url = Url });
+                await new NatsJSContext(connection).GetAccountInfoAsync();
+                return;
+            }
+            catch (Exception e) when (e is NatsException or TimeoutException && DateTime.UtcNow < until)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await node.DisposeAsync();
+        }
+    }
+}
