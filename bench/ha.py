@@ -6,7 +6,8 @@ nats_replicas=3: killing the node that leads the work stream, and killing a node
 Reports, per run: calls accepted, refused (503), succeeded (called back), lost (accepted, never
 called back), duplicated (called back more than once) and the longest stretch without a 202.
 
-Usage: python3 bench/ha.py [--seconds 40] [--binary artifacts/aot/fwatchdog]
+Usage: python3 bench/ha.py [--seconds 40] [--binary artifacts/aot/fwatchdog] [--replicas 1 3] [--victims leader follower]
+(a run that loses a call keeps the gateways' logs and prints where)
 (the binary defaults to the JIT build: dotnet watchdog/bin/Debug/net10.0/fwatchdog.dll)
 """
 import argparse, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
@@ -54,7 +55,12 @@ class Peer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            # The default backlog of 5 refuses connections when calls finish in a burst (after an
+            # election): those callbacks failed, the receiver's fault, not the queue's.
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
@@ -165,6 +171,15 @@ def scenario(binary, replicas, victim, seconds):
         gap = max((b - a for a, b in zip([0.0] + times, times)), default=end)
         with peer.lock:
             got = dict(peer.calls)
+        missing = accepted - set(got)
+        if missing:
+            keep = tempfile.mkdtemp(prefix="fwatchdog-ha-lost-")
+            for name in os.listdir(folder):
+                if name.endswith(".log"):
+                    shutil.copy(os.path.join(folder, name), keep)
+            with open(os.path.join(keep, "lost"), "w") as f:
+                f.write("\n".join(sorted(missing)) + "\n")
+            print(f"lost calls and the gateways' logs: {keep}", file=sys.stderr, flush=True)
         return {"replicas": replicas, "victim": victim, "accepted": len(accepted), "refused": refused[0],
                 "succeeded": len(accepted & set(got)), "lost": len(accepted - set(got)),
                 "duplicated": sum(1 for c in accepted if got.get(c, 0) > 1), "gap": gap}
@@ -181,11 +196,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=40)
     parser.add_argument("--binary", default=os.path.join(ROOT, "watchdog/bin/Debug/net10.0/fwatchdog.dll"))
+    parser.add_argument("--replicas", type=int, nargs="*", default=[1, 3])
+    parser.add_argument("--victims", nargs="*", default=["leader", "follower"])
     args = parser.parse_args()
     print(f"| nats_replicas | node killed for {args.seconds // 2} s | accepted | refused (503) | succeeded | lost | duplicated | longest accept gap |")
     print("|---|---|---|---|---|---|---|---|")
-    for victim in ("leader", "follower"):
-        for replicas in (1, 3):
+    for victim in args.victims:
+        for replicas in args.replicas:
             r = scenario(args.binary, replicas, victim, args.seconds)
             what = "the work stream's leader" if victim == "leader" else "a node that does not lead it"
             print(f"| {r['replicas']} | {what} | {r['accepted']} | {r['refused']} | {r['succeeded']} | {r['lost']} | {r['duplicated']} | {r['gap']:.1f} s |", flush=True)

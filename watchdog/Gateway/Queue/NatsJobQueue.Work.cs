@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
 using NATS.Client.KeyValueStore;
 
 namespace Fwatchdog.Gateway.Queue;
@@ -44,20 +45,12 @@ internal sealed partial class NatsJobQueue
         ulong revision;
         try
         {
-            (record, revision) = job is null ? (null, 0) : await ReadRecordAsync(resources, job.CallId, cancellationToken);
+            (record, revision) = job is null ? (null, 0) : await ReadFromLeaderAsync(resources, job.CallId, cancellationToken);
         }
         catch (QueueUnavailableException e)
         {
             // The bucket cannot be read now (no leader while a node is lost): the call is not gone.
             LogProblem(_logger, e.Message);
-            await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromSeconds(1) }, cancellationToken);
-            return null;
-        }
-
-        if (job is not null && record is null && (msg.Metadata?.NumDelivered ?? ulong.MaxValue) < MissingRecordDeliveries)
-        {
-            // Any replica answers a read, and one that is catching up (a node just back) may not
-            // have the record yet: look again on a later delivery before giving the call up.
             await msg.NakAsync(new AckOpts { NakDelay = TimeSpan.FromSeconds(1) }, cancellationToken);
             return null;
         }
@@ -138,8 +131,7 @@ internal sealed partial class NatsJobQueue
             {
                 if (callIds.Contains(callId))
                 {
-                    var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
-                    if (entry.Success && Deserialize(entry.Value.Value) is { } record && (record.State != "running" || record.Owner != _owner))
+                    if (await StillOursAsync(resources, callId, cancellationToken) == false)
                     {
                         lost.Add(callId);
                         continue;
@@ -148,13 +140,28 @@ internal sealed partial class NatsJobQueue
 
                 await msg.AckProgressAsync(cancellationToken: cancellationToken);
             }
-            catch (NatsException e)
+            catch (Exception e) when (e is NatsException or QueueUnavailableException)
             {
                 LogProblem(_logger, $"could not renew {callId}: {e.Message}");
             }
         }
 
         return lost;
+    }
+
+    /// <summary>False when the call was cancelled or taken over; null when that cannot be read now (keep the lease).</summary>
+    private async Task<bool?> StillOursAsync(Resources resources, string callId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (record, _) = await ReadFromLeaderAsync(resources, callId, cancellationToken);
+            return record is null || (record.State == "running" && record.Owner == _owner);
+        }
+        catch (QueueUnavailableException e)
+        {
+            LogProblem(_logger, e.Message);
+            return null;
+        }
     }
 
     public async Task RetryAsync(string callId, DateTimeOffset due, int statusCode, string error, CancellationToken cancellationToken)
@@ -282,7 +289,7 @@ internal sealed partial class NatsJobQueue
         var resources = await ReadyGuardedAsync(cancellationToken);
         for (var attempt = 0; attempt < 20; attempt++)
         {
-            var (record, revision) = await ReadRecordAsync(resources, callId, cancellationToken);
+            var (record, revision) = await ReadFromLeaderAsync(resources, callId, cancellationToken);
             if (record is null || change(record) is not { } next)
             {
                 return null;
@@ -298,9 +305,6 @@ internal sealed partial class NatsJobQueue
         throw new QueueUnavailableException($"call {callId} kept changing under us");
     }
 
-    /// <summary>Deliveries of a message whose record no replica has before it is given up (one a second).</summary>
-    private const ulong MissingRecordDeliveries = 5;
-
     /// <summary>
     /// A call's record and its revision; no record when the bucket has none (never made, or
     /// expired). Any other failure, such as no leader for the bucket while a node is lost, is
@@ -308,7 +312,26 @@ internal sealed partial class NatsJobQueue
     /// </summary>
     private static async Task<(NatsCallRecord? Record, ulong Revision)> ReadRecordAsync(Resources resources, string callId, CancellationToken cancellationToken)
     {
-        var entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: cancellationToken);
+        NatsResult<NatsKVEntry<byte[]>> entry;
+        for (var attempt = 1; ; attempt++)
+        {
+            // A read sent just before its node died is never answered: ask again, another node answers.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ReadAttemptTimeout);
+            try
+            {
+                entry = await resources.Calls.TryGetEntryAsync<byte[]>(CallKey(callId), cancellationToken: timeout.Token);
+                break;
+            }
+            catch (Exception e) when (e is NatsException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                if (attempt == ReadAttempts)
+                {
+                    throw new QueueUnavailableException($"NATS did not read call {callId}: {e.Message}", e);
+                }
+            }
+        }
+
         if (entry.Success)
         {
             return (Deserialize(entry.Value.Value), entry.Value.Revision);
@@ -317,6 +340,33 @@ internal sealed partial class NatsJobQueue
         return entry.Error is NatsKVKeyNotFoundException or NatsKVKeyDeletedException
             ? (null, 0)
             : throw new QueueUnavailableException($"NATS did not read call {callId}: {entry.Error.Message}", entry.Error);
+    }
+
+    private const int ReadAttempts = 3;
+
+    private static readonly TimeSpan ReadAttemptTimeout = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>
+    /// As <see cref="ReadRecordAsync"/>, answered by the bucket's leader, never by a replica that is
+    /// catching up: what the work path decides on (claim, lease, completion, callbacks). A stale
+    /// "not found" would drop a call, and a stale state would give a running call up.
+    /// </summary>
+    private async Task<(NatsCallRecord? Record, ulong Revision)> ReadFromLeaderAsync(Resources resources, string callId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var last = await resources.CallsStream.GetAsync(new StreamMsgGetRequest { LastBySubj = $"$KV.{_options.Bucket}.{CallKey(callId)}" }, cancellationToken);
+            // A delete or purge marker has no data; every record has some.
+            return last.Message.Data is { Length: > 0 } data ? (Deserialize(data.ToArray()), last.Message.Seq) : (null, 0);
+        }
+        catch (NatsJSApiException e) when (e.Error.Code == 404)
+        {
+            return (null, 0);
+        }
+        catch (Exception e) when (e is NatsException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new QueueUnavailableException($"NATS did not read call {callId}: {e.Message}", e);
+        }
     }
 
     private async Task<Resources> ReadyGuardedAsync(CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -62,7 +63,8 @@ internal sealed partial class NatsJobQueue : IJobQueue
         _js = new NatsJSContext(_connection);
     }
 
-    private sealed record Resources(INatsJSConsumer Consumer, INatsKVStore Calls, INatsObjStore Bodies);
+    /// <param name="CallsStream">The stream under the bucket: reads through it are answered by its leader.</param>
+    private sealed record Resources(INatsJSConsumer Consumer, INatsKVStore Calls, INatsObjStore Bodies, INatsJSStream CallsStream);
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -143,7 +145,8 @@ internal sealed partial class NatsJobQueue : IJobQueue
                 Storage = NatsObjStorageType.File,
                 NumberOfReplicas = replicas,
             }, token);
-            _resources = new Resources(consumer, calls, bodies);
+            var callsStream = await _js.GetStreamAsync("KV_" + _options.Bucket, cancellationToken: token);
+            _resources = new Resources(consumer, calls, bodies, callsStream);
             LogReady(_logger, _options.Url, _options.Stream, _options.Consumer, _options.Bucket, replicas);
             return _resources;
         }
@@ -248,20 +251,22 @@ internal sealed partial class NatsJobQueue : IJobQueue
         // A caller waits at most a second for a connection that is not there yet: then 503.
         var resources = await ReadyAsync(cancellationToken, TimeSpan.FromSeconds(1));
         var until = _time.GetUtcNow() + AcceptWait;
+        // Set only once the key is ours: a failure must never delete the key of the call that holds it.
         string? idempotencyKey = null;
         var recordCreated = false;
         try
         {
             if (job.IdempotencyKey is { } key)
             {
-                idempotencyKey = "idem." + job.Function + "." + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..40];
-                var claimed = await PersistAsync(token => CreateAsync(resources, idempotencyKey, Encoding.UTF8.GetBytes(job.CallId), token), until);
-                var holder = claimed ? job.CallId : await PersistAsync(async token => Encoding.UTF8.GetString((await resources.Calls.GetEntryAsync<byte[]>(idempotencyKey, cancellationToken: token)).Value ?? []), until);
+                var keyName = "idem." + job.Function + "." + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..40];
+                var claimed = await PersistAsync(token => CreateAsync(resources, keyName, Encoding.UTF8.GetBytes(job.CallId), token), until);
+                var holder = claimed ? job.CallId : await PersistAsync(async token => Encoding.UTF8.GetString((await resources.Calls.GetEntryAsync<byte[]>(keyName, cancellationToken: token)).Value ?? []), until);
                 if (holder != job.CallId)
                 {
-                    idempotencyKey = null;
                     return new EnqueueResult(holder, EnqueueStatus.Replayed);
                 }
+
+                idempotencyKey = keyName;
             }
 
             var record = new NatsCallRecord
@@ -298,10 +303,16 @@ internal sealed partial class NatsJobQueue : IJobQueue
                 job.Headers.Select(h => new[] { h.Key, h.Value }).ToArray(), job.CallbackUrl?.AbsoluteUri, job.MaxAttempts,
                 body.FilePath is null ? body.Inline : null, bodyObject, body.Length);
             var payload = JsonSerializer.SerializeToUtf8Bytes(message, NatsJson.Default.NatsJobMessage);
-            // Nats-Msg-Id makes a publish repeated after a lost answer a duplicate the stream drops.
-            var headers = new NatsHeaders { ["Nats-Msg-Id"] = job.CallId };
+            // Nats-Msg-Id makes a publish repeated after a lost answer a duplicate the stream drops,
+            // and the stream says so: that is stored. It names this accept, not only the call id,
+            // which a caller may send again once a failed accept let it go.
+            var headers = new NatsHeaders { ["Nats-Msg-Id"] = job.CallId + "." + record.CreatedAt.ToString(CultureInfo.InvariantCulture) };
             var ack = await PersistAsync(token => _js.PublishAsync(Subject(job.Function), payload, headers: headers, cancellationToken: token), until);
-            ack.EnsureSuccess();
+            if (ack.Error is { } refused)
+            {
+                throw new NatsJSApiException(refused);
+            }
+
             body.DeleteFile();
             return new EnqueueResult(job.CallId, EnqueueStatus.Stored);
         }
