@@ -62,6 +62,51 @@ public sealed class NatsCluster : IAsyncDisposable
         return Nodes[int.Parse(leader[1..], CultureInfo.InvariantCulture) - 1];
     }
 
+    /// <summary>
+    /// Kills <paramref name="node"/> (SIGKILL) and waits until every one of <paramref name="streams"/>
+    /// it led has a new leader: the cluster's own election, as long as it took.
+    /// </summary>
+    public async Task<TimeSpan> KillAndElectAsync(NatsServer node, params string[] streams)
+    {
+        var led = new List<string>();
+        foreach (var stream in streams)
+        {
+            if (await LeaderOfAsync(stream) == node)
+            {
+                led.Add(stream);
+            }
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        node.Stop();
+        await using var connection = new NatsConnection(new NatsOpts { Url = string.Join(",", Nodes.Where(n => n.IsRunning).Select(n => n.Url)) });
+        var js = new NatsJSContext(connection);
+        foreach (var stream in led)
+        {
+            while (true)
+            {
+                clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60), $"the cluster should elect a new leader for {stream}");
+                try
+                {
+                    using var ask = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                    var leader = (await js.GetStreamAsync(stream, cancellationToken: ask.Token)).Info.Cluster?.Leader;
+                    if (leader is not null && Nodes[int.Parse(leader[1..], CultureInfo.InvariantCulture) - 1] != node)
+                    {
+                        break;
+                    }
+                }
+                catch (Exception e) when (e is NatsException or OperationCanceledException)
+                {
+                    // no leader yet
+                }
+
+                await Task.Delay(100);
+            }
+        }
+
+        return clock.Elapsed;
+    }
+
     /// <summary>How many replicas <paramref name="stream"/> has, as its config says.</summary>
     public async Task<int> ReplicasOfAsync(string stream)
     {

@@ -141,8 +141,9 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(5));
         var leader = await cluster.LeaderOfAsync(stream);
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: killing the stream leader (node {cluster.Nodes.ToList().IndexOf(leader) + 1})");
-        leader.Stop();
-        await Task.Delay(TimeSpan.FromSeconds(15));
+        var kill = clock.Elapsed;
+        var elections = new List<TimeSpan> { await cluster.KillAndElectAsync(leader, stream, bucket) };
+        await Task.Delay(kill + TimeSpan.FromSeconds(15) - clock.Elapsed);
         leader.Start();
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: node {cluster.Nodes.ToList().IndexOf(leader) + 1} back");
         await Task.Delay(TimeSpan.FromSeconds(10));
@@ -151,8 +152,9 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
         var current = await cluster.LeaderOfAsync(stream);
         var another = bucketLeader != leader ? bucketLeader : current != leader ? current : cluster.Nodes.First(n => n != leader);
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: killing node {cluster.Nodes.ToList().IndexOf(another) + 1} (bucket leader: {another == bucketLeader}, stream leader: {another == current})");
-        another.Stop();
-        await Task.Delay(TimeSpan.FromSeconds(15));
+        kill = clock.Elapsed;
+        elections.Add(await cluster.KillAndElectAsync(another, stream, bucket));
+        await Task.Delay(kill + TimeSpan.FromSeconds(15) - clock.Elapsed);
         another.Start();
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: node {cluster.Nodes.ToList().IndexOf(another) + 1} back");
         await Task.Delay(TimeSpan.FromSeconds(5));
@@ -166,7 +168,8 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
         var acceptGap = LongestGap(accepted.Values, end);
         var statusGap = LongestGap(statusAnswers, end);
         output.WriteLine($"accepted {accepted.Count}, refused {refused.Count}, called back {delivered.Count}, twice or more {delivered.Count(g => g.Count() > 1)}, "
-            + $"runs {function.All.Count}; longest accept gap {acceptGap.TotalSeconds:F1}s, longest status gap {statusGap.TotalSeconds:F1}s");
+            + $"runs {function.All.Count}; longest accept gap {acceptGap.TotalSeconds:F1}s, longest status gap {statusGap.TotalSeconds:F1}s, "
+            + $"elections {string.Join(" and ", elections.Select(e => $"{e.TotalSeconds:F1}s"))}");
         foreach (var line in refused.Take(20))
         {
             output.WriteLine("refused: " + line);
@@ -176,7 +179,9 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
         delivered.Should().OnlyContain(g => g.All(c => c.Header("X-Function-Status") == "200"), "every accepted call succeeds");
         delivered.Count(g => g.Count() > 1).Should().BeLessThanOrEqualTo(accepted.Count / 100, "at least once, and twice only for the few a node loss caught mid-flight");
         accepted.Count.Should().BeGreaterThan(200, "calls flowed throughout");
-        acceptGap.Should().BeLessThan(TimeSpan.FromSeconds(10), "accepts stop for no longer than the cluster's own leader election");
+        // nats-server 2.9 elects in 4 to 9 s (a random timeout); 2 s is for the accepts' own retry step
+        // (a publish sent to the dying leader is given up after 2 s) and for seeing the new leader.
+        acceptGap.Should().BeLessThan(elections.Max() + TimeSpan.FromSeconds(2), "accepts stop for no longer than the cluster's own leader election");
         statusGap.Should().BeLessThan(TimeSpan.FromSeconds(5), "the status API answers throughout");
     }
 
