@@ -11,23 +11,13 @@ Usage: python3 bench/ha.py [--seconds 40] [--binary artifacts/aot/fwatchdog] [--
 (the binary defaults to the JIT build: dotnet watchdog/bin/Debug/net10.0/fwatchdog.dll)
 """
 import argparse, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
-import http.server, urllib.error, urllib.request
+import http.server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as base  # noqa: E402  (free_port)
+from run import request  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def request(method, url, body=None, headers=None, timeout=30):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-    except (urllib.error.URLError, OSError):
-        return 0, {}, b""
+ROOT = base.ROOT
 
 
 class Peer:
@@ -128,7 +118,7 @@ def scenario(binary, replicas, victim, seconds):
             time.sleep(0.5)
         # The queue is set up by the first call: make one per gateway before the clock starts.
         for p in ports:
-            while time.time() < deadline and request("POST", f"http://127.0.0.1:{p}/async-function/work", b"warm-up")[0] != 202:
+            while time.time() < deadline and request("POST", f"http://127.0.0.1:{p}/async-function/work", b"warm-up", timeout=30)[0] != 202:
                 time.sleep(0.5)
         stream = "FWATCHDOG_JOBS"
         leader = cluster.leader_of(stream)
@@ -142,7 +132,7 @@ def scenario(binary, replicas, victim, seconds):
             i = n
             while not stop.is_set():
                 status, headers, _ = request("POST", f"http://127.0.0.1:{ports[i % 2]}/async-function/work", f"call-{i}".encode(),
-                                             {"X-Callback-Url": f"http://127.0.0.1:{peer.port}/cb"})
+                                             {"X-Callback-Url": f"http://127.0.0.1:{peer.port}/cb"}, timeout=30)
                 with lock:
                     if status == 202:
                         accepted.add(headers.get("X-Call-Id"))

@@ -10,7 +10,7 @@ Usage: python3 bench/halfduplex.py [--mib 1024] "label=path/to/fwatchdog" ...
 import os, socket, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import free_port, rss_kb, stop, wait_health  # noqa: E402
+from run import free_port, labeled, rss_kb, stop, wait_health  # noqa: E402
 
 CHUNK = 256 * 1024
 PATTERN = bytes((i * 31) % 251 for i in range(251)) * (CHUNK // 251 + 2)
@@ -60,6 +60,17 @@ def spool_bytes(pid):
     return total
 
 
+def read_until(sock, buf, marker):
+    """Reads until marker arrives: (what came before it, what came after); EOFError if the peer closed first."""
+    while marker not in buf:
+        data = sock.recv(65536)
+        if not data:
+            raise EOFError
+        buf += data
+    before, _, after = buf.partition(marker)
+    return before, after
+
+
 def call(port, size, full_duplex, timeout):
     """POSTs size pattern bytes; returns the answer's byte count, or None when the call failed."""
     sock = socket.create_connection(("127.0.0.1", port))
@@ -78,26 +89,14 @@ def call(port, size, full_duplex, timeout):
     sender.start()
     if not full_duplex:
         sender.join()
-    received = b""
     got = 0
     try:
-        while b"\r\n\r\n" not in received:
-            data = sock.recv(65536)
-            if not data:
-                return None
-            received += data
-        head, _, rest = received.partition(b"\r\n\r\n")
+        head, buf = read_until(sock, b"", b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 200"):
             return None
         # chunked: count payload bytes by parsing the chunk framing as it streams
-        buf = rest
         while True:
-            while b"\r\n" not in buf:
-                data = sock.recv(65536)
-                if not data:
-                    return None
-                buf += data
-            line, _, buf = buf.partition(b"\r\n")
+            line, buf = read_until(sock, buf, b"\r\n")
             n = int(line.split(b";")[0], 16)
             if n == 0:
                 break
@@ -108,7 +107,7 @@ def call(port, size, full_duplex, timeout):
                 buf += data
             got += n
             buf = buf[n + 2:]
-    except OSError:
+    except (OSError, EOFError):
         return None
     finally:
         sender.join()
@@ -153,7 +152,7 @@ def main():
     if args[:1] == ["--mib"]:
         mib, args = int(args[1]), args[2:]
     size = mib << 20
-    binaries = [a.split("=", 1) for a in args]
+    binaries = labeled(args)
     print(f"| build | caller | answer | MiB/s | watchdog RSS growth | spool file peak |")
     print("|---|---|---|---|---|---|")
     print(f"| bare `cat` over pipes (baseline) | - | {mib} MiB | {bare_cat(size):.0f} | - | - |")

@@ -10,7 +10,7 @@ import os, statistics, subprocess, sys, tempfile, time
 from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import HELLO, cpu_ticks, free_port, start, stop, wrk, wrk_with_cpu  # noqa: E402
+from run import HELLO, cpu_ticks, free_port, labeled, start, stop, wrk, wrk_with_cpu  # noqa: E402
 
 SECONDS = 5
 MIB = 256
@@ -60,7 +60,7 @@ def main():
     rounds = 3
     if args[:1] == ["--rounds"]:
         rounds, args = int(args[1]), args[2:]
-    steps = [arg.split("=", 1) for arg in args]
+    steps = labeled(args)
     results = {label: {"fork": [], "fork_cpu": [], "http": [], "http_cpu": [], "big": []} for label, _ in steps}
     with tempfile.NamedTemporaryFile(dir="/tmp") as f:
         f.write(os.urandom(1024 * 1024) * MIB)

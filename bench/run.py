@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Watchdog benchmarks. Every figure sits next to a baseline measured in the same run, because
 this 2-core machine is noisy. Loopback only; every load run is bounded in time."""
-import json, os, re, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, socket, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
 from functools import partial
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -12,6 +12,24 @@ HELLO = os.path.join(ROOT, "artifacts/hello/hello")
 QUICK = "--quick" in sys.argv
 DURATION = "5s" if QUICK else "10s"
 rows = []
+
+
+def labeled(args):
+    """'label=path' arguments as [label, path] pairs; the last = ends the label, so a label may
+    hold one (-p:StaticExecutable=false)."""
+    return [arg.rsplit("=", 1) for arg in args]
+
+
+def request(method, url, body=None, headers=None, timeout=10):
+    """One HTTP request: (status, headers, body); status 0 when nothing answered."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+    except (urllib.error.URLError, OSError):
+        return 0, {}, b""
 
 
 def free_port():

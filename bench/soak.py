@@ -10,23 +10,13 @@ the gateway's RSS and open fds at start and end.
 Usage: python3 bench/soak.py [--minutes 10] [--binary artifacts/aot/fwatchdog]
 """
 import argparse, json, os, random, shutil, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time
-import http.server, urllib.error, urllib.request
+import http.server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as base  # noqa: E402  (free_port, start, stop, rss_kb)
+from run import request  # noqa: E402
 
 FINAL = {"succeeded", "failed", "dead", "cancelled"}
-
-
-def request(method, url, body=None, headers=None, timeout=10):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-    except (urllib.error.URLError, OSError):
-        return 0, {}, b""
 
 
 class Receiver:

@@ -6,7 +6,7 @@ Usage: python3 bench/steps.py [--starts N] "label=path/to/fwatchdog" ...   (the 
 import os, statistics, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import HELLO, free_port, rss_kb, start, stop  # noqa: E402
+from run import HELLO, free_port, labeled, rss_kb, start, stop  # noqa: E402
 
 
 def main():
@@ -14,7 +14,7 @@ def main():
     starts = 20
     if args[:1] == ["--starts"]:
         starts, args = int(args[1]), args[2:]
-    steps = [arg.rsplit("=", 1) for arg in args] + [["bare Kestrel hello (bench/Hello), same run", HELLO]]
+    steps = labeled(args) + [["bare Kestrel hello (bench/Hello), same run", HELLO]]
     times = {label: [] for label, _ in steps}
     rss = {label: [] for label, _ in steps}
     for i in range(starts):

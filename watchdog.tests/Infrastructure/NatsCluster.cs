@@ -56,11 +56,15 @@ public sealed class NatsCluster : IAsyncDisposable
     /// <summary>The node that leads <paramref name="stream"/> now, asked of any node that answers.</summary>
     public async Task<NatsServer> LeaderOfAsync(string stream)
     {
-        await using var connection = new NatsConnection(new NatsOpts { Url = string.Join(",", Nodes.Where(n => n.IsRunning).Select(n => n.Url)) });
+        await using var connection = ToRunningNodes();
         var info = await new NatsJSContext(connection).GetStreamAsync(stream);
-        var leader = info.Info.Cluster?.Leader ?? throw new InvalidOperationException($"stream {stream} has no leader");
-        return Nodes[int.Parse(leader[1..], CultureInfo.InvariantCulture) - 1];
+        return Node(info.Info.Cluster?.Leader ?? throw new InvalidOperationException($"stream {stream} has no leader"));
     }
+
+    /// <summary>The node of a server name, n1 to n3 (<see cref="StartAsync"/> names them).</summary>
+    private NatsServer Node(string name) => Nodes[int.Parse(name[1..], CultureInfo.InvariantCulture) - 1];
+
+    private NatsConnection ToRunningNodes() => new(new NatsOpts { Url = string.Join(",", Nodes.Where(n => n.IsRunning).Select(n => n.Url)) });
 
     /// <summary>
     /// Kills <paramref name="node"/> (SIGKILL) and waits until every one of <paramref name="streams"/>
@@ -79,7 +83,7 @@ public sealed class NatsCluster : IAsyncDisposable
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         node.Stop();
-        await using var connection = new NatsConnection(new NatsOpts { Url = string.Join(",", Nodes.Where(n => n.IsRunning).Select(n => n.Url)) });
+        await using var connection = ToRunningNodes();
         var js = new NatsJSContext(connection);
         foreach (var stream in led)
         {
@@ -90,7 +94,7 @@ public sealed class NatsCluster : IAsyncDisposable
                 {
                     using var ask = new CancellationTokenSource(TimeSpan.FromSeconds(1));
                     var leader = (await js.GetStreamAsync(stream, cancellationToken: ask.Token)).Info.Cluster?.Leader;
-                    if (leader is not null && Nodes[int.Parse(leader[1..], CultureInfo.InvariantCulture) - 1] != node)
+                    if (leader is not null && Node(leader) != node)
                     {
                         break;
                     }

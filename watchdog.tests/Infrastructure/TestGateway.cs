@@ -84,6 +84,22 @@ internal sealed class TestGateway : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// <c>fwatchdog gateway</c> as a process (<see cref="ProcessEnvironment"/>) with one function,
+    /// <c>work</c>, at <paramref name="function"/>, and <paramref name="settings"/> on top.
+    /// </summary>
+    public static WatchdogProcess StartProcess(IReadOnlyDictionary<string, string> settings, Uri function)
+    {
+        var folder = Directory.CreateTempSubdirectory("fwatchdog-gateway-").FullName;
+        var environment = ProcessEnvironment(folder, Stack(("work", function)));
+        foreach (var (name, value) in settings)
+        {
+            environment[name] = value;
+        }
+
+        return WatchdogProcess.Start(environment, ["gateway"]);
+    }
+
     /// <summary>A stack file with one upstream function per (name, url).</summary>
     public static string Stack(params (string Name, Uri Upstream)[] functions) => Stack(functions.Select(f => (f.Name, $$"""{ "upstream": "{{f.Upstream}}" }""")).ToArray());
 

@@ -21,7 +21,7 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
         settings["nats_replicas"] = "3";
         await using var function = await TestUpstream.StartAsync();
 
-        await using var gateway = StartGateway(settings, function.Url);
+        await using var gateway = TestGateway.StartProcess(settings, function.Url);
         await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         gateway.ExitCode.Should().Be(2, gateway.Output);
@@ -37,7 +37,7 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
         await using var function = await TestUpstream.StartAsync();
         var settings = cluster.Settings(replicas: 1);
         string callId;
-        await using (var r1 = StartGateway(settings, function.Url))
+        await using (var r1 = TestGateway.StartProcess(settings, function.Url))
         {
             await r1.WaitUntilListeningAsync();
             using var client = new HttpClient { BaseAddress = r1.Url };
@@ -50,7 +50,7 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
 
         (await cluster.ReplicasOfAsync(settings["nats_stream"])).Should().Be(1);
         settings["nats_replicas"] = "3";
-        await using var r3 = StartGateway(settings, function.Url);
+        await using var r3 = TestGateway.StartProcess(settings, function.Url);
         await r3.WaitUntilListeningAsync();
         using var again = new HttpClient { BaseAddress = r3.Url };
 
@@ -73,8 +73,8 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
         settings["queue_lease"] = "30s"; // the default: a lease outlives an election (specs elsewhere use 1 s)
         var stream = settings["nats_stream"];
         var bucket = "KV_" + settings["nats_bucket"];
-        await using var first = StartGateway(settings, function.Url);
-        await using var second = StartGateway(settings, function.Url);
+        await using var first = TestGateway.StartProcess(settings, function.Url);
+        await using var second = TestGateway.StartProcess(settings, function.Url);
         await Task.WhenAll(first.WaitUntilListeningAsync(), second.WaitUntilListeningAsync());
         (await Processes.EventuallyAsync(() => first.Output.Contains("NATS queue ready", StringComparison.Ordinal) && second.Output.Contains("NATS queue ready", StringComparison.Ordinal), TimeSpan.FromSeconds(30)))
             .Should().BeTrue("both gateways set the queue up on a healthy cluster first");
@@ -190,17 +190,5 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
     {
         var sorted = times.Order().Append(end).ToList();
         return sorted.Zip(sorted.Skip(1), (a, b) => b - a).DefaultIfEmpty(end).Max();
-    }
-
-    private static WatchdogProcess StartGateway(Dictionary<string, string> settings, Uri function)
-    {
-        var folder = Directory.CreateTempSubdirectory("fwatchdog-cluster-").FullName;
-        var environment = TestGateway.ProcessEnvironment(folder, TestGateway.Stack(("work", function)));
-        foreach (var (name, value) in settings)
-        {
-            environment[name] = value;
-        }
-
-        return WatchdogProcess.Start(environment, ["gateway"]);
     }
 }

@@ -14,8 +14,8 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
         await using var function = await TestUpstream.StartAsync();
         await using var receiver = await TestUpstream.StartAsync();
         var settings = nats.Settings();
-        await using var first = StartReplica(settings, function.Url);
-        await using var second = StartReplica(settings, function.Url);
+        await using var first = TestGateway.StartProcess(settings, function.Url);
+        await using var second = TestGateway.StartProcess(settings, function.Url);
         await Task.WhenAll(first.WaitUntilListeningAsync(), second.WaitUntilListeningAsync());
         using var toFirst = new HttpClient { BaseAddress = first.Url };
         using var toSecond = new HttpClient { BaseAddress = second.Url };
@@ -48,8 +48,8 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
         });
         await using var receiver = await TestUpstream.StartAsync();
         var settings = nats.Settings();
-        await using var survivor = StartReplica(settings, function.Url);
-        await using var victim = StartReplica(settings, function.Url);
+        await using var survivor = TestGateway.StartProcess(settings, function.Url);
+        await using var victim = TestGateway.StartProcess(settings, function.Url);
         await Task.WhenAll(survivor.WaitUntilListeningAsync(), victim.WaitUntilListeningAsync());
         var accepted = new ConcurrentDictionary<string, bool>();
 
@@ -285,17 +285,5 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
         callback.Body.Should().Equal(body);
         using var result = await gateway.Client.GetAsync($"/async-calls/{accepted.Headers.GetValues("X-Call-Id").Single()}/result");
         (await result.Content.ReadAsByteArrayAsync()).Should().Equal(body);
-    }
-
-    private static WatchdogProcess StartReplica(Dictionary<string, string> settings, Uri function)
-    {
-        var folder = Directory.CreateTempSubdirectory("fwatchdog-replica-").FullName;
-        var environment = TestGateway.ProcessEnvironment(folder, TestGateway.Stack(("work", function)));
-        foreach (var (name, value) in settings)
-        {
-            environment[name] = value;
-        }
-
-        return WatchdogProcess.Start(environment, ["gateway"]);
     }
 }
