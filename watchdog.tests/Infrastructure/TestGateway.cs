@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Fwatchdog.Gateway;
@@ -19,7 +20,47 @@ internal sealed class TestGateway : IAsyncDisposable
         _ownsFolder = ownsFolder;
         Options = options;
         DataDir = dataDir;
-        Client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = app.Url, Timeout = TimeSpan.FromSeconds(60) };
+        Client = new HttpClient(new LocationRecorder()) { BaseAddress = app.Url, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>
+    /// The status URL (with its token) each 202 gave, by call id. A spec names a call by its id, and
+    /// reads it the way a user does: through the Location of its 202. Shared by every gateway, since
+    /// NATS specs accept a call at one gateway and read it at another.
+    /// </summary>
+    private static readonly ConcurrentDictionary<string, string> StatusPaths = new(StringComparer.Ordinal);
+
+    /// <summary>The status path of a call whose 202 a spec has seen (see <see cref="Remember"/>).</summary>
+    public static string StatusOf(string callId) =>
+        StatusPaths.TryGetValue(callId, out var path) ? path : throw new InvalidOperationException($"no 202 with a Location was seen for call {callId}");
+
+    /// <summary>Records the Location of a 202 (TestGateway.Client does it for every answer); returns the call id.</summary>
+    public static string Remember(HttpResponseMessage accepted)
+    {
+        var callId = accepted.Headers.GetValues("X-Call-Id").Single();
+        if (accepted.StatusCode == System.Net.HttpStatusCode.Accepted && accepted.Headers.Location is { } location)
+        {
+            StatusPaths[callId] = location.OriginalString;
+        }
+
+        return callId;
+    }
+
+    /// <summary>Records a status path a spec made itself (a chained call, opened by its parent's token).</summary>
+    public static void Learn(string callId, string statusPath) => StatusPaths[callId] = statusPath;
+
+    private sealed class LocationRecorder() : DelegatingHandler(new SocketsHttpHandler { AllowAutoRedirect = false })
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (response.Headers.Contains("X-Call-Id"))
+            {
+                Remember(response);
+            }
+
+            return response;
+        }
     }
 
     public GatewayOptions Options { get; }
@@ -124,7 +165,7 @@ internal sealed class TestGateway : IAsyncDisposable
         JsonElement status = default;
         while (DateTime.UtcNow < deadline)
         {
-            status = await Client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}");
+            status = await Client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(callId));
             if (states.Contains(status.GetProperty("state").GetString()))
             {
                 return status;
@@ -143,7 +184,7 @@ internal sealed class TestGateway : IAsyncDisposable
         JsonElement status = default;
         while (DateTime.UtcNow < deadline)
         {
-            status = await Client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}");
+            status = await Client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(callId));
             if (status.TryGetProperty("callback", out var callback) && states.Contains(callback.GetProperty("state").GetString()))
             {
                 return callback;

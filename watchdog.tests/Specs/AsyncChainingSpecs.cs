@@ -30,6 +30,10 @@ public sealed class AsyncChainingSpecs
         var child = reached.Header("X-Call-Id");
         child.Should().NotBe(parent).And.NotBeEmpty();
 
+        // The gateway itself got the second call's 202: the first call's token opens it (docs/security.md).
+        var parentToken = accepted.Headers.Location!.OriginalString.Split('~')[1];
+        (await gateway.Client.GetAsync($"/async-calls/{child}")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        TestGateway.Learn(child, $"/async-calls/{child}~{parentToken}");
         var status = await gateway.WaitForStateAsync(child, TimeSpan.FromSeconds(30), "succeeded", "failed", "dead");
         status.GetProperty("state").GetString().Should().Be("succeeded");
         status.GetProperty("parentCallId").GetString().Should().Be(parent, "the status of the second call links to the first");

@@ -96,18 +96,18 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
         await function.NextAsync();
         using var queued = await gateway.PostAsync("/async-function/one", "second");
         var queuedId = queued.Headers.GetValues("X-Call-Id").Single();
-        (await gateway.Client.GetFromJsonAsync<JsonElement>($"/async-calls/{queuedId}")).GetProperty("state").GetString().Should().Be("queued");
+        (await gateway.Client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(queuedId))).GetProperty("state").GetString().Should().Be("queued");
 
-        using var cancel = await gateway.Client.DeleteAsync($"/async-calls/{queuedId}");
+        using var cancel = await gateway.Client.DeleteAsync(TestGateway.StatusOf(queuedId));
         cancel.StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString().Should().Be("cancelled");
         release.SetResult();
         await gateway.WaitForStateAsync(running.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(10), "succeeded");
         await Task.Delay(500);
         function.All.Select(r => r.Text).Should().Equal("first");
-        using var again = await gateway.Client.DeleteAsync($"/async-calls/{queuedId}");
+        using var again = await gateway.Client.DeleteAsync(TestGateway.StatusOf(queuedId));
         again.StatusCode.Should().Be(HttpStatusCode.Conflict);
-        using var unknown = await gateway.Client.DeleteAsync("/async-calls/no-such-call");
+        using var unknown = await gateway.Client.DeleteAsync("/async-calls/no-such-call~AAAAAAAAAAAAAAAAAAAAAA");
         unknown.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
 
@@ -122,14 +122,14 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
         var callId = accepted.Headers.GetValues("X-Call-Id").Single();
         var main = await pids.WaitForPidAsync("main");
         var grandchild = await pids.WaitForPidAsync("grandchild");
-        (await gateway.Client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}")).GetProperty("state").GetString().Should().Be("running");
+        (await gateway.Client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(callId))).GetProperty("state").GetString().Should().Be("running");
 
-        using var cancel = await gateway.Client.DeleteAsync($"/async-calls/{callId}");
+        using var cancel = await gateway.Client.DeleteAsync(TestGateway.StatusOf(callId));
 
         cancel.StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await Processes.EventuallyAsync(() => !Processes.IsAlive(main) && !Processes.IsAlive(grandchild), TimeSpan.FromSeconds(10)))
             .Should().BeTrue("the watchdog kills the process group when the gateway drops the call");
-        (await gateway.Client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}")).GetProperty("state").GetString().Should().Be("cancelled");
+        (await gateway.Client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(callId))).GetProperty("state").GetString().Should().Be("cancelled");
     }
 
     [Fact(Timeout = 30_000)]
@@ -190,7 +190,7 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
         theirs.StatusCode.Should().Be(HttpStatusCode.Accepted, "calls are accepted for every function");
         await gateway.WaitForStateAsync(mine.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(10), "succeeded");
         await Task.Delay(500);
-        (await gateway.Client.GetFromJsonAsync<JsonElement>($"/async-calls/{theirs.Headers.GetValues("X-Call-Id").Single()}"))
+        (await gateway.Client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(theirs.Headers.GetValues("X-Call-Id").Single())))
             .GetProperty("state").GetString().Should().Be("queued");
         function.All.Select(r => r.Text).Should().Equal("here");
     }
@@ -211,13 +211,13 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
         var callId = accepted.Headers.GetValues("X-Call-Id").Single();
         await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(20), "dead");
         await gateway.WaitForCallbackAsync(callId, TimeSpan.FromSeconds(10), "delivered");
-        using (var early = await gateway.Client.PostAsync($"/async-calls/{callId}/result", null))
+        using (var early = await gateway.Client.PostAsync(TestGateway.StatusOf(callId) + "/result", null))
         {
             early.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
         }
 
         Volatile.Write(ref healthy, true);
-        using var replay = await gateway.Client.PostAsync($"/async-calls/{callId}/retry", null);
+        using var replay = await gateway.Client.PostAsync(TestGateway.StatusOf(callId) + "/retry", null);
 
         replay.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var status = await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(20), "succeeded");
@@ -225,7 +225,7 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
         await gateway.WaitForCallbackAsync(callId, TimeSpan.FromSeconds(10), "delivered");
         receiver.All.Select(c => c.Header("X-Job-State")).Should().Equal("dead", "succeeded");
         function.All.Should().HaveCount(3);
-        using var twice = await gateway.Client.PostAsync($"/async-calls/{callId}/retry", null);
+        using var twice = await gateway.Client.PostAsync(TestGateway.StatusOf(callId) + "/retry", null);
         twice.StatusCode.Should().Be(HttpStatusCode.Conflict, "a call that succeeded is not replayed");
     }
 
@@ -243,7 +243,7 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
         for (var tries = 0; tries < 100 && !gone; tries++)
         {
             await Task.Delay(100);
-            using var status = await gateway.Client.GetAsync($"/async-calls/{callId}");
+            using var status = await gateway.Client.GetAsync(TestGateway.StatusOf(callId));
             gone = status.StatusCode == HttpStatusCode.NotFound;
         }
 

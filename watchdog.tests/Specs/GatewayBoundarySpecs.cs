@@ -95,7 +95,7 @@ public sealed class GatewayBoundarySpecs
             queued.StatusCode.Should().Be(HttpStatusCode.Accepted);
             var id = queued.Headers.GetValues("X-Call-Id").Single();
             Guid.TryParse(id, out _).Should().BeTrue($"\"{given}\" is replaced (async)");
-            (await gateway.Client.GetAsync($"/async-calls/{id}")).StatusCode.Should().Be(HttpStatusCode.OK, "the new id is in the status API");
+            (await gateway.Client.GetAsync(TestGateway.StatusOf(id))).StatusCode.Should().Be(HttpStatusCode.OK, "the new id is in the status API");
         }
     }
 }

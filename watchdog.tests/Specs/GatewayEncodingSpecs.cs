@@ -57,12 +57,12 @@ public sealed class GatewayEncodingSpecs
         request.Headers.TryAddWithoutValidation("X-Callback-Url", receiver.Url + "done");
         using var accepted = await client.SendAsync(request);
         accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
-        var callId = accepted.Headers.GetValues("X-Call-Id").Single();
+        var callId = TestGateway.Remember(accepted);
 
         var status = await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(30), "succeeded", "failed", "dead");
         status.GetProperty("state").GetString().Should().Be("succeeded", status.ToString());
         function.Requests.Single().Header("X-Note").Should().Be(AsBytes, "the replayed call carries the caller's bytes");
-        using var result = await client.GetAsync($"/async-calls/{callId}/result");
+        using var result = await client.GetAsync(TestGateway.StatusOf(callId) + "/result");
         result.Content.Headers.GetValues("Content-Type").Single().Should().Be($"text/plain; name=\"{Utf8Text}\"");
         await gateway.WaitForCallbackAsync(callId, TimeSpan.FromSeconds(30), "delivered");
         receiver.Requests.Single().Header("Content-Type").Should().Be($"text/plain; name=\"{AsBytes}\"", "the callback carries the function's bytes");

@@ -90,7 +90,7 @@ public sealed class GatewayLifecycleSpecs
             await gateway.WaitUntilListeningAsync();
             using var client = new HttpClient { BaseAddress = gateway.Url };
             using var accepted = await client.PostAsync("/async-function/work", new StringContent("x"));
-            callId = accepted.Headers.GetValues("X-Call-Id").Single();
+            callId = TestGateway.Remember(accepted);
             await function.NextAsync();
 
             gateway.Signal(Libc.SIGTERM);
@@ -104,11 +104,11 @@ public sealed class GatewayLifecycleSpecs
         {
             await gateway.WaitUntilListeningAsync();
             using var client = new HttpClient { BaseAddress = gateway.Url };
-            var status = await client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}");
+            var status = await client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(callId));
             for (var tries = 0; tries < 400 && status.GetProperty("state").GetString() != "succeeded"; tries++)
             {
                 await Task.Delay(50);
-                status = await client.GetFromJsonAsync<JsonElement>($"/async-calls/{callId}");
+                status = await client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(callId));
             }
 
             status.GetProperty("state").GetString().Should().Be("succeeded");

@@ -43,8 +43,8 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
             using var client = new HttpClient { BaseAddress = r1.Url };
             using var accepted = await client.PostAsync("/async-function/work", new StringContent("kept"));
             accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
-            callId = accepted.Headers.GetValues("X-Call-Id").Single();
-            (await Processes.EventuallyAsync(async () => (await client.GetAsync($"/async-calls/{callId}/result")).IsSuccessStatusCode, TimeSpan.FromSeconds(30)))
+            callId = TestGateway.Remember(accepted);
+            (await Processes.EventuallyAsync(async () => (await client.GetAsync(TestGateway.StatusOf(callId) + "/result")).IsSuccessStatusCode, TimeSpan.FromSeconds(30)))
                 .Should().BeTrue();
         }
 
@@ -60,7 +60,7 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
         }
 
         r3.Output.Should().Contain($"stream {settings["nats_stream"]} had 1 replicas; changed to nats_replicas=3");
-        (await again.GetStringAsync($"/async-calls/{callId}/result")).Should().Be("kept");
+        (await again.GetStringAsync(TestGateway.StatusOf(callId) + "/result")).Should().Be("kept");
     }
 
     [Fact(Timeout = 240_000)]
@@ -98,7 +98,7 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
                     using var response = await client.SendAsync(request);
                     if (response.StatusCode == HttpStatusCode.Accepted)
                     {
-                        accepted[response.Headers.GetValues("X-Call-Id").Single()] = clock.Elapsed;
+                        accepted[TestGateway.Remember(response)] = clock.Elapsed;
                     }
                     else
                     {
@@ -122,7 +122,7 @@ public sealed class NatsClusterSpecs(ITestOutputHelper output)
                 {
                     try
                     {
-                        using var status = await client.GetAsync(new Uri(gateways[i % 2], $"/async-calls/{id}"));
+                        using var status = await client.GetAsync(new Uri(gateways[i % 2], TestGateway.StatusOf(id)));
                         if (status.StatusCode == HttpStatusCode.OK)
                         {
                             statusAnswers.Enqueue(clock.Elapsed);

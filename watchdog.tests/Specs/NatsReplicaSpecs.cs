@@ -161,7 +161,7 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
         // The second replica joins after the call is running on the first, so it cannot hold it.
         await using var other = await TestGateway.StartAsync(TestGateway.Stack(("slow", function.Url)), settings);
         (await other.WaitForStateAsync(callId, TimeSpan.FromSeconds(5), "running")).GetProperty("attempts").GetInt32().Should().Be(1);
-        using var cancel = await other.Client.DeleteAsync($"/async-calls/{callId}");
+        using var cancel = await other.Client.DeleteAsync(TestGateway.StatusOf(callId));
 
         cancel.StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await Task.WhenAny(aborted.Task, Task.Delay(10_000))).Should().Be(aborted.Task, "the replica running the call drops it at its next lease renewal");
@@ -283,7 +283,7 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
         (await function.NextAsync()).Body.Should().Equal(body);
         var callback = await receiver.NextAsync();
         callback.Body.Should().Equal(body);
-        using var result = await gateway.Client.GetAsync($"/async-calls/{accepted.Headers.GetValues("X-Call-Id").Single()}/result");
+        using var result = await gateway.Client.GetAsync(TestGateway.StatusOf(accepted.Headers.GetValues("X-Call-Id").Single()) + "/result");
         (await result.Content.ReadAsByteArrayAsync()).Should().Equal(body);
     }
 }

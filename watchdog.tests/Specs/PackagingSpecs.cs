@@ -201,10 +201,10 @@ public sealed partial class PackagingSpecs
                 {
                     using var accepted = await client.PostAsync("/async-function/echo", new StringContent("queued"));
                     accepted.StatusCode.Should().Be(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
-                    callId = accepted.Headers.GetValues("X-Call-Id").Single();
+                    callId = TestGateway.Remember(accepted);
                 }
 
-                using var result = await client.GetAsync($"/async-calls/{callId}/result");
+                using var result = await client.GetAsync(TestGateway.StatusOf(callId) + "/result");
                 if (result.IsSuccessStatusCode)
                 {
                     return await result.Content.ReadAsStringAsync();

@@ -103,7 +103,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var forwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes));
         var proxy = new FunctionProxy(registry, forwarder, metrics, time, loggers.CreateLogger<FunctionProxy>());
         var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, metrics, loggers.CreateLogger<AsyncAcceptHandler>());
-        var calls = new AsyncCallsEndpoints(queue, dispatcher);
+        var calls = new AsyncCallsEndpoints(queue, dispatcher, options);
         var system = new SystemEndpoints(options, registry, local, metrics, queue);
 
         var metricsPort = options.MetricsPort;

@@ -19,6 +19,7 @@ internal enum GatewayFailure
     CallbackHostNotAllowed,
     BodyTooLarge,
     CallIdConflict,
+    IdempotencyKeyReused,
     QueueUnavailable,
     Unauthorized,
     NotFound,

@@ -23,6 +23,7 @@ internal static class GatewayFailures
         GatewayFailure.CallbackHostNotAllowed => (400, "callback_host_not_allowed"),
         GatewayFailure.BodyTooLarge => (413, "body_too_large"),
         GatewayFailure.CallIdConflict => (409, "call_id_conflict"),
+        GatewayFailure.IdempotencyKeyReused => (422, "idempotency_key_reused"),
         GatewayFailure.QueueUnavailable => (503, "queue_unavailable"),
         GatewayFailure.Unauthorized => (401, "unauthorized"),
         GatewayFailure.NotFound => (404, "not_found"),

@@ -11,7 +11,9 @@ namespace Fwatchdog.Gateway.Async;
 /// <summary>
 /// <c>POST /async-function/{name}[/{path}]</c>: everything that can be checked is checked first
 /// (function 404, method 405, callback 400, size 413); then the job is stored durably and only
-/// then answered with 202, X-Call-Id and a Location for its status.
+/// then answered with 202, X-Call-Id and a Location for its status that carries the call's token
+/// (see <see cref="CallAccess"/>). An Idempotency-Key is bound to the request: the same key with
+/// another request is 422, the same request again gets the first call's id and Location.
 /// </summary>
 internal sealed partial class AsyncAcceptHandler(
     GatewayOptions options,
@@ -100,14 +102,22 @@ internal sealed partial class AsyncAcceptHandler(
         }
 
         var job = new JobRequest(callId, route.Name, context.Request.Method, route.SubPath, route.Query, StoredHeaders(context.Request),
-            callbackUrl, idempotencyKey.Length == 0 ? null : idempotencyKey, lookup.Target?.MaxAttempts ?? options.MaxAttempts);
+            callbackUrl, idempotencyKey.Length == 0 ? null : idempotencyKey, lookup.Target?.MaxAttempts ?? options.MaxAttempts)
+        {
+            Token = CallAccess.NewToken(),
+        };
         EnqueueResult result;
         try
         {
+            if (job.IdempotencyKey is not null)
+            {
+                job = job with { RequestHash = await CallAccess.FingerprintAsync(job, body, CancellationToken.None) };
+            }
+
             // Not cancelled by the caller leaving: once we start storing, we finish.
             result = await queue.EnqueueAsync(job, body, CancellationToken.None);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException or QueueUnavailableException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException or QueueUnavailableException or IOException)
         {
             body.DeleteFile();
             await QueueUnavailableAsync(context, route.Name, e.Message);
@@ -125,6 +135,13 @@ internal sealed partial class AsyncAcceptHandler(
             return;
         }
 
+        if (result.Status == EnqueueStatus.KeyReused)
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.IdempotencyKeyReused,
+                $"{IdempotencyHeader} \"{idempotencyKey}\" was used for another request to {route.Name}; send a new key with a new request (the same key is for repeating the same request)");
+            return;
+        }
+
         if (result.Status == EnqueueStatus.Stored)
         {
             metrics.Job(route.Name, "accepted");
@@ -132,7 +149,8 @@ internal sealed partial class AsyncAcceptHandler(
         }
 
         var replayed = result.Status == EnqueueStatus.Replayed;
-        var location = AsyncCallsEndpoints.Prefix + result.CallId;
+        // The Location opens the call (its token is in it): whoever holds it may read, cancel and replay the call.
+        var location = AsyncCallsEndpoints.Prefix + CallAccess.Handle(result.CallId, result.Token);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.Headers[ProxyHeaders.CallId] = result.CallId;
         context.Response.Headers.Location = location;

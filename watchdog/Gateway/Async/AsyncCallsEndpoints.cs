@@ -8,9 +8,12 @@ namespace Fwatchdog.Gateway.Async;
 /// The status API: <c>GET /async-calls/{id}</c> (JSON), <c>GET /async-calls/{id}/result</c> (the
 /// function's body, kept for async_retention), <c>DELETE /async-calls/{id}</c> (cancel; a
 /// running call's process is killed by its watchdog when we drop the connection) and
-/// <c>POST /async-calls/{id}/retry</c> (replay a failed, dead or cancelled call).
+/// <c>POST /async-calls/{id}/retry</c> (replay a failed, dead or cancelled call). Each needs the
+/// call's token (<c>{id}~{token}</c>, as the 202's Location gives it, or <c>X-Call-Token</c>) or
+/// the gateway's basic_auth credentials (<see cref="CallAccess"/>); a wrong token is answered as
+/// an unknown id, so the API tells nobody which ids exist.
 /// </summary>
-internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispatcher)
+internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispatcher, GatewayOptions options)
 {
     public const string Prefix = "/async-calls/";
 
@@ -18,7 +21,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
     {
         var rest = (context.Request.Path.Value ?? "")[Prefix.Length..];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
-        var callId = slash < 0 ? rest : rest[..slash];
+        var handle = slash < 0 ? rest : rest[..slash];
         var action = slash < 0 ? "" : rest[(slash + 1)..];
         if (action is not ("" or "result" or "retry"))
         {
@@ -26,15 +29,37 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
             return;
         }
 
+        var (callId, token) = CallAccess.Parse(handle);
         if (!CallIds.IsValid(callId))
         {
             await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, $"\"{callId}\" is not a call id");
             return;
         }
 
+        token ??= context.Request.Headers[CallAccess.TokenHeader].ToString() is { Length: > 0 } given ? given : null;
+        var isOperator = options.BasicAuth is var (user, password) && SystemEndpoints.Authorized(context.Request, user, password);
+        if (token is null && !isOperator)
+        {
+            if (options.BasicAuth is not null)
+            {
+                context.Response.Headers.WWWAuthenticate = "Basic realm=\"Restricted\"";
+            }
+
+            await GatewayFailures.WriteAsync(context, GatewayFailure.Unauthorized,
+                "a call is opened by the status URL its 202 gave (Location: /async-calls/{id}~{token}), by X-Call-Token, or by the gateway's basic_auth credentials; the call id alone opens nothing");
+            return;
+        }
+
         try
         {
-            await DispatchAsync(context, callId, action);
+            // Looked up first for every action: a token that does not open the call is answered as an unknown id.
+            if (await queue.GetAsync(callId, context.RequestAborted) is not { } status || !(isOperator || await OpensAsync(token, status, context.RequestAborted)))
+            {
+                await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, $"no async call {callId} (unknown, older than async_retention, or not opened by this token)");
+                return;
+            }
+
+            await DispatchAsync(context, status, handle, action);
         }
         catch (QueueUnavailableException e)
         {
@@ -43,21 +68,31 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         }
     }
 
-    private async Task DispatchAsync(HttpContext context, string callId, string action)
+    /// <summary>
+    /// The call's own token opens it, and so does its parent's: a call queued by a callback into
+    /// /async-function (chaining) was accepted by the gateway, so its submitter is the parent's.
+    /// X-Parent-Call-Id is the child's submitter's claim, so it only ever opens the child to the
+    /// parent's holder, never the parent to the child's.
+    /// </summary>
+    private async Task<bool> OpensAsync(string? token, JobStatus status, CancellationToken cancellationToken) =>
+        CallAccess.Opens(token, status)
+        || (status.ParentCallId is { } parent && await queue.GetAsync(parent, cancellationToken) is { } parentStatus && CallAccess.Opens(token, parentStatus));
+
+    private async Task DispatchAsync(HttpContext context, JobStatus status, string handle, string action)
     {
         switch (context.Request.Method, action)
         {
             case ("GET" or "HEAD", "result"):
-                await WriteResultAsync(context, callId);
+                await WriteResultAsync(context, status);
                 break;
             case ("GET" or "HEAD", ""):
-                await WriteStatusAsync(context, callId, StatusCodes.Status200OK);
+                await WriteStatusAsync(context, status, handle, StatusCodes.Status200OK);
                 break;
             case ("DELETE", ""):
-                await CancelAsync(context, callId);
+                await CancelAsync(context, status.CallId, handle);
                 break;
             case ("POST", "retry"):
-                await RequeueAsync(context, callId);
+                await RequeueAsync(context, status.CallId, handle);
                 break;
             default:
                 context.Response.Headers.Allow = action switch { "result" => "GET, HEAD", "retry" => "POST", _ => "GET, HEAD, DELETE" };
@@ -66,7 +101,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         }
     }
 
-    private async Task WriteStatusAsync(HttpContext context, string callId, int statusCode)
+    private async Task WriteStatusAsync(HttpContext context, string callId, string handle, int statusCode)
     {
         if (await queue.GetAsync(callId, context.RequestAborted) is not { } status)
         {
@@ -74,13 +109,19 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
             return;
         }
 
+        await WriteStatusAsync(context, status, handle, statusCode);
+    }
+
+    private static async Task WriteStatusAsync(HttpContext context, JobStatus status, string handle, int statusCode)
+    {
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
-        await JsonSerializer.SerializeAsync(context.Response.Body, ToBody(status), AsyncJson.Default.StatusBody, context.RequestAborted);
+        await JsonSerializer.SerializeAsync(context.Response.Body, ToBody(status, handle), AsyncJson.Default.StatusBody, context.RequestAborted);
     }
 
-    internal static StatusBody ToBody(JobStatus status) => new(
+    /// <param name="handle">How the caller named the call (with its token, or the bare id for the operator): the result link is named the same way.</param>
+    internal static StatusBody ToBody(JobStatus status, string handle) => new(
         status.CallId,
         status.Function,
         QueueNames.Name(status.State),
@@ -92,27 +133,25 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         status.NextAttemptAt,
         status.StatusCode,
         status.Error,
-        status.CallbackUrl is { } url
-            ? new CallbackBody(url.AbsoluteUri, QueueNames.Name(status.CallbackState), status.CallbackAttempts, status.CallbackStatusCode, status.CallbackError)
+        status.CallbackUrl is not null
+            ? new CallbackBody(QueueNames.Name(status.CallbackState), status.CallbackAttempts, status.CallbackStatusCode, status.CallbackError)
             : null,
-        status.HasResult ? Prefix + status.CallId + "/result" : null,
+        status.HasResult ? Prefix + handle + "/result" : null,
         status.HasResult ? status.ResultContentType : null,
         status.HasResult ? status.ResultLength : null,
         status.ParentCallId);
 
-    private async Task WriteResultAsync(HttpContext context, string callId)
+    private async Task WriteResultAsync(HttpContext context, JobStatus status)
     {
-        var status = await queue.GetAsync(callId, context.RequestAborted);
-        if (status is null || await queue.GetResultAsync(callId, context.RequestAborted) is not { } body)
+        if (await queue.GetResultAsync(status.CallId, context.RequestAborted) is not { } body)
         {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound,
-                status is null ? $"no async call {callId}" : $"async call {callId} has no result yet (state {QueueNames.Name(status.State)})");
+            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, $"async call {status.CallId} has no result yet (state {QueueNames.Name(status.State)})");
             return;
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.Headers["X-Function-Status"] = status.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        context.Response.Headers[ProxyHeaders.CallId] = callId;
+        context.Response.Headers[ProxyHeaders.CallId] = status.CallId;
         context.Response.ContentType = status.ResultContentType ?? "application/octet-stream";
         context.Response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(context.Request.Method))
@@ -123,7 +162,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
     }
 
     /// <summary>Dead-letter replay: a failed, dead or cancelled call runs again from attempt 1 and calls back again.</summary>
-    private async Task RequeueAsync(HttpContext context, string callId)
+    private async Task RequeueAsync(HttpContext context, string callId, string handle)
     {
         switch (await queue.RequeueAsync(callId, CancellationToken.None))
         {
@@ -131,15 +170,15 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
                 await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, $"no async call {callId}");
                 return;
             case RequeueResult.NotFinished:
-                await WriteStatusAsync(context, callId, StatusCodes.Status409Conflict);
+                await WriteStatusAsync(context, callId, handle, StatusCodes.Status409Conflict);
                 return;
         }
 
         dispatcher.Wake();
-        await WriteStatusAsync(context, callId, StatusCodes.Status202Accepted);
+        await WriteStatusAsync(context, callId, handle, StatusCodes.Status202Accepted);
     }
 
-    private async Task CancelAsync(HttpContext context, string callId)
+    private async Task CancelAsync(HttpContext context, string callId, string handle)
     {
         switch (await queue.CancelAsync(callId, CancellationToken.None))
         {
@@ -147,7 +186,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
                 await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, $"no async call {callId}");
                 return;
             case CancelResult.AlreadyFinished:
-                await WriteStatusAsync(context, callId, StatusCodes.Status409Conflict);
+                await WriteStatusAsync(context, callId, handle, StatusCodes.Status409Conflict);
                 return;
             case CancelResult.CancelledRunning:
                 // Ours: stop it now. Another gateway's: it sees the cancel at its next lease renewal.
@@ -155,6 +194,6 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
                 break;
         }
 
-        await WriteStatusAsync(context, callId, StatusCodes.Status202Accepted);
+        await WriteStatusAsync(context, callId, handle, StatusCodes.Status202Accepted);
     }
 }

@@ -31,8 +31,8 @@ internal sealed record StatusBody(
     long? ResultLength,
     string? ParentCallId);
 
-/// <summary>The callback part of a status.</summary>
-internal sealed record CallbackBody(string Url, string State, int Attempts, int? StatusCode, string? Error);
+/// <summary>The callback part of a status (not its URL: that may carry the receiver's secrets).</summary>
+internal sealed record CallbackBody(string State, int Attempts, int? StatusCode, string? Error);
 
 /// <summary>One entry of GET /system/functions.</summary>
 internal sealed record FunctionListItem(string Name, string Kind, string? Upstream, bool Ready, long InvocationCount, int? Replicas, int? AvailableReplicas);

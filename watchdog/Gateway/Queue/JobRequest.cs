@@ -13,4 +13,11 @@ internal sealed record JobRequest(
     IReadOnlyList<KeyValuePair<string, string>> Headers,
     Uri? CallbackUrl,
     string? IdempotencyKey,
-    int MaxAttempts);
+    int MaxAttempts)
+{
+    /// <summary>The secret that opens the call in the status API (see <c>CallAccess</c>).</summary>
+    public string? Token { get; init; }
+
+    /// <summary>The request's fingerprint, kept with the Idempotency-Key so a reused key with another request is refused.</summary>
+    public string? RequestHash { get; init; }
+}

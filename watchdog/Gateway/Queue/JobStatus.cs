@@ -24,4 +24,7 @@ internal sealed record JobStatus(
 {
     /// <summary>The call this one continues (its X-Parent-Call-Id), e.g. the call whose callback started it.</summary>
     public string? ParentCallId { get; init; }
+
+    /// <summary>The secret that opens the call (never shown); null for a call stored before tokens existed.</summary>
+    public string? Token { get; init; }
 }

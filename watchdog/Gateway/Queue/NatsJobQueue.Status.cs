@@ -6,9 +6,23 @@ namespace Fwatchdog.Gateway.Queue;
 /// <summary>The status API, cancel and counts, answered from the key-value bucket by any replica.</summary>
 internal sealed partial class NatsJobQueue
 {
+    /// <summary>How long a status, result, cancel or replay waits for a lost NATS connection before its caller gets a 503.</summary>
+    private static readonly TimeSpan CallerWait = TimeSpan.FromSeconds(1);
+
+    /// <summary>The status API answers within a second or two: with NATS down, 503 (issue 21), not a wait until write_timeout.</summary>
+    private async Task<Resources> ReadyForCallerAsync(CancellationToken cancellationToken)
+    {
+        if (_resources is not null && !await ConnectedWithinAsync(CallerWait, cancellationToken))
+        {
+            throw new QueueUnavailableException($"not connected to NATS at {_options.Url}");
+        }
+
+        return await ReadyGuardedAsync(cancellationToken, CallerWait);
+    }
+
     public async Task<JobStatus?> GetAsync(string callId, CancellationToken cancellationToken)
     {
-        var resources = await ReadyGuardedAsync(cancellationToken);
+        var resources = await ReadyForCallerAsync(cancellationToken);
         if ((await ReadRecordAsync(resources, callId, cancellationToken)).Record is not { } r)
         {
             return null;
@@ -20,12 +34,12 @@ internal sealed partial class NatsJobQueue
             Time(r.StartedAt), Time(r.FinishedAt), state == JobState.Queued ? Time(r.DueAt) : null, r.StatusCode, r.Error,
             r.CallbackUrl is { } url ? new Uri(url) : null, Enum.Parse<CallbackState>(r.CallbackState, ignoreCase: true), r.CallbackAttempts,
             r.CallbackStatus, r.CallbackError, r.HasResult, r.ResultType, r.ResultLength)
-        { ParentCallId = r.ParentCallId };
+        { ParentCallId = r.ParentCallId, Token = r.Token };
     }
 
     public async Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken)
     {
-        var resources = await ReadyGuardedAsync(cancellationToken);
+        var resources = await ReadyForCallerAsync(cancellationToken);
         return (await ReadRecordAsync(resources, callId, cancellationToken)).Record is { HasResult: true } record
             ? await ResultBodyAsync(resources, record, cancellationToken)
             : null;
@@ -33,6 +47,7 @@ internal sealed partial class NatsJobQueue
 
     public async Task<CancelResult> CancelAsync(string callId, CancellationToken cancellationToken)
     {
+        await ReadyForCallerAsync(cancellationToken);
         var result = CancelResult.NotFound;
         var now = Now;
         await ChangeAsync(callId, r =>
@@ -50,7 +65,7 @@ internal sealed partial class NatsJobQueue
 
     public async Task<RequeueResult> RequeueAsync(string callId, CancellationToken cancellationToken)
     {
-        var resources = await ReadyGuardedAsync(cancellationToken);
+        var resources = await ReadyForCallerAsync(cancellationToken);
         var kept = await resources.Calls.TryGetEntryAsync<byte[]>(JobKey(callId), cancellationToken: cancellationToken);
         var result = RequeueResult.NotFound;
         var now = Now;

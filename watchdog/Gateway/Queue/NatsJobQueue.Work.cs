@@ -369,11 +369,11 @@ internal sealed partial class NatsJobQueue
         }
     }
 
-    private async Task<Resources> ReadyGuardedAsync(CancellationToken cancellationToken)
+    private async Task<Resources> ReadyGuardedAsync(CancellationToken cancellationToken, TimeSpan? connectWait = null)
     {
         try
         {
-            return await ReadyAsync(cancellationToken);
+            return await ReadyAsync(cancellationToken, connectWait);
         }
         catch (NatsException e)
         {

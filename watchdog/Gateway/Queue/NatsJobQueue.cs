@@ -259,11 +259,17 @@ internal sealed partial class NatsJobQueue : IJobQueue
             if (job.IdempotencyKey is { } key)
             {
                 var keyName = "idem." + job.Function + "." + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..40];
-                var claimed = await PersistAsync(token => CreateAsync(resources, keyName, Encoding.UTF8.GetBytes(job.CallId), token), until);
-                var holder = claimed ? job.CallId : await PersistAsync(async token => Encoding.UTF8.GetString((await resources.Calls.GetEntryAsync<byte[]>(keyName, cancellationToken: token)).Value ?? []), until);
-                if (holder != job.CallId)
+                // The key's value names the call, the request it was made for and the call's token:
+                // "{id}\n{hash}\n{token}" (a key stored before tokens holds the id alone).
+                var value = $"{job.CallId}\n{job.RequestHash}\n{job.Token}";
+                var claimed = await PersistAsync(token => CreateAsync(resources, keyName, Encoding.UTF8.GetBytes(value), token), until);
+                var holder = claimed ? value : await PersistAsync(async token => Encoding.UTF8.GetString((await resources.Calls.GetEntryAsync<byte[]>(keyName, cancellationToken: token)).Value ?? []), until);
+                if (holder != value)
                 {
-                    return new EnqueueResult(holder, EnqueueStatus.Replayed);
+                    var parts = holder.Split('\n');
+                    return parts.Length == 3 && parts[1].Length > 0 && parts[1] != job.RequestHash
+                        ? new EnqueueResult(job.CallId, EnqueueStatus.KeyReused)
+                        : new EnqueueResult(parts[0], EnqueueStatus.Replayed, parts.Length == 3 && parts[2].Length > 0 ? parts[2] : null);
                 }
 
                 idempotencyKey = keyName;
@@ -278,6 +284,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
                 DueAt = Now,
                 CallbackUrl = job.CallbackUrl?.AbsoluteUri,
                 ParentCallId = CallIds.ParentOf(job.Headers),
+                Token = job.Token,
             };
             var created = await PersistAsync(token => CreateAsync(resources, CallKey(job.CallId), Serialize(record), token), until);
             if (!created && !await IsOursAsync(resources, record, until))
@@ -314,7 +321,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
             }
 
             body.DeleteFile();
-            return new EnqueueResult(job.CallId, EnqueueStatus.Stored);
+            return new EnqueueResult(job.CallId, EnqueueStatus.Stored, job.Token);
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException)
         {
@@ -395,7 +402,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
             var (stored, _) = await PersistAsync(token => new ValueTask<(NatsCallRecord?, ulong)>(ReadRecordAsync(resources, record.CallId, token)), until);
             if (stored is not null)
             {
-                return stored.CreatedAt == record.CreatedAt && stored.Function == record.Function && stored.CallbackUrl == record.CallbackUrl;
+                return stored.CreatedAt == record.CreatedAt && stored.Function == record.Function && stored.CallbackUrl == record.CallbackUrl && stored.Token == record.Token;
             }
 
             // The create found it, so it is there: the replica that answered has not caught up.

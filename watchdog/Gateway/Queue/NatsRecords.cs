@@ -41,6 +41,9 @@ internal sealed record NatsCallRecord
 
     public string? ParentCallId { get; init; }
 
+    /// <summary>The secret that opens the call in the status API.</summary>
+    public string? Token { get; init; }
+
     public string? Error { get; init; }
 
     public string? Owner { get; init; }

@@ -39,7 +39,9 @@ internal sealed partial class SqliteJobQueue
             callback_attempts INTEGER NOT NULL DEFAULT 0,
             callback_due INTEGER,
             callback_status INTEGER,
-            callback_error TEXT
+            callback_error TEXT,
+            token TEXT,
+            request_hash TEXT
         );
         CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, due_at);
         CREATE INDEX IF NOT EXISTS jobs_lease ON jobs (state, lease_until);
@@ -47,4 +49,28 @@ internal sealed partial class SqliteJobQueue
         CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (finished_at);
         CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
         """;
+
+    /// <summary>Columns added since the first release, with their types: a database made before them gets them at start.</summary>
+    private static readonly (string Name, string Type)[] AddedColumns = [("token", "TEXT"), ("request_hash", "TEXT")];
+
+    private static void AddMissingColumns(Microsoft.Data.Sqlite.SqliteConnection connection)
+    {
+        var present = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using (var info = connection.CreateCommand())
+        {
+            info.CommandText = "PRAGMA table_info(jobs)";
+            using var reader = info.ExecuteReader();
+            while (reader.Read())
+            {
+                present.Add(reader.GetString(1));
+            }
+        }
+
+        foreach (var (name, type) in AddedColumns.Where(c => !present.Contains(c.Name)))
+        {
+            using var alter = connection.CreateCommand();
+            alter.CommandText = $"ALTER TABLE jobs ADD COLUMN {name} {type}";
+            alter.ExecuteNonQuery();
+        }
+    }
 }

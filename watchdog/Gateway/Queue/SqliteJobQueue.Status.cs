@@ -85,7 +85,7 @@ internal sealed partial class SqliteJobQueue
         select.CommandText = """
             SELECT call_id, function, state, attempts, max_attempts, created_at, started_at, finished_at, due_at, status_code, error,
                    callback_url, callback_state, callback_attempts, callback_status, callback_error,
-                   (result IS NOT NULL OR result_file IS NOT NULL), result_type, result_length, headers
+                   (result IS NOT NULL OR result_file IS NOT NULL), result_type, result_length, headers, token
             FROM jobs WHERE call_id = $id
             """;
         select.Parameters.AddWithValue("$id", callId);
@@ -118,6 +118,7 @@ internal sealed partial class SqliteJobQueue
             reader.IsDBNull(18) ? 0 : reader.GetInt64(18))
         {
             ParentCallId = CallIds.ParentOf(DecodeHeaders(reader.GetString(19))),
+            Token = reader.IsDBNull(20) ? null : reader.GetString(20),
         };
     }
 

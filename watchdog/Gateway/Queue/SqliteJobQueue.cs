@@ -70,6 +70,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
 
                 command.CommandText = "PRAGMA journal_mode=WAL;" + Schema;
                 command.ExecuteNonQuery();
+                AddMissingColumns(connection);
             }
 
             return new SqliteWriter(connectionString);
@@ -97,9 +98,9 @@ internal sealed partial class SqliteJobQueue : IJobQueue
             using var insert = connection.CreateCommand();
             insert.CommandText = """
                 INSERT INTO jobs (call_id, function, method, path, query, headers, body, body_file, body_length, callback_url,
-                                  idempotency_key, state, max_attempts, due_at, created_at)
+                                  idempotency_key, state, max_attempts, due_at, created_at, token, request_hash)
                 VALUES ($id, $function, $method, $path, $query, $headers, $body, $file, $length, $callback,
-                        $key, 'queued', $max, $now, $now)
+                        $key, 'queued', $max, $now, $now, $token, $hash)
                 ON CONFLICT DO NOTHING
                 """;
             insert.Parameters.AddWithValue("$id", job.CallId);
@@ -115,19 +116,25 @@ internal sealed partial class SqliteJobQueue : IJobQueue
             insert.Parameters.AddWithValue("$key", (object?)key ?? DBNull.Value);
             insert.Parameters.AddWithValue("$max", job.MaxAttempts);
             insert.Parameters.AddWithValue("$now", now);
+            insert.Parameters.AddWithValue("$token", (object?)job.Token ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$hash", (object?)job.RequestHash ?? DBNull.Value);
             if (insert.ExecuteNonQuery() == 1)
             {
-                return new EnqueueResult(job.CallId, EnqueueStatus.Stored);
+                return new EnqueueResult(job.CallId, EnqueueStatus.Stored, job.Token);
             }
 
             if (key is not null)
             {
                 using var existing = connection.CreateCommand();
-                existing.CommandText = "SELECT call_id FROM jobs WHERE idempotency_key = $key";
+                existing.CommandText = "SELECT call_id, request_hash, token FROM jobs WHERE idempotency_key = $key";
                 existing.Parameters.AddWithValue("$key", key);
-                if (existing.ExecuteScalar() is string first)
+                using var reader = existing.ExecuteReader();
+                if (reader.Read())
                 {
-                    return new EnqueueResult(first, EnqueueStatus.Replayed);
+                    var hash = reader.IsDBNull(1) ? null : reader.GetString(1);
+                    return hash is not null && hash != job.RequestHash
+                        ? new EnqueueResult(job.CallId, EnqueueStatus.KeyReused)
+                        : new EnqueueResult(reader.GetString(0), EnqueueStatus.Replayed, reader.IsDBNull(2) ? null : reader.GetString(2));
                 }
             }
 
