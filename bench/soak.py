@@ -80,7 +80,7 @@ class Traffic:
 
     def __init__(self, gateway, receiver, clients=6):
         self.gateway, self.receiver, self.clients = gateway, receiver, clients
-        self.accepted, self.with_callback = [], set()
+        self.accepted, self.with_callback, self.status_paths = [], set(), {}
         self.counts = {"sync ok": 0, "async refused": 0}
         self.running = True
         self.lock = threading.Lock()
@@ -106,6 +106,7 @@ class Traffic:
                     if status == 202:
                         call_id = answer_headers.get("X-Call-Id")
                         self.accepted.append(call_id)
+                        self.status_paths[call_id] = answer_headers.get("Location")
                         if kind == "callback":
                             self.with_callback.add(call_id)
                     else:
@@ -149,7 +150,7 @@ def drain(gateway, traffic, receiver, within=180):
     while pending and time.time() < deadline:
         still = []
         for call_id in pending:
-            status, _, body = request("GET", f"http://127.0.0.1:{gateway.port}/async-calls/{call_id}")
+            status, _, body = request("GET", f"http://127.0.0.1:{gateway.port}{traffic.status_paths[call_id]}")
             doc = json.loads(body) if status == 200 else {}
             state = doc.get("state")
             callback = (doc.get("callback") or {}).get("state")
@@ -162,7 +163,7 @@ def drain(gateway, traffic, receiver, within=180):
         if pending:
             time.sleep(1)
     for call_id in pending[:5]:
-        print("  not final:", request("GET", f"http://127.0.0.1:{gateway.port}/async-calls/{call_id}")[2].decode()[:400])
+        print("  not final:", request("GET", f"http://127.0.0.1:{gateway.port}{traffic.status_paths[call_id]}")[2].decode()[:400])
     return states, callbacks, pending
 
 
