@@ -28,6 +28,31 @@ public sealed partial class DocumentationSpecs
         }
     }
 
+    /// <summary>docs/security.md is a contract: each promise (a bullet under "## Promises") names the specs that hold it, and they exist.</summary>
+    [Fact]
+    public void Every_promise_in_the_security_page_names_specs_that_exist()
+    {
+        var promises = Section(Page("docs/security.md"), "## Promises");
+        var bullets = Regex.Split(promises, @"\n(?=- )").Where(b => b.StartsWith("- ", StringComparison.Ordinal)).ToList();
+        bullets.Should().HaveCountGreaterThan(10);
+        var tests = typeof(DocumentationSpecs).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods().Where(m => m.GetCustomAttributes(typeof(FactAttribute), inherit: true).Length > 0).Select(m => (t, m)))
+            .SelectMany(x => new[] { x.t.Name + "." + x.m.Name, (x.t.BaseType?.Name ?? "") + "." + x.m.Name })
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var bullet in bullets)
+        {
+            var named = SpecNames().Match(bullet);
+            named.Success.Should().BeTrue($"the promise \"{bullet.Split('\n')[0]}\" needs \"(spec: Class.Method)\"");
+            foreach (var spec in named.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries))
+            {
+                tests.Should().Contain(spec, $"docs/security.md names {spec} for a promise");
+            }
+        }
+    }
+
+    [GeneratedRegex(@"\(specs?: ([A-Za-z0-9_.,\s]+)\)")]
+    private static partial Regex SpecNames();
+
     [Fact]
     public void Every_relative_link_in_the_docs_names_an_existing_file_and_heading()
     {
