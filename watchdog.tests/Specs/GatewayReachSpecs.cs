@@ -117,14 +117,7 @@ public sealed class GatewayReachSpecs
         });
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)),
             Defaults(("callback_allowed_hosts", "127.0.0.1"), ("callback_attempts", "1")));
-        int closed;
-        using (var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            closed = (listener.LocalEndPoint as IPEndPoint)?.Port ?? throw new InvalidOperationException("no port");
-        }
-
-        using var refused = await gateway.PostAsync("/async-function/echo", "x", ("X-Callback-Url", $"http://127.0.0.1:{closed}/x"));
+        using var refused = await gateway.PostAsync("/async-function/echo", "x", ("X-Callback-Url", $"http://127.0.0.1:{ClosedPort()}/x"));
         var notConnected = await WaitForCallbackAsync(gateway, refused, "delivered", "failed");
         notConnected.GetProperty("error").GetString().Should().Be("gave up after 1 attempts; last: not delivered: no answer (could not connect, or nothing within callback_timeout)");
 
@@ -170,6 +163,13 @@ public sealed class GatewayReachSpecs
         using var queued = await gateway.PostAsync("/async-function/localhost/x", "async");
         queued.StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await upstream.NextAsync()).Text.Should().Be("async");
+
+        // An allowed name where nothing listens is a function that is down, not one that does not exist.
+        await using var down = await TestGateway.StartAsync("{ \"functions\": {} }",
+            Defaults(("upstream_template", $"http://{{name}}:{ClosedPort()}"), ("upstream_allow_local", "true")));
+        using var refused = await down.Client.GetAsync("/function/localhost");
+        refused.StatusCode.Should().Be(HttpStatusCode.BadGateway);
+        refused.Headers.GetValues("X-Gateway-Reason").Should().Equal("function_unreachable");
     }
 
     [Fact(Timeout = 60_000)]
@@ -201,6 +201,14 @@ public sealed class GatewayReachSpecs
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>A loopback port that was bound and closed again: nothing listens there.</summary>
+    private static int ClosedPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return (socket.LocalEndPoint as IPEndPoint)?.Port ?? throw new InvalidOperationException("no port");
     }
 
     private static Task<JsonElement> WaitForCallbackAsync(TestGateway gateway, HttpResponseMessage accepted, params string[] states)
