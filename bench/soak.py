@@ -179,7 +179,7 @@ def phase(name, queue_env, faults, seconds, receiver, nats=None):
         json.dump({"functions": {"echo": {"upstream": f"http://127.0.0.1:{upstream_port}"}}}, f)
     env = {"config": stack, "port": str(base.free_port()), "metrics_port": "0", "bind_address": "127.0.0.1", "data_dir": data,
            "queue_lease": "5s", "queue_workers": "8", "initial_retry_wait": "200ms", "max_retry_wait": "5s",
-           "callback_attempts": "10", "max_attempts": "10"}
+           "callback_attempts": "10", "max_attempts": "10", "callback_allowed_hosts": "127.0.0.1"}
     env.update(queue_env)
     gateway = Gateway(env)
     gateway.start()

@@ -89,6 +89,10 @@ internal sealed class TestGateway : IAsyncDisposable
             ["initial_retry_wait"] = "50ms",
             ["max_retry_wait"] = "500ms",
             ["shutdown_timeout"] = "5s",
+
+            // Specs call back to receivers on 127.0.0.1, which the gateway refuses unless listed;
+            // a spec that wants the default passes callback_allowed_hosts="" (GatewayReachSpecs).
+            ["callback_allowed_hosts"] = "127.0.0.1",
         };
         foreach (var (name, value) in settings ?? new Dictionary<string, string>())
         {
@@ -122,6 +126,7 @@ internal sealed class TestGateway : IAsyncDisposable
             ["queue_lease"] = "1s",
             ["queue_workers"] = "8",
             ["initial_retry_wait"] = "50ms",
+            ["callback_allowed_hosts"] = "127.0.0.1",
         };
     }
 

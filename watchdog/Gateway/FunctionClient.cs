@@ -12,12 +12,23 @@ namespace Fwatchdog.Gateway;
 internal sealed class FunctionClient : IDisposable
 {
     private readonly HttpMessageInvoker _invoker;
+    private readonly HttpMessageInvoker _checked;
     private readonly GatewayMetrics _metrics;
 
     public FunctionClient(GatewayMetrics metrics)
     {
         _metrics = metrics;
-        _invoker = new HttpMessageInvoker(new SocketsHttpHandler
+        _invoker = new HttpMessageInvoker(CreateHandler());
+
+        // Hosts that callers' names chose (upstream_template): every new connection checks where the name resolves.
+        var checkedHandler = CreateHandler();
+        checkedHandler.ConnectCallback = async (context, cancellationToken) =>
+            new NetworkStream(await Reach.CheckedConnect.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, cancellationToken), ownsSocket: true);
+        _checked = new HttpMessageInvoker(checkedHandler);
+    }
+
+    private static SocketsHttpHandler CreateHandler() =>
+        new()
         {
             UseProxy = false,
             AllowAutoRedirect = false,
@@ -35,8 +46,7 @@ internal sealed class FunctionClient : IDisposable
             // unchanged, so UTF-8 survives the async store (issue 9, finding 8).
             RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.Latin1,
             ResponseHeaderEncodingSelector = static (_, _) => System.Text.Encoding.Latin1,
-        });
-    }
+        };
 
     /// <summary>
     /// Sends <paramref name="request"/> to <paramref name="target"/> and returns once the response
@@ -50,7 +60,7 @@ internal sealed class FunctionClient : IDisposable
         _metrics.Started(target.Name);
         try
         {
-            var response = await _invoker.SendAsync(request, deadline.Token);
+            var response = await (target.CheckAddress ? _checked : _invoker).SendAsync(request, deadline.Token);
             return new UpstreamCall(target, response, GatewayFailure.None, "", deadline, clock, _metrics, callerGone);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
@@ -77,5 +87,9 @@ internal sealed class FunctionClient : IDisposable
         return GatewayFailures.FromConnectError(e.InnerException as SocketException);
     }
 
-    public void Dispose() => _invoker.Dispose();
+    public void Dispose()
+    {
+        _invoker.Dispose();
+        _checked.Dispose();
+    }
 }

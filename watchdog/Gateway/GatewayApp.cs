@@ -33,13 +33,15 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     private readonly FunctionClient _client;
     private readonly CallbackSender _callbacks;
     private readonly Http1Forwarder _forwarder;
+    private readonly Http1Forwarder _checkedForwarder;
     private readonly ILogger _logger;
     private bool _stopped;
 
     private GatewayApp(WebApplication app, GatewayOptions options, IJobQueue queue, AsyncDispatcher dispatcher, SystemEndpoints system,
-        Dictionary<string, LocalFunctionHost> local, FunctionClient client, CallbackSender callbacks, Http1Forwarder forwarder)
+        Dictionary<string, LocalFunctionHost> local, FunctionClient client, CallbackSender callbacks, Http1Forwarder forwarder, Http1Forwarder checkedForwarder)
     {
         _forwarder = forwarder;
+        _checkedForwarder = checkedForwarder;
         _app = app;
         _options = options;
         _queue = queue;
@@ -101,7 +103,11 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var runner = new JobRunner(queue, registry, client, retries, spool, callbacks, metrics, time, loggers.CreateLogger<JobRunner>());
         var dispatcher = new AsyncDispatcher(options, queue, registry, runner, callbacks, time, loggers.CreateLogger<AsyncDispatcher>());
         var forwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes));
-        var proxy = new FunctionProxy(registry, forwarder, metrics, time, loggers.CreateLogger<FunctionProxy>());
+
+        // Hosts that callers' names chose (upstream_template) get their own pool, whose every
+        // new connection checks where the name resolves.
+        var checkedForwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes), Reach.CheckedConnect.ConnectAsync);
+        var proxy = new FunctionProxy(registry, forwarder, checkedForwarder, metrics, time, loggers.CreateLogger<FunctionProxy>());
         var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, metrics, loggers.CreateLogger<AsyncAcceptHandler>());
         var calls = new AsyncCallsEndpoints(queue, dispatcher, options);
         var system = new SystemEndpoints(options, registry, local, metrics, queue);
@@ -151,7 +157,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
                 ? system.SystemAsync(context)
                 : GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route; functions are under /function/{name} and /async-function/{name}");
         });
-        return new GatewayApp(app, options, queue, dispatcher, system, local, client, callbacks, forwarder);
+        return new GatewayApp(app, options, queue, dispatcher, system, local, client, callbacks, forwarder, checkedForwarder);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -227,6 +233,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         _client.Dispose();
         _callbacks.Dispose();
         _forwarder.Dispose();
+        _checkedForwarder.Dispose();
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information,

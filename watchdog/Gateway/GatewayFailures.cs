@@ -30,9 +30,15 @@ internal static class GatewayFailures
         _ => (500, "internal_error"),
     };
 
-    /// <summary>A connection that failed because the host has no address means the function does not exist; any other failure, that it is unreachable.</summary>
+    /// <summary>
+    /// A connection that failed because the host has no address, or only addresses a caller may
+    /// not reach (<see cref="Reach.AddressRefusedException"/>), means the function does not exist;
+    /// any other failure, that it is unreachable.
+    /// </summary>
     public static GatewayFailure FromConnectError(SocketException? error) =>
-        error?.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData ? GatewayFailure.FunctionNotFound : GatewayFailure.FunctionUnreachable;
+        error is Reach.AddressRefusedException || error?.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData
+            ? GatewayFailure.FunctionNotFound
+            : GatewayFailure.FunctionUnreachable;
 
     /// <summary>Writes the status, the reason header and a one-line text body, unless the response has started.</summary>
     public static Task WriteAsync(HttpContext context, GatewayFailure failure, string message)

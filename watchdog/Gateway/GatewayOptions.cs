@@ -39,6 +39,9 @@ internal sealed partial record GatewayOptions
     /// <summary><c>upstream_template</c>, e.g. <c>http://{name}.{namespace}:8080</c>.</summary>
     public string? UpstreamTemplate { get; init; }
 
+    /// <summary><c>upstream_allow_local</c> (flag <c>--upstream_allow_local</c>), default false: names filled into <c>upstream_template</c> may not reach refused addresses.</summary>
+    public bool UpstreamAllowLocal { get; init; }
+
     /// <summary><c>function_namespace</c>, default <c>openfaas-fn</c>.</summary>
     public string FunctionNamespace { get; init; } = "openfaas-fn";
 
@@ -133,6 +136,7 @@ internal sealed partial record GatewayOptions
             WriteTimeout = read.Duration(GatewaySettings.WriteTimeout, TimeSpan.FromSeconds(65)),
             MaxSpoolBytes = read.Bytes(GatewaySettings.MaxSpoolBytes, Streaming.SpoolLimits.DefaultMaxBytes),
             UpstreamTemplate = template?.Value,
+            UpstreamAllowLocal = read.Boolean(GatewaySettings.UpstreamAllowLocal, false),
             FunctionNamespace = read.Text(GatewaySettings.FunctionNamespace, "openfaas-fn"),
             DataDir = read.Text(GatewaySettings.DataDir, "fwatchdog-data"),
             Queue = read.Text(GatewaySettings.Queue, "sqlite"),

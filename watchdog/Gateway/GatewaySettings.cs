@@ -30,7 +30,10 @@ internal static class GatewaySettings
         "A sync call's answer that may wait (1 MiB in memory, the rest in a $TMPDIR file) while a caller that sends before it reads is still sending; past it the call is broken off (0 = no spool: the answer waits for the caller).");
 
     public static readonly SettingDefinition UpstreamTemplate = new("upstream_template", SettingKind.Text, "(none)", "upstream_template=http://{name}.{namespace}:8080",
-        "Address of functions not in the stack file, with {name} and {namespace} filled in (Kubernetes/Swarm DNS). A name that does not resolve is 404.");
+        "Address of functions not in the stack file, with {name} and {namespace} filled in (Kubernetes/Swarm DNS). A name that does not resolve, or resolves to a loopback, link-local (169.254.169.254 included), unspecified, multicast or broadcast address, is 404.");
+
+    public static readonly SettingDefinition UpstreamAllowLocal = new("upstream_allow_local", SettingKind.Boolean, "false", "upstream_allow_local=true",
+        "Let names filled into upstream_template reach loopback, link-local (cloud metadata included), unspecified, multicast and broadcast addresses; only where every caller may reach the gateway's own host.");
 
     public static readonly SettingDefinition FunctionNamespace = new("function_namespace", SettingKind.Text, "openfaas-fn", "function_namespace=openfaas-fn",
         "Namespace used for {namespace} when the name has no .namespace suffix.");
@@ -90,7 +93,7 @@ internal static class GatewaySettings
         "Time allowed for one callback POST.");
 
     public static readonly SettingDefinition CallbackAllowedHosts = new("callback_allowed_hosts", SettingKind.Text, "(any)", "callback_allowed_hosts=hooks.example.com,*.internal",
-        "Comma-separated hosts that X-Callback-Url may name (*.domain for subdomains); others get 400.");
+        "Comma-separated hosts that X-Callback-Url may name (*.domain for subdomains); others get 400. Unset, any host may be named, but none that resolves to a loopback, link-local, unspecified, multicast or broadcast address; a host listed here by name (127.0.0.1, localhost) is called back whatever it resolves to, on any port.");
 
     public static readonly SettingDefinition CallbackSecretFile = new("callback_secret_file", SettingKind.Text, "(none)", "callback_secret_file=/run/secrets/callback-secret",
         "File holding the key for the X-Callback-Signature HMAC-SHA256 header on callbacks.");
@@ -115,7 +118,7 @@ internal static class GatewaySettings
 
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
-        Config, Port, BindAddress, MetricsPort, UpstreamTimeout, ReadTimeout, WriteTimeout, MaxSpoolBytes, UpstreamTemplate, FunctionNamespace, DataDir,
+        Config, Port, BindAddress, MetricsPort, UpstreamTimeout, ReadTimeout, WriteTimeout, MaxSpoolBytes, UpstreamTemplate, UpstreamAllowLocal, FunctionNamespace, DataDir,
         Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, NatsReplicas, AsyncMaxBodyBytes, QueueWorkers, QueueFunctions, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
         CallbackAttempts, CallbackTimeout, CallbackAllowedHosts, CallbackSecretFile, AsyncRetention, AsyncKeepCredentials,
         BasicAuth, SecretMountPath, ShutdownTimeout, WriteDebug,

@@ -63,7 +63,7 @@ internal sealed partial class AsyncAcceptHandler(
             return;
         }
 
-        var (callbackUrl, callbackFailure, callbackDetail) = callbacks.Check(context.Request.Headers["X-Callback-Url"].ToString());
+        var (callbackUrl, callbackFailure, callbackDetail) = await callbacks.CheckAsync(context.Request.Headers["X-Callback-Url"].ToString(), context.RequestAborted);
         if (callbackFailure != GatewayFailure.None)
         {
             await GatewayFailures.WriteAsync(context, callbackFailure, callbackDetail);

@@ -1,9 +1,14 @@
+using Fwatchdog.Gateway.Reach;
+
 namespace Fwatchdog.Gateway.Async;
 
 /// <summary>
 /// Checks X-Callback-Url before a job is accepted: absolute http(s), and when
 /// <c>callback_allowed_hosts</c> is set, a host on that list (<c>*.example.com</c> covers
-/// subdomains). The gateway would otherwise POST results anywhere it can reach (SSRF).
+/// subdomains). The gateway would otherwise POST results anywhere it can reach (SSRF). A host not
+/// listed by name may not resolve to a refused address (<see cref="RefusedAddresses"/>: the
+/// gateway's own host, link-local and cloud metadata, multicast, broadcast); that is checked here
+/// and again when the callback connects (<see cref="CallbackSender"/>).
 /// </summary>
 internal sealed class CallbackPolicy(IReadOnlyList<string> allowedHosts)
 {
@@ -28,6 +33,27 @@ internal sealed class CallbackPolicy(IReadOnlyList<string> allowedHosts)
 
         return (url, GatewayFailure.None, "");
     }
+
+    /// <summary><see cref="Check"/>, then where the host resolves now (a name that does not resolve yet is accepted).</summary>
+    public async Task<(Uri? Url, GatewayFailure Failure, string Detail)> CheckAsync(string? header, CancellationToken cancellationToken)
+    {
+        var checkedUrl = Check(header);
+        if (checkedUrl.Url is not { } url || IsListed(url.IdnHost) || !await CheckedConnect.IsRefusedAsync(url.IdnHost, cancellationToken))
+        {
+            return checkedUrl;
+        }
+
+        return (null, GatewayFailure.CallbackHostNotAllowed,
+            $"X-Callback-Url host \"{url.Host}\" is a loopback, link-local, unspecified, multicast or broadcast address, or resolves to one; "
+            + $"the gateway calls back there only when callback_allowed_hosts names the host, e.g. callback_allowed_hosts={url.Host}");
+    }
+
+    /// <summary>
+    /// Whether the operator named this host itself in callback_allowed_hosts (not through a
+    /// *.domain pattern): then it is called back whatever it resolves to, on any port.
+    /// </summary>
+    public bool IsListed(string host) =>
+        allowedHosts.Any(allowed => !allowed.StartsWith("*.", StringComparison.Ordinal) && Matches(allowed, host));
 
     internal static bool Matches(string allowed, string host) =>
         allowed.StartsWith("*.", StringComparison.Ordinal)

@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Fwatchdog.Gateway.Queue;
+using Fwatchdog.Gateway.Reach;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Async;
@@ -12,6 +14,10 @@ namespace Fwatchdog.Gateway.Async;
 /// drops the body, nats-queue-worker #102). Connection errors, timeouts, 408, 429 and 5xx are
 /// retried with back-off up to callback_attempts. With a callback secret, X-Callback-Signature is
 /// <c>sha256=hex(HMAC-SHA256(secret, timestamp + "." + call id + "." + body))</c>.
+/// Every connection checks where the receiver's host resolves right then (DNS rebinding), unless
+/// callback_allowed_hosts names it (<see cref="CallbackPolicy.IsListed"/>). The error kept for the
+/// status API is generic ("no answer", "refused address", the receiver's status code): it would
+/// otherwise tell a caller what listens where (a port scanner); the log has the details.
 /// </summary>
 internal sealed partial class CallbackSender : IDisposable
 {
@@ -20,7 +26,21 @@ internal sealed partial class CallbackSender : IDisposable
     private readonly RetryPolicy _backoff;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly HttpMessageInvoker _http = new(new SocketsHttpHandler
+    private readonly CallbackPolicy _policy;
+    private readonly HttpMessageInvoker _http;
+
+    public CallbackSender(GatewayOptions options, IJobQueue queue, TimeProvider time, ILogger<CallbackSender> logger)
+    {
+        _options = options;
+        _queue = queue;
+        _time = time;
+        _logger = logger;
+        _policy = new CallbackPolicy(options.CallbackAllowedHosts);
+        _backoff = new RetryPolicy(new HashSet<int>(), options.InitialRetryWait, options.MaxRetryWait);
+        _http = new HttpMessageInvoker(CreateHandler(_policy));
+    }
+
+    private static SocketsHttpHandler CreateHandler(CallbackPolicy policy) => new()
     {
         UseProxy = false,
         AllowAutoRedirect = false,
@@ -32,20 +52,34 @@ internal sealed partial class CallbackSender : IDisposable
         // The result's Content-Type goes out byte for byte, UTF-8 included (issue 9, finding 8).
         RequestHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
         ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
-    });
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var host = context.DnsEndPoint.Host;
+            var socket = context.InitialRequestMessage.RequestUri is { } uri && policy.IsListed(uri.IdnHost)
+                ? await PlainConnectAsync(host, context.DnsEndPoint.Port, cancellationToken)
+                : await CheckedConnect.ConnectAsync(host, context.DnsEndPoint.Port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+    };
 
-    public CallbackSender(GatewayOptions options, IJobQueue queue, TimeProvider time, ILogger<CallbackSender> logger)
+    private static async ValueTask<Socket> PlainConnectAsync(string host, int port, CancellationToken cancellationToken)
     {
-        _options = options;
-        _queue = queue;
-        _time = time;
-        _logger = logger;
-        _backoff = new RetryPolicy(new HashSet<int>(), options.InitialRetryWait, options.MaxRetryWait);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(host, port, cancellationToken);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     public async Task DeliverAsync(CallbackWork work)
     {
-        var (state, status, error) = await SendAsync(work);
+        var (state, status, error, detail) = await SendAsync(work);
         DateTimeOffset? retryAt = null;
         if (state == CallbackState.Pending)
         {
@@ -60,11 +94,12 @@ internal sealed partial class CallbackSender : IDisposable
             }
         }
 
-        LogCallback(_logger, work.CallId, work.Url.Host, QueueNames.Name(state), status ?? 0, work.CallbackAttempt, error ?? "");
+        LogCallback(_logger, work.CallId, work.Url.Host, QueueNames.Name(state), status ?? 0, work.CallbackAttempt, detail ?? error ?? "");
         await _queue.CallbackAttemptedAsync(work.CallId, state, status, error, retryAt, CancellationToken.None);
     }
 
-    private async Task<(CallbackState State, int? Status, string? Error)> SendAsync(CallbackWork work)
+    /// <returns>The state, the receiver's status, the error the status API shows and the details for the log.</returns>
+    private async Task<(CallbackState State, int? Status, string? Error, string? Detail)> SendAsync(CallbackWork work)
     {
         var timestamp = _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         using var request = new HttpRequestMessage(HttpMethod.Post, work.Url);
@@ -103,16 +138,34 @@ internal sealed partial class CallbackSender : IDisposable
             var status = (int)response.StatusCode;
             return status switch
             {
-                >= 200 and < 300 => (CallbackState.Delivered, status, null),
-                >= 300 and < 400 => (CallbackState.Failed, status, $"the receiver redirected to {response.Headers.Location}; redirects are not followed"),
-                408 or 429 or >= 500 => (CallbackState.Pending, status, $"the receiver answered {status}"),
-                _ => (CallbackState.Failed, status, $"the receiver answered {status}"),
+                >= 200 and < 300 => (CallbackState.Delivered, status, null, null),
+                >= 300 and < 400 => (CallbackState.Failed, status, $"not delivered: the receiver answered {status}; redirects are not followed",
+                    $"the receiver redirected to {response.Headers.Location}; redirects are not followed"),
+                408 or 429 or >= 500 => (CallbackState.Pending, status, $"not delivered: the receiver answered {status}", null),
+                _ => (CallbackState.Failed, status, $"not delivered: the receiver answered {status}", null),
             };
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
         {
-            return (CallbackState.Pending, null, e is OperationCanceledException ? $"no answer within callback_timeout ({Configuration.DurationParser.Format(_options.CallbackTimeout)})" : e.Message);
+            // A refused address fails at once: retrying cannot help and would only knock again.
+            var detail = e is OperationCanceledException ? $"no answer within callback_timeout ({Configuration.DurationParser.Format(_options.CallbackTimeout)})" : e.Message;
+            return Refusal(e) is { } refused
+                ? (CallbackState.Failed, null, "not delivered: refused address (see callback_allowed_hosts)", refused.Message)
+                : (CallbackState.Pending, null, "not delivered: no answer (could not connect, or nothing within callback_timeout)", detail);
         }
+    }
+
+    private static AddressRefusedException? Refusal(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is AddressRefusedException refused)
+            {
+                return refused;
+            }
+        }
+
+        return null;
     }
 
     internal static async Task<string> SignAsync(byte[] secret, string timestamp, CallbackWork work)

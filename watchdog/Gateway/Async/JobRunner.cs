@@ -52,7 +52,10 @@ internal sealed partial class JobRunner(
         if (call.Response is not { } response)
         {
             var (status, token) = GatewayFailures.Describe(call.Failure);
-            await SettleAsync(job, status, call.Failure != GatewayFailure.FunctionNotFound, token + ": " + call.Detail, null, StoredBody.Empty, call.Elapsed, null);
+
+            // Not resolving and resolving to a refused address read the same in the status (no DNS oracle).
+            var detail = call.Failure == GatewayFailure.FunctionNotFound ? FunctionLookup.DoesNotExistText(request.Function) : call.Detail;
+            await SettleAsync(job, status, call.Failure != GatewayFailure.FunctionNotFound, token + ": " + detail, null, StoredBody.Empty, call.Elapsed, null);
             return;
         }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Fwatchdog.Gateway.Reach;
 
 namespace Fwatchdog.Gateway.Functions;
 
@@ -49,26 +50,46 @@ internal sealed class FunctionRegistry
 
             if (_options.UpstreamTemplate is { } known)
             {
-                return FromTemplate(known, addressed, timeout, attempts, concurrency);
+                return FromTemplate(known, addressed, timeout, attempts, concurrency, listed: true);
             }
         }
 
         return _options.UpstreamTemplate is { } template
-            ? FromTemplate(template, addressed, _options.UpstreamTimeout, _options.MaxAttempts, _options.QueueWorkers)
+            ? FromTemplate(template, addressed, _options.UpstreamTimeout, _options.MaxAttempts, _options.QueueWorkers, listed: false)
             : FunctionLookup.NotFound($"function {addressed} is not in the stack file");
     }
 
     /// <summary>
     /// <see cref="Resolve"/>, plus for names that are not in the stack file (templated ones)
     /// whether the host resolves: a name that has no DNS record is a function that does not
-    /// exist. Used before an async call is accepted.
+    /// exist, and so is one whose host resolves to a refused address (the same answer, so the
+    /// gateway is no DNS oracle). Used before an async call is accepted; the connection is
+    /// checked again when the call runs.
     /// </summary>
     public async Task<FunctionLookup> ResolveExistingAsync(string addressed, CancellationToken cancellationToken)
     {
         var lookup = Resolve(addressed);
-        return lookup.Target is { } target && !_functions.ContainsKey(addressed) && !await HostExistsAsync(target.BaseUri, cancellationToken)
-            ? FunctionLookup.NotFound($"function {addressed} does not exist (its host does not resolve)")
-            : lookup;
+        if (lookup.Target is not { } target || _functions.ContainsKey(addressed))
+        {
+            return lookup;
+        }
+
+        var exists = target.CheckAddress
+            ? await ResolvesToAllowedAsync(target.BaseUri, cancellationToken)
+            : await HostExistsAsync(target.BaseUri, cancellationToken);
+        return exists ? lookup : FunctionLookup.DoesNotExist(addressed);
+    }
+
+    private static async Task<bool> ResolvesToAllowedAsync(Uri target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return !(await CheckedConnect.ResolveAsync(target.IdnHost, cancellationToken)).Any(RefusedAddresses.IsRefused);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static async Task<bool> HostExistsAsync(Uri target, CancellationToken cancellationToken)
@@ -89,7 +110,8 @@ internal sealed class FunctionRegistry
         }
     }
 
-    private FunctionLookup FromTemplate(string template, string addressed, TimeSpan timeout, int attempts, int concurrency)
+    /// <param name="listed">The name is in the stack file (the operator chose it), so its address is not checked.</param>
+    private FunctionLookup FromTemplate(string template, string addressed, TimeSpan timeout, int attempts, int concurrency, bool listed)
     {
         var (name, ns) = FunctionName.Split(addressed, _options.FunctionNamespace);
         var label = addressed.Contains('.', StringComparison.Ordinal) ? addressed : $"{name}.{ns}";
@@ -102,9 +124,16 @@ internal sealed class FunctionRegistry
         // A name that makes the host an IP address ("127.0.0.1" splits into 127.0.0 + 1 and is
         // rebuilt; "2130706433" is 127.0.0.1 too) would let any caller reach any address on the
         // template's port (issue 9, finding 7). Only a template written with an IP keeps one.
-        return IsAddress(uri.Host) && !TemplateHostIsFixed(template)
-            ? FunctionLookup.NotFound($"\"{addressed}\" is not a function name: with upstream_template it would make the IP address {uri.Host}")
-            : FunctionLookup.Found(new FunctionTarget(label, uri, timeout, attempts, concurrency));
+        var callerChoosesHost = !TemplateHostIsFixed(template);
+        if (IsAddress(uri.Host) && callerChoosesHost)
+        {
+            return FunctionLookup.NotFound($"\"{addressed}\" is not a function name: with upstream_template it would make the IP address {uri.Host}");
+        }
+
+        // A host name is checked where it resolves, when connecting: "localhost" or a name that
+        // resolves to 169.254.169.254 is no function either (issue 21), unless upstream_allow_local.
+        var check = callerChoosesHost && !listed && !_options.UpstreamAllowLocal;
+        return FunctionLookup.Found(new FunctionTarget(label, uri, timeout, attempts, concurrency, check));
     }
 
     /// <summary>Whether a host is an IP literal in any form a resolver takes (dotted, short "127.1", decimal, hex, octal, IPv6).</summary>

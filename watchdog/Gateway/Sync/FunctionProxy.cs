@@ -11,9 +11,11 @@ namespace Fwatchdog.Gateway.Sync;
 /// Any method on <c>/function/{name}[/{path}]</c>: streams the request to the function's
 /// watchdog with the raw sub-path and query, and streams the answer back, both at once
 /// (<see cref="Http1Forwarder"/>). Gateway-made errors carry <c>X-Gateway-Reason</c>; a failure
-/// after the first byte aborts the connection.
+/// after the first byte aborts the connection. Targets whose host a caller's name chose go
+/// through <paramref name="checkedForwarder"/>, which refuses addresses a caller may not reach.
 /// </summary>
-internal sealed partial class FunctionProxy(FunctionRegistry registry, Http1Forwarder forwarder, GatewayMetrics metrics, TimeProvider time, ILogger<FunctionProxy> logger)
+internal sealed partial class FunctionProxy(
+    FunctionRegistry registry, Http1Forwarder forwarder, Http1Forwarder checkedForwarder, GatewayMetrics metrics, TimeProvider time, ILogger<FunctionProxy> logger)
 {
     public const string Prefix = "/function/";
 
@@ -55,7 +57,7 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, Http1Forw
         var status = 0;
         try
         {
-            (status, var failure, var detail) = await forwarder.ForwardAsync(context, target.BaseUri, route.PathAndQuery,
+            (status, var failure, var detail) = await (target.CheckAddress ? checkedForwarder : forwarder).ForwardAsync(context, target.BaseUri, route.PathAndQuery,
                 GatewayHeaders(context, callId, startTime), deadline.Token);
             if (failure != GatewayFailure.None)
             {
@@ -72,7 +74,9 @@ internal sealed partial class FunctionProxy(FunctionRegistry registry, Http1Forw
 
                     LogFailed(logger, context.Request.Method, route.Name, detail, callId);
                     status = GatewayFailures.Describe(failure).Status;
-                    await GatewayFailures.WriteAsync(context, failure, detail);
+
+                    // Not resolving and resolving to a refused address get one answer (no DNS oracle); the log has which.
+                    await GatewayFailures.WriteAsync(context, failure, failure == GatewayFailure.FunctionNotFound ? FunctionLookup.DoesNotExistText(route.Name) : detail);
                 }
             }
         }

@@ -32,6 +32,10 @@ internal sealed class Http1Connection : IDisposable
 
     public long IdleSince { get; set; }
 
+    /// <summary>A connection made by <paramref name="connect"/>, or a plain one when it is null.</summary>
+    public static async Task<Http1Connection> ConnectAsync(string host, int port, Func<string, int, CancellationToken, ValueTask<Socket>>? connect, CancellationToken cancellationToken) =>
+        connect is null ? await ConnectAsync(host, port, cancellationToken) : new Http1Connection(await connect(host, port, cancellationToken));
+
     public static async Task<Http1Connection> ConnectAsync(string host, int port, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

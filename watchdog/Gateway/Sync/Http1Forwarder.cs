@@ -30,11 +30,15 @@ internal sealed partial class Http1Forwarder : IDisposable
     private readonly ConcurrentDictionary<(string Host, int Port), ConcurrentBag<Http1Connection>> _idle = new();
     private readonly TimeProvider _time;
     private readonly SpoolLimits _spool;
+    private readonly Func<string, int, CancellationToken, ValueTask<Socket>>? _connect;
 
-    public Http1Forwarder(TimeProvider time, SpoolLimits spool)
+    /// <param name="connect">Opens a new connection to (host, port) instead of a plain connect,
+    /// e.g. one that checks the addresses the host resolves to; its SocketException is a connect failure.</param>
+    public Http1Forwarder(TimeProvider time, SpoolLimits spool, Func<string, int, CancellationToken, ValueTask<Socket>>? connect = null)
     {
         _time = time;
         _spool = spool;
+        _connect = connect;
     }
 
     /// <summary>
@@ -66,7 +70,7 @@ internal sealed partial class Http1Forwarder : IDisposable
             Http1Connection connection;
             try
             {
-                connection = attempt == 0 && Rent(key) is { } pooled ? pooled : await Http1Connection.ConnectAsync(key.IdnHost, key.Port, cancellationToken);
+                connection = attempt == 0 && Rent(key) is { } pooled ? pooled : await Http1Connection.ConnectAsync(key.IdnHost, key.Port, _connect, cancellationToken);
             }
             catch (SocketException e)
             {
