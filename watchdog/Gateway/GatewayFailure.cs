@@ -22,4 +22,5 @@ internal enum GatewayFailure
     QueueUnavailable,
     Unauthorized,
     NotFound,
+    BadHeader,
 }
