@@ -152,6 +152,11 @@ public sealed class WatchdogTrustSpecs
 
         File.Exists(ran).Should().BeFalse("the function never ran for a refused call");
         (await Processes.EventuallyAsync(() => AccessLines(watchdog, " 400 ").Count == refused, Within)).Should().BeTrue(watchdog.Output);
+
+        // Percent-encoded, the same bytes are a good request: the function runs, and the decoded path is logged escaped.
+        (await ExchangeAsync(watchdog.Url, "GET", "/esc%1B[2Jx")).Status.Should().Be(200);
+        (await Processes.EventuallyAsync(() => AccessLines(watchdog, " 200 ").Count == 1, Within)).Should().BeTrue(watchdog.Output);
+        AccessLines(watchdog, " 200 ").Single().Should().Contain("GET /esc\\x1b[2Jx 200");
         watchdog.Output.Should().NotContain("\u001b", "the caller's bytes are not written to the log");
     }
 

@@ -151,7 +151,7 @@ internal sealed partial class HttpModeHandler(
 
         if (outcome != UpstreamOutcome.NotReady)
         {
-            LogFailed(logger, context.Request.Method, context.Request.Path.Value ?? "/", reason, detail);
+            LogFailed(logger, context.Request.Method, RequestTextProblem.ForLog(context.Request.Path.Value ?? "/"), reason, detail);
         }
 
         var message = outcome == UpstreamOutcome.TimedOut
