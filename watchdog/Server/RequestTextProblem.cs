@@ -6,9 +6,9 @@ namespace Fwatchdog.Server;
 
 /// <summary>
 /// A control character in what a caller sent, found before anything reaches a function. Kestrel
-/// lets some through: \x01, ESC, DEL (any but NUL, CR, LF) in header values, and bare CR, VT, FF,
-/// DEL and others in the request target, which a proxy would otherwise write raw into the request
-/// line it sends on. Go's server, so the OpenFaaS gateway and watchdogs, refuses both with 400.
+/// lets some through: \x01, ESC, DEL, VT, FF in header values, and bare CR, VT, FF, DEL, tab and
+/// others in the request target, which a proxy would otherwise write raw into the request line it
+/// sends on. Go's server, so the OpenFaaS gateway and watchdogs, refuses both with 400.
 /// Used at every entry: the gateway (sync and async), and the watchdog in every mode.
 /// </summary>
 /// <param name="InTarget">True when the request target holds it, false when a header value does.</param>
