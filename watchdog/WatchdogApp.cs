@@ -157,6 +157,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
             LogTempFolder(_logger, problem);
         }
 
+        CheckFunctionProcess();
         _app.Services.GetService<UpstreamProcess>()?.Start();
         await _app.StartAsync(cancellationToken);
         var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -165,6 +166,22 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         LogStarted(_logger, Url.Port, _options.FunctionProcess, DurationParser.Format(_options.ReadTimeout), DurationParser.Format(_options.WriteTimeout),
             DurationParser.Format(_options.ExecTimeout), DurationParser.Format(_options.HealthcheckInterval), _options.MaxInflight,
             _options.MetricsPort, _lockFile.Suppressed ? "suppressed" : _lockFile.Path);
+    }
+
+    /// <summary>
+    /// The program fprocess names must be there and executable before we listen, found the way
+    /// execvp would (a name on PATH; a path with a slash from the working directory). Otherwise
+    /// health would say 200 until every call fails (every mode but static, which runs nothing).
+    /// </summary>
+    private void CheckFunctionProcess()
+    {
+        if (_options.IsStaticMode || _options.Command.Count == 0 || ExecutableResolver.TryResolve(_options.Command[0], out _, out var error))
+        {
+            return;
+        }
+
+        var searched = _options.Command[0].Contains('/', StringComparison.Ordinal) ? $" (working directory {Environment.CurrentDirectory})" : $" (PATH={ExecutableResolver.SearchPath})";
+        throw new StartupException($"fprocess=\"{_options.FunctionProcess}\": {error}{searched}; set fprocess to a command this server can run, e.g. fprocess=cat");
     }
 
     /// <summary>Serves until SIGTERM (drain, then exit 0) or SIGINT (stop now).</summary>

@@ -17,7 +17,7 @@ public sealed class StaticModeSpecs : IDisposable
         File.WriteAllText(Path.Combine(_root, "public", "style.css"), "body{}");
         File.WriteAllText(Path.Combine(_root, "public", "docs", "index.html"), "<h1>docs</h1>");
         File.WriteAllText(Path.Combine(_root, "public", "data.unknownext"), "0123456789");
-        File.WriteAllText(Path.Combine(_root, "secret.txt"), "top secret");
+        File.WriteAllText(Path.Combine(_root, "secret.txt"), "top secret " + new string('s', 200));
     }
 
     [Fact(Timeout = 30_000)]
@@ -71,6 +71,72 @@ public sealed class StaticModeSpecs : IDisposable
         System.Text.Encoding.UTF8.GetString(body.ToArray()).Should().NotContain("top secret");
     }
 
+    [Theory(Timeout = 30_000)]
+    [InlineData("/leak.txt")]
+    [InlineData("/outside/secret.txt")]
+    [InlineData("/outside/")]
+    [InlineData("/docs/up/secret.txt")]
+    public async Task A_symlink_that_leads_out_of_the_folder_serves_nothing(string target)
+    {
+        File.CreateSymbolicLink(Path.Combine(_root, "public", "leak.txt"), Path.Combine(_root, "secret.txt"));
+        Directory.CreateSymbolicLink(Path.Combine(_root, "public", "outside"), _root);
+        Directory.CreateSymbolicLink(Path.Combine(_root, "public", "docs", "up"), Path.Combine(_root, "public", ".."));
+        File.WriteAllText(Path.Combine(_root, "index.html"), "top secret index");
+        await using var watchdog = await StartAsync();
+
+        var (status, _, body) = await ExchangeAsync(watchdog, target);
+
+        status.Should().Be(404);
+        body.Should().NotContain("top secret");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_symlink_inside_the_folder_to_a_file_inside_serves_the_whole_file()
+    {
+        var content = new string('x', 5000) + "end";
+        File.WriteAllText(Path.Combine(_root, "public", "docs", "long.txt"), content);
+        File.CreateSymbolicLink(Path.Combine(_root, "public", "alias.txt"), Path.Combine(_root, "public", "docs", "long.txt"));
+        File.CreateSymbolicLink(Path.Combine(_root, "public", "relative.txt"), "docs/long.txt");
+        Directory.CreateSymbolicLink(Path.Combine(_root, "public", "manual"), Path.Combine(_root, "public", "docs"));
+        await using var watchdog = await StartAsync();
+
+        foreach (var target in new[] { "/alias.txt", "/relative.txt", "/manual/long.txt" })
+        {
+            var (status, headers, body) = await ExchangeAsync(watchdog, target);
+            status.Should().Be(200, target);
+            headers["Content-Length"].Should().Be("5003", target + " is sent with the length of the file it names, not of the link");
+            body.Should().Be(content, target);
+        }
+
+        (await ExchangeAsync(watchdog, "/manual/")).Body.Should().Be("<h1>docs</h1>");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_static_path_that_is_itself_a_symlink_still_serves_its_files()
+    {
+        var link = Path.Combine(_root, "site");
+        Directory.CreateSymbolicLink(link, Path.Combine(_root, "public"));
+        await using var watchdog = await StartAsync(link);
+
+        (await ExchangeAsync(watchdog, "/style.css")).Body.Should().Be("body{}");
+        (await ExchangeAsync(watchdog, "/docs/")).Body.Should().Be("<h1>docs</h1>");
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData("/style.css/")]
+    [InlineData("/docs/index.html/")]
+    [InlineData("/style.css/x")]
+    public async Task A_file_path_used_as_a_folder_is_404(string target)
+    {
+        await using var watchdog = await StartAsync();
+
+        var (status, headers, body) = await ExchangeAsync(watchdog, target);
+
+        status.Should().Be(404);
+        headers["X-Watchdog-Reason"].Should().Be("not-found");
+        body.Should().NotContain("   at ").And.NotContain("Exception");
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Health_is_ok_and_no_fprocess_is_needed()
     {
@@ -81,10 +147,16 @@ public sealed class StaticModeSpecs : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private Task<TestWatchdog> StartAsync()
+    private static async Task<(int Status, Dictionary<string, string> Headers, string Body)> ExchangeAsync(TestWatchdog watchdog, string target)
+    {
+        await using var client = await RawHttpClient.ConnectAsync(watchdog.Url);
+        return await client.ExchangeAsync("GET", target);
+    }
+
+    private Task<TestWatchdog> StartAsync(string? folder = null)
     {
         var outcome = WatchdogOptions.Parse(
-            new Dictionary<string, string?> { ["mode"] = "static", ["static_path"] = Path.Combine(_root, "public") }, new Dictionary<string, string>());
+            new Dictionary<string, string?> { ["mode"] = "static", ["static_path"] = folder ?? Path.Combine(_root, "public") }, new Dictionary<string, string>());
         outcome.Errors.Should().BeEmpty();
         return TestWatchdog.StartAsync((outcome.Value ?? throw new InvalidOperationException()) with
         {

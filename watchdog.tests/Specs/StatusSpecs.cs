@@ -120,20 +120,29 @@ public sealed class StatusSpecs
     }
 
     [Theory(Timeout = 30_000)]
-    [InlineData("/no/such/binary", "does not exist")]
-    [InlineData("no-such-program-anywhere", "was not found on PATH")]
-    [InlineData("{not-executable}", "is not executable")]
-    public async Task A_missing_or_non_executable_binary_is_a_clear_500(string fprocess, string expected)
+    [InlineData("removed", "No such file or directory")]
+    [InlineData("made non-executable", "Permission denied")]
+    public async Task A_binary_removed_or_made_non_executable_after_the_start_is_a_clear_500(string change, string expected)
     {
-        var plainFile = Path.GetTempFileName();
-        File.SetUnixFileMode(plainFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        await using var watchdog = await TestWatchdog.StartAsync(fprocess.Replace("{not-executable}", plainFile, StringComparison.Ordinal));
+        // A program that cannot run at start stops the start (WatchdogTrustSpecs); one that goes away later fails the call.
+        var program = Path.Combine(Directory.CreateTempSubdirectory("status-").FullName, "fn.sh");
+        await File.WriteAllTextAsync(program, "#!/bin/sh\necho ran\n");
+        File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var watchdog = await TestWatchdog.StartAsync(program);
+        if (change == "removed")
+        {
+            File.Delete(program);
+        }
+        else
+        {
+            File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
 
         using var response = await watchdog.Client.PostAsync(watchdog.Url, new StringContent("x"));
 
         response.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         response.Headers.GetValues("X-Watchdog-Reason").Should().Equal("start-failed");
-        (await response.Content.ReadAsStringAsync()).Should().Contain(expected);
+        (await response.Content.ReadAsStringAsync()).Should().Contain(program).And.Contain(expected);
     }
 
     [Theory(Timeout = 30_000)]

@@ -39,7 +39,7 @@ internal static class ExecutableResolver
         }
 
         var found = false;
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var dir in SearchPath.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, program);
             if (!File.Exists(candidate))
@@ -59,7 +59,13 @@ internal static class ExecutableResolver
         path = program;
         error = found
             ? $"\"{program}\" was found on PATH but is not executable (chmod +x it)"
-            : $"\"{program}\" was not found on PATH ({Environment.GetEnvironmentVariable("PATH")})";
+            : $"\"{program}\" was not found on PATH";
         return false;
     }
+
+    /// <summary>
+    /// The folders a program name is looked up in. Only the start-up line shows it: an error that
+    /// can reach an HTTP caller (a 500 body, a 503's reason) never carries the environment.
+    /// </summary>
+    public static string SearchPath => Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
 }

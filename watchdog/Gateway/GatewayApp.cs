@@ -114,6 +114,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
 
         var metricsPort = options.MetricsPort;
         var deadlines = new RequestDeadlines(options.ReadTimeout, options.WriteTimeout, loggers.CreateLogger<RequestDeadlines>());
+        app.Use(RequestTextGuard.InvokeAsync);
         app.Use(deadlines.InvokeAsync);
         app.Run(context =>
         {

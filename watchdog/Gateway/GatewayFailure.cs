@@ -23,4 +23,5 @@ internal enum GatewayFailure
     QueueUnavailable,
     Unauthorized,
     NotFound,
+    BadHeader,
 }

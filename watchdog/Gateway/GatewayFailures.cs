@@ -27,6 +27,7 @@ internal static class GatewayFailures
         GatewayFailure.QueueUnavailable => (503, "queue_unavailable"),
         GatewayFailure.Unauthorized => (401, "unauthorized"),
         GatewayFailure.NotFound => (404, "not_found"),
+        GatewayFailure.BadHeader => (400, "bad_header"),
         _ => (500, "internal_error"),
     };
 

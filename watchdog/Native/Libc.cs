@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Fwatchdog.Native;
 
-/// <summary>The few libc calls .NET does not expose: group signals and access checks.</summary>
+/// <summary>The few libc calls .NET does not expose: group signals, access checks, realpath.</summary>
 internal static partial class Libc
 {
     public const int SIGKILL = 9;
@@ -59,6 +59,34 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Access(string path, int mode);
+
+    /// <summary>
+    /// The absolute path with every symlink, <c>.</c> and <c>..</c> resolved (realpath(3)), or null
+    /// when it does not exist or cannot be resolved (a file named as a folder, <c>file/</c>, included).
+    /// </summary>
+    public static string? RealPath(string path)
+    {
+        var resolved = RealPath(path, 0);
+        if (resolved == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            Free(resolved);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint RealPath(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(nint pointer);
 
     /// <summary>Sends <paramref name="signal"/> to every process in the group led by <paramref name="pgid"/>.</summary>
     public static bool SignalGroup(int pgid, int signal) => pgid > 1 && Kill(-pgid, signal) == 0;

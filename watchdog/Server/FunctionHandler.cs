@@ -23,7 +23,9 @@ internal sealed partial class FunctionHandler(
         var start = Stopwatch.GetTimestamp();
         var request = context.Request;
         metrics.Started();
-        var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
+        // A refused call's X-Call-Id may hold the very control character it is refused for: it gets a new one, for the log.
+        var problem = RequestTextProblem.Find(context);
+        var callId = problem is null && request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         FunctionResult? result = null;
         string? refused = null;
         long bytesIn = 0, bytesOut = 0;
@@ -38,11 +40,9 @@ internal sealed partial class FunctionHandler(
                 return;
             }
 
-            if (HeaderWithControlCharacter(request.Headers) is { } badHeader)
+            if (problem is { } bad)
             {
-                // Kestrel lets some through (e.g. \x01); Go's server, and so the classic watchdog, refuses them.
-                refused = await RejectAsync(context, StatusCodes.Status400BadRequest, "bad-header",
-                    $"the value of header {badHeader} holds a control character");
+                refused = await RejectAsync(context, StatusCodes.Status400BadRequest, bad.InTarget ? "bad-path" : "bad-header", bad.Message);
                 return;
             }
 
@@ -79,7 +79,7 @@ internal sealed partial class FunctionHandler(
 
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);
-            LogAccess(logger, request.Method, request.Path.Value ?? "/", status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, HeaderText.FromBytes(callId),
+            LogAccess(logger, request.Method, RequestTextProblem.ForLog(request.Path.Value ?? "/"), status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, HeaderText.FromBytes(callId),
                 result is null ? refused ?? "-" : OutcomeStatus.Reason(result.Outcome));
         }
     }
@@ -149,22 +149,6 @@ internal sealed partial class FunctionHandler(
         context.Response.Headers[WatchdogHeaders.Reason] = reason;
         await context.Response.WriteAsync(message + "\n");
         return reason;
-    }
-
-    private static string? HeaderWithControlCharacter(IHeaderDictionary headers)
-    {
-        foreach (var (name, values) in headers)
-        {
-            foreach (var value in values)
-            {
-                if (value is not null && HeaderText.HasControlCharacter(value))
-                {
-                    return name;
-                }
-            }
-        }
-
-        return null;
     }
 
     private static bool IsFunctionMethod(string method) =>

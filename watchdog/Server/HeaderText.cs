@@ -20,4 +20,7 @@ internal static class HeaderText
 
     /// <summary>True when the value holds a control character other than tab (RFC 9110 section 5.5).</summary>
     public static bool HasControlCharacter(string value) => value.AsSpan().ContainsAny(ControlCharacters);
+
+    /// <summary>Where the first control character other than tab is, or -1.</summary>
+    public static int IndexOfControlCharacter(string value) => value.AsSpan().IndexOfAny(ControlCharacters);
 }

@@ -30,12 +30,22 @@ internal sealed partial class HttpModeHandler(
         var start = Stopwatch.GetTimestamp();
         var request = context.Request;
         metrics.Started();
-        var callId = request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
+        // A refused call's X-Call-Id may hold the very control character it is refused for (it
+        // could not even be sent back): it gets a new one.
+        var problem = RequestTextProblem.Find(context);
+        var callId = problem is null && request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         context.Response.Headers[WatchdogHeaders.CallId] = callId;
         var outcome = UpstreamOutcome.Answered;
         var reason = "ok";
         try
         {
+            if (problem is { } bad)
+            {
+                reason = bad.InTarget ? "bad-path" : "bad-header";
+                await WriteAsync(context, StatusCodes.Status400BadRequest, reason, bad.Message);
+                return;
+            }
+
             if (!limiter.TryEnter())
             {
                 reason = "busy";
@@ -64,7 +74,7 @@ internal sealed partial class HttpModeHandler(
             var status = aborted ? 0 : context.Response.StatusCode;
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);
-            LogAccess(logger, request.Method, request.Path.Value ?? "/", status, elapsed.TotalSeconds, callId, reason);
+            LogAccess(logger, request.Method, RequestTextProblem.ForLog(request.Path.Value ?? "/"), status, elapsed.TotalSeconds, callId, reason);
         }
     }
 
@@ -141,7 +151,7 @@ internal sealed partial class HttpModeHandler(
 
         if (outcome != UpstreamOutcome.NotReady)
         {
-            LogFailed(logger, context.Request.Method, context.Request.Path.Value ?? "/", reason, detail);
+            LogFailed(logger, context.Request.Method, RequestTextProblem.ForLog(context.Request.Path.Value ?? "/"), reason, detail);
         }
 
         var message = outcome == UpstreamOutcome.TimedOut
