@@ -102,7 +102,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var dispatcher = new AsyncDispatcher(options, queue, registry, runner, callbacks, time, loggers.CreateLogger<AsyncDispatcher>());
         var forwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes));
         var proxy = new FunctionProxy(registry, forwarder, metrics, time, loggers.CreateLogger<FunctionProxy>());
-        var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, metrics, loggers.CreateLogger<AsyncAcceptHandler>());
+        var admissions = new QueueAdmission(options, registry, queue, new DiskBudget(Path.GetFullPath(options.DataDir), options.AsyncMaxDiskBytes, time));
+        var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, admissions, metrics, loggers.CreateLogger<AsyncAcceptHandler>());
         var calls = new AsyncCallsEndpoints(queue, dispatcher);
         var system = new SystemEndpoints(options, registry, local, metrics, queue);
 

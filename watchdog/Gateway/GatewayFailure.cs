@@ -20,6 +20,8 @@ internal enum GatewayFailure
     BodyTooLarge,
     CallIdConflict,
     QueueUnavailable,
+    QueueFull,
+    StorageFull,
     Unauthorized,
     NotFound,
 }

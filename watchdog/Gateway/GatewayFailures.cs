@@ -24,6 +24,8 @@ internal static class GatewayFailures
         GatewayFailure.BodyTooLarge => (413, "body_too_large"),
         GatewayFailure.CallIdConflict => (409, "call_id_conflict"),
         GatewayFailure.QueueUnavailable => (503, "queue_unavailable"),
+        GatewayFailure.QueueFull => (429, "queue_full"),
+        GatewayFailure.StorageFull => (507, "storage_full"),
         GatewayFailure.Unauthorized => (401, "unauthorized"),
         GatewayFailure.NotFound => (404, "not_found"),
         _ => (500, "internal_error"),

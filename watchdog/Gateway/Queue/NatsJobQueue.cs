@@ -314,6 +314,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
             }
 
             body.DeleteFile();
+            CountAccepted(job.Function, body.Length);
             return new EnqueueResult(job.CallId, EnqueueStatus.Stored);
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException)
