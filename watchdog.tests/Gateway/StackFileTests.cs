@@ -21,7 +21,7 @@ public sealed class StackFileTests
         errors.Should().BeEquivalentTo(
         [
             "config \"s.json\" provider: unknown property; the stack file holds only \"functions\"",
-            "config \"s.json\" functions.echo.enviroment: unknown property; a function has upstream, fprocess, environment, working_directory, timeout, max_concurrency, max_attempts",
+            "config \"s.json\" functions.echo.enviroment: unknown property; a function has upstream, fprocess, environment, working_directory, timeout, max_concurrency, max_attempts, max_queued, max_queued_bytes",
             "config \"s.json\" functions.wc.fprocess: must be text in quotes, not number 42",
             "config \"s.json\" functions.wc.max_attempts: must be a whole number, not \"five\"",
             "config \"s.json\" functions.env.environment.n: must be text in quotes, not number 1",

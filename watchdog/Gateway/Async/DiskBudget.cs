@@ -15,6 +15,7 @@ internal sealed class DiskBudget(string folder, long budget, TimeProvider time)
     private DateTimeOffset _measuredAt = DateTimeOffset.MinValue;
     private long _storedSince;
     private long _reserved;
+    private bool _measuring;
 
     public long Budget => budget;
 
@@ -27,16 +28,36 @@ internal sealed class DiskBudget(string folder, long budget, TimeProvider time)
             return true;
         }
 
+        // One accept measures (outside the lock, a large data_dir takes a while); the others use the last measurement.
+        var now = time.GetUtcNow();
+        bool measure;
         lock (_gate)
         {
-            var now = time.GetUtcNow();
-            if (now - _measuredAt >= Fresh)
-            {
-                _measured = Measure();
-                _measuredAt = now;
-                _storedSince = 0;
-            }
+            measure = now - _measuredAt >= Fresh && !_measuring;
+            _measuring |= measure;
+        }
 
+        if (measure)
+        {
+            var size = _measured;
+            try
+            {
+                size = Measure();
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _measured = size;
+                    _measuredAt = now;
+                    _storedSince = 0;
+                    _measuring = false;
+                }
+            }
+        }
+
+        lock (_gate)
+        {
             used = _measured + _storedSince + _reserved;
             if (used + bytes > budget)
             {

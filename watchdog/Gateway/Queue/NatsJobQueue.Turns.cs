@@ -89,7 +89,18 @@ internal sealed partial class NatsJobQueue
     private async Task<List<string>> FunctionsWithWorkAsync(CancellationToken cancellationToken)
     {
         var prefix = _options.Subject + ".";
-        var stream = await _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = prefix + ">" }, cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ServerTimeout);
+        INatsJSStream stream;
+        try
+        {
+            stream = await _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = prefix + ">" }, timeout.Token);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new QueueUnavailableException($"NATS did not say which functions have queued calls within {ServerTimeout.TotalSeconds} s", e);
+        }
+
         var functions = new List<string>();
         foreach (var (subject, count) in stream.Info.State.Subjects ?? new Dictionary<string, long>())
         {

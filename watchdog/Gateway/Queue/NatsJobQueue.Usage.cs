@@ -16,15 +16,23 @@ internal sealed partial class NatsJobQueue
 
     public async Task<QueueUsage> UsageAsync(string function, CancellationToken cancellationToken)
     {
-        await ReadyGuardedAsync(cancellationToken);
+        // As an accept: a lost connection is waited out for a few seconds, NATS down is a 503.
+        if (_resources is not null && !await ConnectedWithinAsync(ReconnectWait, cancellationToken))
+        {
+            throw new QueueUnavailableException($"not connected to NATS at {_options.Url}");
+        }
+
+        await ReadyAsync(cancellationToken, TimeSpan.FromSeconds(1));
         long calls;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ServerTimeout);
         try
         {
             var subject = Subject(function);
-            var stream = await _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = subject }, cancellationToken);
+            var stream = await _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = subject }, timeout.Token);
             calls = stream.Info.State.Subjects is { } subjects && subjects.TryGetValue(subject, out var count) ? count : 0;
         }
-        catch (NatsException e)
+        catch (Exception e) when (e is NatsException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new QueueUnavailableException($"NATS did not say what {function} has queued: {e.Message}", e);
         }
