@@ -24,12 +24,11 @@ internal sealed partial class NatsJobQueue
 
         await ReadyAsync(cancellationToken, TimeSpan.FromSeconds(1));
         long calls;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(ServerTimeout);
         try
         {
+            // The stream's leader answers: while a new one is elected the accept waits, as its publish would.
             var subject = Subject(function);
-            var stream = await _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = subject }, timeout.Token);
+            var stream = await PersistAsync(token => _js.GetStreamAsync(_options.Stream, new StreamInfoRequest { SubjectsFilter = subject }, token), _time.GetUtcNow() + AcceptWait);
             calls = stream.Info.State.Subjects is { } subjects && subjects.TryGetValue(subject, out var count) ? count : 0;
         }
         catch (Exception e) when (e is NatsException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
