@@ -62,7 +62,19 @@ internal sealed partial class NatsJobQueue
         }
 
         slots.Give(function);
-        var consumer = await ConsumerAsync(function, cancellationToken);
+        INatsJSConsumer consumer;
+        try
+        {
+            consumer = await ConsumerAsync(function, cancellationToken);
+        }
+        catch (NatsJSApiException e)
+        {
+            // Say, another worker pool's consumer holds this subject (queue_functions lists that
+            // overlap): this function waits, the others are claimed.
+            LogProblem(_logger, $"no consumer for {function}: {e.Error.Description}");
+            return false;
+        }
+
         var any = false;
         try
         {
