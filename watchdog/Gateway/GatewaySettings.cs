@@ -51,7 +51,7 @@ internal static class GatewaySettings
         "Subject prefix: calls of function f are published on <nats_subject>.f (dead letters on <nats_subject>_dead.f).");
 
     public static readonly SettingDefinition NatsConsumer = new("nats_consumer", SettingKind.Text, "fwatchdog-workers", "nats_consumer=fwatchdog-workers",
-        "Durable pull consumer shared by all gateway replicas.");
+        "Prefix of the durable pull consumers shared by all gateway replicas: one per function, <nats_consumer>-<function>.");
 
     public static readonly SettingDefinition NatsBucket = new("nats_bucket", SettingKind.Text, "fwatchdog-calls", "nats_bucket=fwatchdog-calls",
         "Key-value bucket holding call status and idempotency keys (large bodies go to the object store <nats_bucket>-bodies).");
