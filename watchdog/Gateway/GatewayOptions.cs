@@ -54,8 +54,8 @@ internal sealed partial record GatewayOptions
     /// <summary><c>async_max_body_bytes</c>, default 10 MiB.</summary>
     public long AsyncMaxBodyBytes { get; init; } = 10 << 20;
 
-    /// <summary><c>async_max_queued</c> (flag <c>--async_max_queued</c>), default 1000 unfinished calls per function; 0 is no limit.</summary>
-    public int AsyncMaxQueued { get; init; } = 1000;
+    /// <summary><c>async_max_queued</c> (flag <c>--async_max_queued</c>), default 10000 unfinished calls per function; 0 is no limit.</summary>
+    public int AsyncMaxQueued { get; init; } = 10_000;
 
     /// <summary><c>async_max_queued_bytes</c> (flag <c>--async_max_queued_bytes</c>), default 1 GiB of request bodies per function; 0 is no limit.</summary>
     public long AsyncMaxQueuedBytes { get; init; } = 1L << 30;
@@ -155,7 +155,7 @@ internal sealed partial record GatewayOptions
                 Replicas = read.Count(GatewaySettings.NatsReplicas, 1, NatsQueueOptions.MaxReplicas),
             },
             AsyncMaxBodyBytes = read.Bytes(GatewaySettings.AsyncMaxBodyBytes, 10 << 20),
-            AsyncMaxQueued = read.Count(GatewaySettings.AsyncMaxQueued, 1000),
+            AsyncMaxQueued = read.Count(GatewaySettings.AsyncMaxQueued, 10_000),
             AsyncMaxQueuedBytes = read.Bytes(GatewaySettings.AsyncMaxQueuedBytes, 1L << 30),
             AsyncMaxDiskBytes = read.Bytes(GatewaySettings.AsyncMaxDiskBytes, 8L << 30),
             QueueWorkers = read.Count(GatewaySettings.QueueWorkers, 16, 4096),

@@ -62,7 +62,7 @@ internal static class GatewaySettings
     public static readonly SettingDefinition AsyncMaxBodyBytes = new("async_max_body_bytes", SettingKind.Bytes, "10MiB", "async_max_body_bytes=10MiB",
         "Largest async request body accepted; larger gets 413 before anything is queued.");
 
-    public static readonly SettingDefinition AsyncMaxQueued = new("async_max_queued", SettingKind.Count, "1000", "async_max_queued=1000",
+    public static readonly SettingDefinition AsyncMaxQueued = new("async_max_queued", SettingKind.Count, "10000", "async_max_queued=10000",
         "Async calls of one function that may wait or run at once (not yet finished); one more gets 429 with Retry-After and is not stored. A function's \"max_queued\" overrides it; 0 = no limit.");
 
     public static readonly SettingDefinition AsyncMaxQueuedBytes = new("async_max_queued_bytes", SettingKind.Bytes, "1GiB", "async_max_queued_bytes=1GiB",
