@@ -79,8 +79,23 @@ public abstract class QueueBoundSpecs : QueueBackendSpecs
 
             slow.ReleaseAll();
             await gateway.WaitForStateAsync(first.Headers.GetValues("X-Call-Id").Single(), Within, "succeeded");
-            using var third = await gateway.PostAsync("/async-function/slow", body);
 
+            // With NATS the finished call stops counting once its message is acknowledged, a moment
+            // after its status says succeeded: a refusal in between stores nothing, so ask again.
+            HttpResponseMessage third;
+            for (var tries = 1; ; tries++)
+            {
+                third = await gateway.PostAsync("/async-function/slow", body);
+                if (third.StatusCode != HttpStatusCode.TooManyRequests || tries == 50)
+                {
+                    break;
+                }
+
+                third.Dispose();
+                await Task.Delay(100);
+            }
+
+            using var _ = third;
             third.StatusCode.Should().Be(HttpStatusCode.Accepted, "the finished call no longer counts");
             await gateway.WaitForStateAsync(third.Headers.GetValues("X-Call-Id").Single(), Within, "succeeded");
         }
