@@ -21,7 +21,7 @@ public sealed class StackFileTests
         errors.Should().BeEquivalentTo(
         [
             "config \"s.json\" provider: unknown property; the stack file holds only \"functions\"",
-            "config \"s.json\" functions.echo.enviroment: unknown property; a function has upstream, fprocess, environment, working_directory, timeout, max_concurrency, max_attempts",
+            "config \"s.json\" functions.echo.enviroment: unknown property; a function has upstream, fprocess, environment, working_directory, timeout, max_concurrency, max_attempts, max_queued, max_queued_bytes",
             "config \"s.json\" functions.wc.fprocess: must be text in quotes, not number 42",
             "config \"s.json\" functions.wc.max_attempts: must be a whole number, not \"five\"",
             "config \"s.json\" functions.env.environment.n: must be text in quotes, not number 1",
@@ -48,6 +48,30 @@ public sealed class StackFileTests
         errors.Should().HaveCount(expectedErrors);
         errors.Where(e => !e.Contains("functions.remote: has neither \"fprocess\" nor \"upstream\", and upstream_template is not set", StringComparison.Ordinal)).Should().BeEmpty();
         functions.Should().ContainSingle();
+    }
+
+    [Theory]
+    [InlineData("\"max_queued\": 50, \"max_queued_bytes\": 1048576", 50, 1048576L)]
+    [InlineData("\"max_queued\": 0, \"max_queued_bytes\": \"100MiB\"", 0, 104857600L)]
+    public void Max_queued_and_max_queued_bytes_are_read_as_a_count_and_a_size(string fields, int queued, long bytes)
+    {
+        var errors = new List<string>();
+        var functions = StackFile.Parse("s.json", $$"""{ "functions": { "echo": { "upstream": "http://127.0.0.1:9", {{fields}} } } }""", hasTemplate: false, errors);
+
+        errors.Should().BeEmpty();
+        functions.Should().ContainSingle().Which.Should().Match<FunctionDefinition>(f => f.MaxQueued == queued && f.MaxQueuedBytes == bytes);
+    }
+
+    [Theory]
+    [InlineData("\"max_queued\": -1", "functions.echo.max_queued=-1: must be 0 (no limit) or more; use e.g. 100")]
+    [InlineData("\"max_queued_bytes\": \"lots\"", "functions.echo.max_queued_bytes: must be a size, a number of bytes or text such as \"100MiB\", not \"lots\"")]
+    [InlineData("\"max_queued_bytes\": -5", "functions.echo.max_queued_bytes: must be a size, a number of bytes or text such as \"100MiB\", not -5")]
+    public void A_negative_max_queued_or_a_max_queued_bytes_that_is_no_size_is_named(string fields, string error)
+    {
+        var errors = new List<string>();
+        StackFile.Parse("s.json", $$"""{ "functions": { "echo": { "upstream": "http://127.0.0.1:9", {{fields}} } } }""", hasTemplate: false, errors);
+
+        errors.Should().Equal("config \"s.json\" " + error);
     }
 
     [Fact]

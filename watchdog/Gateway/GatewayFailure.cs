@@ -21,6 +21,8 @@ internal enum GatewayFailure
     CallIdConflict,
     IdempotencyKeyReused,
     QueueUnavailable,
+    QueueFull,
+    StorageFull,
     Unauthorized,
     NotFound,
     BadHeader,

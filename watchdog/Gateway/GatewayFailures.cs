@@ -25,6 +25,8 @@ internal static class GatewayFailures
         GatewayFailure.CallIdConflict => (409, "call_id_conflict"),
         GatewayFailure.IdempotencyKeyReused => (422, "idempotency_key_reused"),
         GatewayFailure.QueueUnavailable => (503, "queue_unavailable"),
+        GatewayFailure.QueueFull => (429, "queue_full"),
+        GatewayFailure.StorageFull => (507, "storage_full"),
         GatewayFailure.Unauthorized => (401, "unauthorized"),
         GatewayFailure.NotFound => (404, "not_found"),
         GatewayFailure.BadHeader => (400, "bad_header"),

@@ -57,6 +57,15 @@ internal sealed partial record GatewayOptions
     /// <summary><c>async_max_body_bytes</c>, default 10 MiB.</summary>
     public long AsyncMaxBodyBytes { get; init; } = 10 << 20;
 
+    /// <summary><c>async_max_queued</c> (flag <c>--async_max_queued</c>), default 10000 unfinished calls per function; 0 is no limit.</summary>
+    public int AsyncMaxQueued { get; init; } = 10_000;
+
+    /// <summary><c>async_max_queued_bytes</c> (flag <c>--async_max_queued_bytes</c>), default 1 GiB of request bodies per function; 0 is no limit.</summary>
+    public long AsyncMaxQueuedBytes { get; init; } = 1L << 30;
+
+    /// <summary><c>async_max_disk_bytes</c> (flag <c>--async_max_disk_bytes</c>), default 8 GiB for all of data_dir; 0 is no limit.</summary>
+    public long AsyncMaxDiskBytes { get; init; } = 8L << 30;
+
     /// <summary><c>queue_workers</c>, default 16.</summary>
     public int QueueWorkers { get; init; } = 16;
 
@@ -150,6 +159,9 @@ internal sealed partial record GatewayOptions
                 Replicas = read.Count(GatewaySettings.NatsReplicas, 1, NatsQueueOptions.MaxReplicas),
             },
             AsyncMaxBodyBytes = read.Bytes(GatewaySettings.AsyncMaxBodyBytes, 10 << 20),
+            AsyncMaxQueued = read.Count(GatewaySettings.AsyncMaxQueued, 10_000),
+            AsyncMaxQueuedBytes = read.Bytes(GatewaySettings.AsyncMaxQueuedBytes, 1L << 30),
+            AsyncMaxDiskBytes = read.Bytes(GatewaySettings.AsyncMaxDiskBytes, 8L << 30),
             QueueWorkers = read.Count(GatewaySettings.QueueWorkers, 16, 4096),
             QueueFunctions = read.Text(GatewaySettings.QueueFunctions, "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             QueueLease = read.Duration(GatewaySettings.QueueLease, TimeSpan.FromSeconds(30)),

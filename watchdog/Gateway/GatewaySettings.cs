@@ -54,7 +54,7 @@ internal static class GatewaySettings
         "Subject prefix: calls of function f are published on <nats_subject>.f (dead letters on <nats_subject>_dead.f).");
 
     public static readonly SettingDefinition NatsConsumer = new("nats_consumer", SettingKind.Text, "fwatchdog-workers", "nats_consumer=fwatchdog-workers",
-        "Durable pull consumer shared by all gateway replicas.");
+        "Prefix of the durable pull consumers shared by all gateway replicas: one per function, <nats_consumer>-<function>.");
 
     public static readonly SettingDefinition NatsBucket = new("nats_bucket", SettingKind.Text, "fwatchdog-calls", "nats_bucket=fwatchdog-calls",
         "Key-value bucket holding call status and idempotency keys (large bodies go to the object store <nats_bucket>-bodies).");
@@ -64,6 +64,15 @@ internal static class GatewaySettings
 
     public static readonly SettingDefinition AsyncMaxBodyBytes = new("async_max_body_bytes", SettingKind.Bytes, "10MiB", "async_max_body_bytes=10MiB",
         "Largest async request body accepted; larger gets 413 before anything is queued.");
+
+    public static readonly SettingDefinition AsyncMaxQueued = new("async_max_queued", SettingKind.Count, "10000", "async_max_queued=10000",
+        "Async calls of one function that may wait or run at once (not yet finished); one more gets 429 with Retry-After and is not stored. A function's \"max_queued\" overrides it; 0 = no limit.");
+
+    public static readonly SettingDefinition AsyncMaxQueuedBytes = new("async_max_queued_bytes", SettingKind.Bytes, "1GiB", "async_max_queued_bytes=1GiB",
+        "Request bodies of one function's unfinished async calls, added up; a call that would pass it gets 429 with Retry-After. A function's \"max_queued_bytes\" overrides it; 0 = no limit.");
+
+    public static readonly SettingDefinition AsyncMaxDiskBytes = new("async_max_disk_bytes", SettingKind.Bytes, "8GiB", "async_max_disk_bytes=8GiB",
+        "Budget for everything in data_dir (queue, bodies, results kept for async_retention); an async call that would pass it gets 507 with Retry-After and is not stored. 0 = no limit.");
 
     public static readonly SettingDefinition QueueWorkers = new("queue_workers", SettingKind.Count, "16", "queue_workers=16",
         "Async calls run at once by this gateway, over all functions (a function's \"max_concurrency\" caps it per function).", "max_inflight");
@@ -119,7 +128,7 @@ internal static class GatewaySettings
     public static readonly IReadOnlyList<SettingDefinition> All =
     [
         Config, Port, BindAddress, MetricsPort, UpstreamTimeout, ReadTimeout, WriteTimeout, MaxSpoolBytes, UpstreamTemplate, UpstreamAllowLocal, FunctionNamespace, DataDir,
-        Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, NatsReplicas, AsyncMaxBodyBytes, QueueWorkers, QueueFunctions, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
+        Queue, NatsUrl, NatsStream, NatsSubject, NatsConsumer, NatsBucket, NatsReplicas, AsyncMaxBodyBytes, AsyncMaxQueued, AsyncMaxQueuedBytes, AsyncMaxDiskBytes, QueueWorkers, QueueFunctions, QueueLease, MaxAttempts, RetryCodes, InitialRetryWait, MaxRetryWait,
         CallbackAttempts, CallbackTimeout, CallbackAllowedHosts, CallbackSecretFile, AsyncRetention, AsyncKeepCredentials,
         BasicAuth, SecretMountPath, ShutdownTimeout, WriteDebug,
     ];

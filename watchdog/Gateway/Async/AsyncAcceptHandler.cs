@@ -22,6 +22,7 @@ internal sealed partial class AsyncAcceptHandler(
     AsyncDispatcher dispatcher,
     CallbackPolicy callbacks,
     BodySpool spool,
+    QueueAdmission admissions,
     GatewayMetrics metrics,
     ILogger<AsyncAcceptHandler> logger)
 {
@@ -76,6 +77,14 @@ internal sealed partial class AsyncAcceptHandler(
             return;
         }
 
+        // A declared length is checked against the bounds before a byte is read; any other body once it is spooled.
+        var admission = context.Request.ContentLength is { } declared ? await AdmitAsync(context, route.Name, declared) : null;
+        if (admission is { Failure: not GatewayFailure.None })
+        {
+            return;
+        }
+
+        using var held = admission;
         var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
         StoredBody? body;
         try
@@ -98,6 +107,13 @@ internal sealed partial class AsyncAcceptHandler(
         if (body is null)
         {
             await TooLargeAsync(context);
+            return;
+        }
+
+        using var spooled = admission is null ? await AdmitAsync(context, route.Name, body.Length) : null;
+        if (spooled is { Failure: not GatewayFailure.None })
+        {
+            body.DeleteFile();
             return;
         }
 
@@ -144,6 +160,7 @@ internal sealed partial class AsyncAcceptHandler(
 
         if (result.Status == EnqueueStatus.Stored)
         {
+            (admission ?? spooled)?.Stored();
             metrics.Job(route.Name, "accepted");
             dispatcher.Wake();
         }
@@ -161,6 +178,38 @@ internal sealed partial class AsyncAcceptHandler(
 
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, new AcceptedBody(result.CallId, location, replayed ? true : null), AsyncJson.Default.AcceptedBody);
+    }
+
+    /// <summary>
+    /// Room for the call under its function's bounds and the disk budget; a refusal (429 or 507,
+    /// with Retry-After) or a queue that cannot say (503) is answered here and returned failed.
+    /// </summary>
+    private async Task<QueueAdmission.Admission?> AdmitAsync(HttpContext context, string function, long bytes)
+    {
+        QueueAdmission.Admission admission;
+        try
+        {
+            admission = await admissions.AdmitAsync(function, bytes, context.RequestAborted);
+        }
+        catch (QueueUnavailableException e)
+        {
+            await QueueUnavailableAsync(context, function, e.Message);
+            return QueueAdmission.Admission.Refused(GatewayFailure.QueueUnavailable, TimeSpan.Zero, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            context.Abort();
+            return QueueAdmission.Admission.Refused(GatewayFailure.ClientGone, TimeSpan.Zero, "the caller went away");
+        }
+
+        if (admission.Failure != GatewayFailure.None)
+        {
+            LogRefused(logger, function, admission.Reason);
+            context.Response.Headers.RetryAfter = ((int)admission.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await GatewayFailures.WriteAsync(context, admission.Failure, admission.Reason);
+        }
+
+        return admission;
     }
 
     private List<KeyValuePair<string, string>> StoredHeaders(HttpRequest request)
@@ -193,6 +242,9 @@ internal sealed partial class AsyncAcceptHandler(
     private Task TooLargeAsync(HttpContext context) =>
         GatewayFailures.WriteAsync(context, GatewayFailure.BodyTooLarge,
             $"the body is larger than async_max_body_bytes ({options.AsyncMaxBodyBytes} bytes); nothing was queued");
+
+    [LoggerMessage(EventId = 520, Level = LogLevel.Warning, Message = "Refused a call to {Function}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string function, string reason);
 
     [LoggerMessage(EventId = 500, Level = LogLevel.Error, Message = "Could not queue a call to {Function}: {Error}")]
     private static partial void LogQueueFailed(ILogger logger, string function, string error);

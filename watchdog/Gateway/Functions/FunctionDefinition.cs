@@ -30,5 +30,11 @@ internal sealed record FunctionDefinition
     /// <summary><c>max_attempts</c>: overrides the gateway's <c>max_attempts</c> for this function.</summary>
     public int? MaxAttempts { get; init; }
 
+    /// <summary><c>max_queued</c>: this function's unfinished async calls at most; overrides <c>async_max_queued</c>.</summary>
+    public int? MaxQueued { get; init; }
+
+    /// <summary><c>max_queued_bytes</c>: request bytes of this function's unfinished async calls at most; overrides <c>async_max_queued_bytes</c>.</summary>
+    public long? MaxQueuedBytes { get; init; }
+
     public bool IsLocal => Fprocess is not null;
 }

@@ -24,6 +24,9 @@ internal sealed class FunctionRegistry
 
     public IReadOnlyCollection<FunctionDefinition> Configured => _functions.Values;
 
+    /// <summary>The stack file's entry for <paramref name="name"/>, if it has one.</summary>
+    public FunctionDefinition? Find(string name) => _functions.GetValueOrDefault(name);
+
     public FunctionLookup Resolve(string addressed)
     {
         if (!FunctionName.IsValid(addressed))

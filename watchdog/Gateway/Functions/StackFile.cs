@@ -9,7 +9,7 @@ namespace Fwatchdog.Gateway.Functions;
 /// </summary>
 internal static class StackFile
 {
-    private static readonly string[] Known = ["upstream", "fprocess", "environment", "working_directory", "timeout", "max_concurrency", "max_attempts"];
+    private static readonly string[] Known = ["upstream", "fprocess", "environment", "working_directory", "timeout", "max_concurrency", "max_attempts", "max_queued", "max_queued_bytes"];
 
     /// <summary>Reads the functions; every problem goes to <paramref name="errors"/>, each with its JSON path, not only the first.</summary>
     /// <param name="path">The stack file, for messages and relative working directories.</param>
@@ -102,6 +102,12 @@ internal static class StackFile
                 case "max_attempts":
                     entry.MaxAttempts = Number(value, where, errors);
                     break;
+                case "max_queued":
+                    entry.MaxQueued = Number(value, where, errors);
+                    break;
+                case "max_queued_bytes":
+                    entry.MaxQueuedBytes = Size(value, where, errors);
+                    break;
                 case "environment" when value.ValueKind == JsonValueKind.Object:
                     entry.Environment = [];
                     foreach (var variable in value.EnumerateObject())
@@ -144,6 +150,23 @@ internal static class StackFile
         }
 
         errors.Add($"{where}: must be a whole number, not {value.GetRawText()}");
+        return null;
+    }
+
+    /// <summary>A size as a number of bytes or as text with a unit ("100MiB").</summary>
+    private static long? Size(JsonElement value, string where, List<string> errors)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var bytes) && bytes >= 0)
+        {
+            return bytes;
+        }
+
+        if (value.ValueKind == JsonValueKind.String && ByteSizeParser.TryParse(value.GetString() ?? "", out var parsed))
+        {
+            return parsed;
+        }
+
+        errors.Add($"{where}: must be a size, a number of bytes or text such as \"100MiB\", not {value.GetRawText()}");
         return null;
     }
 
@@ -208,6 +231,11 @@ internal static class StackFile
             errors.Add($"{at}.max_attempts={entry.MaxAttempts}: must be 1 or more; use e.g. 5");
         }
 
+        if (entry.MaxQueued is < 0)
+        {
+            errors.Add($"{at}.max_queued={entry.MaxQueued}: must be 0 (no limit) or more; use e.g. 100");
+        }
+
         var environment = entry.Environment ?? [];
         if (entry.Fprocess is null && (environment.Count > 0 || entry.WorkingDirectory is not null))
         {
@@ -230,6 +258,8 @@ internal static class StackFile
             Timeout = timeout,
             MaxConcurrency = entry.MaxConcurrency,
             MaxAttempts = entry.MaxAttempts,
+            MaxQueued = entry.MaxQueued,
+            MaxQueuedBytes = entry.MaxQueuedBytes,
         };
     }
 
@@ -249,5 +279,9 @@ internal static class StackFile
         public int? MaxConcurrency { get; set; }
 
         public int? MaxAttempts { get; set; }
+
+        public int? MaxQueued { get; set; }
+
+        public long? MaxQueuedBytes { get; set; }
     }
 }

@@ -43,6 +43,9 @@ internal interface IJobQueue : IAsyncDisposable
     /// <summary>Throws when the queue cannot store a call right now (readiness): a small write that must reach the disk or server.</summary>
     Task ProbeWriteAsync(CancellationToken cancellationToken);
 
+    /// <summary>A function's unfinished calls (queued or running) and their request bytes: what the accept bounds count.</summary>
+    Task<QueueUsage> UsageAsync(string function, CancellationToken cancellationToken);
+
     /// <summary>Jobs per state, for metrics and /system/functions.</summary>
     Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken);
 

@@ -115,18 +115,6 @@ internal sealed partial class NatsJobQueue
     /// <summary>JetStream stores on the server: reaching the consumer (<see cref="CountAsync"/>) is the check.</summary>
     public Task ProbeWriteAsync(CancellationToken cancellationToken) => CountAsync(cancellationToken);
 
-    public async Task<IReadOnlyDictionary<string, long>> CountAsync(CancellationToken cancellationToken)
-    {
-        var resources = await ReadyGuardedAsync(cancellationToken);
-        await resources.Consumer.RefreshAsync(cancellationToken);
-        var info = resources.Consumer.Info;
-        return new Dictionary<string, long>(StringComparer.Ordinal)
-        {
-            ["queued"] = (long)info.NumPending,
-            ["running"] = info.NumAckPending,
-        };
-    }
-
     /// <summary>
     /// The bucket, the object store and the dead-letter stream expire entries by themselves after
     /// async_retention; this only trims this replica's local cache of large bodies.

@@ -9,34 +9,6 @@ namespace Fwatchdog.Gateway.Queue;
 /// <summary>Claiming, leases (in-progress acks), retries, completion and callbacks.</summary>
 internal sealed partial class NatsJobQueue
 {
-    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(int max, ISlotBook slots, CancellationToken cancellationToken)
-    {
-        var resources = await ReadyGuardedAsync(cancellationToken);
-        var claimed = new List<ClaimedJob>();
-        try
-        {
-            await foreach (var msg in resources.Consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = max }, cancellationToken: cancellationToken))
-            {
-                if (await ClaimOneAsync(resources, msg, slots, cancellationToken) is { } job)
-                {
-                    claimed.Add(job);
-                }
-            }
-        }
-        catch (Exception e) when (claimed.Count > 0 && e is not (OutOfMemoryException or OperationCanceledException))
-        {
-            // The calls claimed before the failure hold slots and leases: hand them over to run
-            // rather than drop them (issue 10). The next fetch meets the fault again.
-            LogProblem(_logger, "NATS fetch broke off: " + e.Message);
-        }
-        catch (NatsException e)
-        {
-            throw new QueueUnavailableException("NATS fetch failed: " + e.Message, e);
-        }
-
-        return claimed;
-    }
-
     private async Task<ClaimedJob?> ClaimOneAsync(Resources resources, INatsJSMsg<byte[]> msg, ISlotBook slots, CancellationToken cancellationToken)
     {
         var data = msg.Data ?? [];

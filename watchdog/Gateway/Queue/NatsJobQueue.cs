@@ -64,7 +64,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
     }
 
     /// <param name="CallsStream">The stream under the bucket: reads through it are answered by its leader.</param>
-    private sealed record Resources(INatsJSConsumer Consumer, INatsKVStore Calls, INatsObjStore Bodies, INatsJSStream CallsStream);
+    private sealed record Resources(INatsKVStore Calls, INatsObjStore Bodies, INatsJSStream CallsStream);
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -122,17 +122,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
                 MaxAge = _retention,
                 NumReplicas = replicas,
             }, token);
-            var consumer = await _js.CreateOrUpdateConsumerAsync(_options.Stream, new ConsumerConfig(_options.Consumer)
-            {
-                // queue_functions: a worker pool of its own reads only its functions' subjects. One
-                // subject works on any server; several need nats-server 2.10 or later (filter_subjects).
-                FilterSubject = _scope is [var only] ? Subject(only) : null,
-                FilterSubjects = _scope is { Count: > 1 } ? _scope.Select(Subject).ToList() : null,
-                AckPolicy = ConsumerConfigAckPolicy.Explicit,
-                AckWait = _lease,
-                MaxDeliver = -1,
-                MaxAckPending = 10_000,
-            }, token);
+            await RemoveSharedConsumerAsync(token);
             var calls = await new NatsKVContext(_js).CreateOrUpdateStoreAsync(new NatsKVConfig(_options.Bucket)
             {
                 MaxAge = _retention,
@@ -146,7 +136,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
                 NumberOfReplicas = replicas,
             }, token);
             var callsStream = await _js.GetStreamAsync("KV_" + _options.Bucket, cancellationToken: token);
-            _resources = new Resources(consumer, calls, bodies, callsStream);
+            _resources = new Resources(calls, bodies, callsStream);
             LogReady(_logger, _options.Url, _options.Stream, _options.Consumer, _options.Bucket, replicas);
             return _resources;
         }
@@ -321,6 +311,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
             }
 
             body.DeleteFile();
+            CountAccepted(job.Function, body.Length);
             return new EnqueueResult(job.CallId, EnqueueStatus.Stored, job.Token);
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException)

@@ -20,6 +20,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
     private readonly TimeSpan _lease;
     private readonly TimeSpan _callbackLease;
     private readonly IReadOnlyList<string>? _scope;
+    private readonly FairTurns _turns = new();
 
     public SqliteJobQueue(string dataDir, TimeSpan lease, TimeSpan callbackTimeout, TimeProvider time, IReadOnlyList<string>? scope = null)
     {
@@ -68,7 +69,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
                     throw new StartupException($"{at}: {path} is damaged (SQLite quick_check: {check}); restore it from a backup, or move it away to start with an empty queue");
                 }
 
-                command.CommandText = "PRAGMA journal_mode=WAL;" + Schema;
+                command.CommandText = "PRAGMA journal_mode=WAL;" + Schema + UsageIndex;
                 command.ExecuteNonQuery();
                 AddMissingColumns(connection);
             }
@@ -174,21 +175,35 @@ internal sealed partial class SqliteJobQueue : IJobQueue
             // queue_functions: only these functions' calls are claimed here, filtered in SQL so that
             // other functions' backlog cannot crowd them out of the candidate window.
             var scope = _scope is null ? "" : " AND function IN (" + string.Join(", ", _scope.Select((_, i) => "$f" + i)) + ")";
-            select.CommandText = $"SELECT call_id, function FROM jobs WHERE {Claimable}{scope} ORDER BY due_at LIMIT $limit";
+            // Each function's oldest due calls (its turn 1, 2, ...), put in round-robin order below (FairTurns).
+            select.CommandText = $"""
+                SELECT call_id, function FROM (
+                    SELECT call_id, function, due_at, ROW_NUMBER() OVER (PARTITION BY function ORDER BY due_at) AS turn
+                    FROM jobs WHERE {Claimable}{scope})
+                WHERE turn <= $turns ORDER BY turn, due_at LIMIT $limit
+                """;
             for (var i = 0; _scope is not null && i < _scope.Count; i++)
             {
                 select.Parameters.AddWithValue("$f" + i, _scope[i]);
             }
 
             select.Parameters.AddWithValue("$now", Now);
-            select.Parameters.AddWithValue("$limit", Math.Max(max * 4, 16));
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (candidates.Count < max && await reader.ReadAsync(cancellationToken))
+            select.Parameters.AddWithValue("$turns", max);
+            select.Parameters.AddWithValue("$limit", Math.Max(max * 64, 1024));
+            var due = new List<(string CallId, string Function)>();
+            await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
             {
-                var function = reader.GetString(1);
-                if (slots.TryTake(function))
+                while (await reader.ReadAsync(cancellationToken))
                 {
-                    candidates.Add((reader.GetString(0), function));
+                    due.Add((reader.GetString(0), reader.GetString(1)));
+                }
+            }
+
+            foreach (var (callId, function) in _turns.Order(due, d => d.Function))
+            {
+                if (candidates.Count < max && slots.TryTake(function))
+                {
+                    candidates.Add((callId, function));
                 }
             }
         }
@@ -221,6 +236,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
                 if (reader.Read())
                 {
                     jobs.Add(ReadClaimed(reader));
+                    _turns.Served(jobs[^1].Request.Function);
                 }
             }
 
