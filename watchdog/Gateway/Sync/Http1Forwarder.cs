@@ -15,8 +15,9 @@ namespace Fwatchdog.Gateway.Sync;
 /// while it still reads (cat, gzip, any filter) cannot stall the call, whatever the body size.
 /// It holds itself to RFC 9112 as a client (issue 9): responses are parsed strictly and refused
 /// when anything would need a guess; a connection is reused only when its last response was
-/// completely and unambiguously framed and nothing else is readable on its socket (checked on
-/// every reuse); a request is retried (once, on a new connection) only when no byte of it can
+/// completely and unambiguously framed and nothing else is readable on its socket (watched while
+/// it is idle, which closes it at the first byte nobody asked for or at the upstream's close, and
+/// checked again on every reuse); a request is retried (once, on a new connection) only when no byte of it can
 /// have reached the upstream; hop-by-hop and framing headers never cross in either direction.
 /// The answer goes through a <see cref="ResponseSpool"/>, so a caller that sends its whole body
 /// before it reads cannot stall an upstream that answers while it reads; an answer that comes
@@ -27,7 +28,7 @@ namespace Fwatchdog.Gateway.Sync;
 internal sealed partial class Http1Forwarder : IDisposable
 {
     private static readonly TimeSpan IdleLimit = TimeSpan.FromSeconds(50);
-    private readonly ConcurrentDictionary<(string Host, int Port), ConcurrentBag<Http1Connection>> _idle = new();
+    private readonly ConcurrentDictionary<(string Host, int Port), IdleConnections> _idle = new();
     private readonly TimeProvider _time;
     private readonly SpoolLimits _spool;
 
