@@ -62,6 +62,10 @@ internal sealed partial class Http1Forwarder : IDisposable
             spool.EndOfInput();
         }
 
+        // A streamed body is read while the answer is awaited: if it breaks HTTP/1.1, the wait ends.
+        using var body = hasBody && small is null ? new CallerBody(cancellationToken) : null;
+        var reading = body?.Token ?? cancellationToken;
+
         for (var attempt = 0; ; attempt++)
         {
             Http1Connection connection;
@@ -93,14 +97,14 @@ internal sealed partial class Http1Forwarder : IDisposable
                     continue;
                 }
 
-                if (hasBody && small is null)
+                if (body is not null)
                 {
                     pumping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, spool, pumping.Token, cancellationToken);
+                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, spool, body, pumping.Token, cancellationToken);
                 }
 
                 // From here on the upstream may have seen the request: no retry, whatever happens.
-                responseHead = await connection.ReadHeadAsync(cancellationToken)
+                responseHead = await connection.ReadHeadAsync(reading)
                     ?? throw new IOException("the upstream closed the connection without answering");
                 var bodyless = HttpMethods.IsHead(request.Method) || responseHead.Status is 204 or 304;
                 if (bodyless && responseHead.Framing == Http1Framing.Chunked && responseHead.Status != 304 && !HttpMethods.IsHead(request.Method))
@@ -112,7 +116,7 @@ internal sealed partial class Http1Forwarder : IDisposable
                 CopyHeaders(responseHead, context.Response, bodyless);
                 if (!bodyless)
                 {
-                    await CopyBodyAsync(connection, responseHead, new BodySink(context.Response, spool), cancellationToken);
+                    await CopyBodyAsync(connection, responseHead, new BodySink(context.Response, spool), reading);
                 }
 
                 if (!pump.IsCompleted)
@@ -138,6 +142,13 @@ internal sealed partial class Http1Forwarder : IDisposable
             {
                 finished = true;
                 ResetResponse(context.Response, responseHead);
+                if (body?.Error is { } refused)
+                {
+                    // The caller's fault, not the upstream's: it hears why, with Kestrel's status (400, or 413 past a size limit).
+                    return (0, body.Status == StatusCodes.Status413PayloadTooLarge ? GatewayFailure.BodyTooLarge : GatewayFailure.BadRequestBody,
+                        $"the request body was refused: {refused.Message}");
+                }
+
                 var failure = cancellationToken.IsCancellationRequested ? GatewayFailure.UpstreamTimeout
                     : e is Http1ResponseException ? GatewayFailure.BadUpstreamResponse : GatewayFailure.FunctionUnreachable;
                 return (0, failure, $"the call to {key.IdnHost}:{key.Port} failed: {e.Message}");
