@@ -39,6 +39,9 @@ public sealed class IdleConnectionSpecs
             (await entry.CallAsync($"c{i}")).Should().Be((200, $"own:c{i}"), $"call {i} (after {gapsMs[i]} ms) gets its own answer, never the stray one");
         }
 
+        var requests = upstream.Requests.ToArray();
+        requests.Single(r => r.Header("X-Marker") == "c1").Connection.Should()
+            .Be(requests.Single(r => r.Header("X-Marker") == "c0").Connection, "a clean idle connection is reused (the watch does not end it)");
         await Task.WhenAll(strays).WaitAsync(TimeSpan.FromSeconds(10));
         upstream.Requests.Count(r => r.Header("X-Marker").StartsWith('c')).Should().Be(gapsMs.Length, "no call was sent twice");
     }
@@ -58,8 +61,10 @@ public sealed class IdleConnectionSpecs
         });
         await using var entry = await Entry.StartAsync(front, upstream.Url);
 
+        (await entry.CallAsync("warm")).Should().Be((200, "own:warm"));
         (await entry.CallAsync("stray")).Should().Be((200, "own:stray"));
         var (connection, stray) = sent.Single();
+        upstream.Requests.Single(r => r.Header("X-Marker") == "warm").Connection.Should().Be(connection, "a clean idle connection is reused");
         (await stray.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue("the byte reached the idle connection");
 
         // Generous for a loaded machine; without the watch the connection stays open until a
@@ -89,8 +94,10 @@ public sealed class IdleConnectionSpecs
         });
         await using var entry = await Entry.StartAsync(front, upstream.Url);
 
+        (await entry.CallAsync("warm")).Should().Be((200, "own:warm"));
         (await entry.CallAsync("fin")).Should().Be((200, "own:fin"));
         var (connection, fin) = sent.Single();
+        upstream.Requests.Single(r => r.Header("X-Marker") == "warm").Connection.Should().Be(connection, "a clean idle connection is reused");
         (await fin.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue("the upstream half-closed the idle connection");
         (await Processes.EventuallyAsync(() => upstream.IsClosed(connection), TimeSpan.FromSeconds(3)))
             .Should().BeTrue("the forwarder closes its side of an idle connection the upstream has closed, not only when it next tries to reuse it");
