@@ -19,9 +19,13 @@ internal sealed class Http1Connection : IDisposable
     private int _start;
     private int _end;
 
-    /// <summary>Odd while a call holds the connection, even while it is idle in the pool (one value per idle spell), <see cref="Dead"/> once closed.</summary>
+    /// <summary>
+    /// Odd while a call holds the connection, even while it is idle in the pool (one value per
+    /// idle spell), negative once closed (<see cref="Dead"/>, far enough below zero that a stray
+    /// <see cref="Release"/> cannot bring it back).
+    /// </summary>
     private long _lease = 1;
-    private const long Dead = -1;
+    private const long Dead = long.MinValue;
 
     private Http1Connection(Socket socket)
     {
