@@ -28,6 +28,11 @@ public sealed class IdleConnectionSpecs
         });
         await using var entry = await Entry.StartAsync(front, upstream.Url);
 
+        // A first call whose stray ends its connection: every path has run once before the timed part.
+        (await entry.CallAsync("warm")).Should().Be((200, "own:warm"));
+        var warm = upstream.Requests.Single(r => r.Header("X-Marker") == "warm").Connection;
+        (await Processes.EventuallyAsync(() => upstream.IsClosed(warm), TimeSpan.FromSeconds(10))).Should().BeTrue("the warm-up's stray ends its connection");
+
         // Bursts of calls 0-100 ms apart (reusing the connection before its stray comes), 500 ms
         // between bursts (the stray arrives on an idle connection). No call is on its way when a
         // stray leaves: a stray that crosses a request on the wire is that call's (wrong) answer,
@@ -40,8 +45,8 @@ public sealed class IdleConnectionSpecs
         }
 
         var requests = upstream.Requests.ToArray();
-        requests.Single(r => r.Header("X-Marker") == "c1").Connection.Should()
-            .Be(requests.Single(r => r.Header("X-Marker") == "c0").Connection, "a clean idle connection is reused (the watch does not end it)");
+        requests.Where(r => r.Header("X-Marker").StartsWith('c')).Select(r => r.Connection).Distinct().Should()
+            .HaveCountLessThan(gapsMs.Length, "clean idle connections are reused: the watch does not end them");
         await Task.WhenAll(strays).WaitAsync(TimeSpan.FromSeconds(10));
         upstream.Requests.Count(r => r.Header("X-Marker").StartsWith('c')).Should().Be(gapsMs.Length, "no call was sent twice");
     }
@@ -51,21 +56,30 @@ public sealed class IdleConnectionSpecs
     public async Task An_idle_connection_that_receives_bytes_nobody_asked_for_is_closed_at_once(string front)
     {
         var sent = new ConcurrentDictionary<int, Task<bool>>();
+        var openUntilThen = new ConcurrentDictionary<int, bool>();
+        ScriptedUpstream? self = null;
         await using var upstream = ScriptedUpstream.Start(async exchange =>
         {
-            await exchange.WriteAsync(ScriptedUpstream.OwnAnswer(exchange.Request));
+            // Noted before the answer goes out: the spec reads it as soon as its call returns.
+            var connection = exchange.Request.Connection;
             if (exchange.Request.Header("X-Marker") == "stray")
             {
-                sent[exchange.Request.Connection] = SendLaterAsync(exchange, TimeSpan.FromMilliseconds(300), e => e.WriteAsync("H"));
+                sent[connection] = SendLaterAsync(exchange, TimeSpan.FromMilliseconds(300), e =>
+                {
+                    openUntilThen[connection] = self is { } server && !server.IsClosed(connection);
+                    return e.WriteAsync("H");
+                });
             }
+
+            await exchange.WriteAsync(ScriptedUpstream.OwnAnswer(exchange.Request));
         });
+        self = upstream;
         await using var entry = await Entry.StartAsync(front, upstream.Url);
 
-        (await entry.CallAsync("warm")).Should().Be((200, "own:warm"));
         (await entry.CallAsync("stray")).Should().Be((200, "own:stray"));
         var (connection, stray) = sent.Single();
-        upstream.Requests.Single(r => r.Header("X-Marker") == "warm").Connection.Should().Be(connection, "a clean idle connection is reused");
         (await stray.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue("the byte reached the idle connection");
+        openUntilThen[connection].Should().BeTrue("a clean idle connection stays open for reuse until something arrives");
 
         // Generous for a loaded machine; without the watch the connection stays open until a
         // later call tries to reuse it, here never.
@@ -80,25 +94,30 @@ public sealed class IdleConnectionSpecs
     public async Task An_idle_connection_the_upstream_half_closes_is_closed_at_once(string front)
     {
         var sent = new ConcurrentDictionary<int, Task<bool>>();
+        var openUntilThen = new ConcurrentDictionary<int, bool>();
+        ScriptedUpstream? self = null;
         await using var upstream = ScriptedUpstream.Start(async exchange =>
         {
-            await exchange.WriteAsync(ScriptedUpstream.OwnAnswer(exchange.Request));
+            var connection = exchange.Request.Connection;
             if (exchange.Request.Header("X-Marker") == "fin")
             {
-                sent[exchange.Request.Connection] = SendLaterAsync(exchange, TimeSpan.FromMilliseconds(100), e =>
+                sent[connection] = SendLaterAsync(exchange, TimeSpan.FromMilliseconds(100), e =>
                 {
+                    openUntilThen[connection] = self is { } server && !server.IsClosed(connection);
                     e.CloseSending();
                     return Task.CompletedTask;
                 });
             }
+
+            await exchange.WriteAsync(ScriptedUpstream.OwnAnswer(exchange.Request));
         });
+        self = upstream;
         await using var entry = await Entry.StartAsync(front, upstream.Url);
 
-        (await entry.CallAsync("warm")).Should().Be((200, "own:warm"));
         (await entry.CallAsync("fin")).Should().Be((200, "own:fin"));
         var (connection, fin) = sent.Single();
-        upstream.Requests.Single(r => r.Header("X-Marker") == "warm").Connection.Should().Be(connection, "a clean idle connection is reused");
         (await fin.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue("the upstream half-closed the idle connection");
+        openUntilThen[connection].Should().BeTrue("a clean idle connection stays open for reuse until something arrives");
         (await Processes.EventuallyAsync(() => upstream.IsClosed(connection), TimeSpan.FromSeconds(3)))
             .Should().BeTrue("the forwarder closes its side of an idle connection the upstream has closed, not only when it next tries to reuse it");
         (await entry.CallAsync("after")).Should().Be((200, "own:after"));

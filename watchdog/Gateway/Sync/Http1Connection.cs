@@ -27,6 +27,9 @@ internal sealed class Http1Connection : IDisposable
     private long _lease = 1;
     private const long Dead = long.MinValue;
 
+    /// <summary>Stops the current idle spell's watch when a call takes the connection.</summary>
+    private CancellationTokenSource? _watch;
+
     private Http1Connection(Socket socket)
     {
         _socket = socket;
@@ -77,17 +80,30 @@ internal sealed class Http1Connection : IDisposable
     /// Puts the connection in the pool's hands and returns the lease of this idle spell, for
     /// <see cref="WatchIdleAsync"/>. The call that held it must not touch it again.
     /// </summary>
-    public long Release() => Interlocked.Increment(ref _lease);
+    public long Release()
+    {
+        // Set before the lease is published (Interlocked is a full fence): a call that takes the
+        // connection at once still finds this spell's watch to stop.
+        _watch = new CancellationTokenSource();
+        return Interlocked.Increment(ref _lease);
+    }
 
     /// <summary>
     /// Takes the connection out of its idle spell for a call; false when it is closed (the idle
-    /// watch saw bytes or the upstream's close). A watch still pending after this sees a lease
-    /// that is no longer its own and leaves the connection alone.
+    /// watch saw bytes or the upstream's close). The watch's pending read is cancelled, so the
+    /// call's own reads are the only ones on the socket; a watch that completes anyway sees a
+    /// lease that is no longer its own and leaves the connection alone.
     /// </summary>
     public bool TryTake()
     {
         var lease = Volatile.Read(ref _lease);
-        return lease >= 0 && lease % 2 == 0 && Interlocked.CompareExchange(ref _lease, lease + 1, lease) == lease;
+        if (lease < 0 || lease % 2 != 0 || Interlocked.CompareExchange(ref _lease, lease + 1, lease) != lease)
+        {
+            return false;
+        }
+
+        _watch?.Cancel();
+        return true;
     }
 
     /// <summary>
@@ -101,9 +117,14 @@ internal sealed class Http1Connection : IDisposable
     /// </summary>
     public async Task<bool> WatchIdleAsync(long lease)
     {
+        var watch = _watch ?? throw new InvalidOperationException("watch an idle connection after Release");
         try
         {
-            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, watch.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false; // a call took the connection
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
