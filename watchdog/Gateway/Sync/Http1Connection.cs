@@ -110,10 +110,11 @@ internal sealed class Http1Connection : IDisposable
     /// Waits, while the connection is idle, for anything to arrive on it: bytes nobody asked for
     /// or the upstream's close (a zero-byte read, which takes no byte off the socket, as Go's
     /// transport keeps a read pending on every idle connection). When it fires within the same
-    /// idle spell (<paramref name="lease"/>), the connection is closed at once and true returned;
-    /// when a call has taken the connection meanwhile, the bytes are that call's answer and the
-    /// watch ends without touching it (its reuse check, <see cref="IsIdleAndClean"/>, comes after
-    /// the take and catches bytes that arrived before it).
+    /// idle spell (<paramref name="lease"/>), the connection is closed at once and true returned.
+    /// A call that takes the connection cancels the read (<see cref="TryTake"/>); a read that
+    /// completes in that same instant finds the lease no longer its own and leaves the connection
+    /// alone, and the call's reuse check (<see cref="IsIdleAndClean"/>, after the take) catches
+    /// the bytes that completed it.
     /// </summary>
     public async Task<bool> WatchIdleAsync(long lease)
     {

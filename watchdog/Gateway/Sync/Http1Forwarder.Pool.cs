@@ -36,8 +36,13 @@ internal sealed partial class Http1Forwarder
         connection.IdleSince = _time.GetTimestamp();
         var lease = connection.Release();
         var idle = _idle.GetOrAdd(key, _ => new IdleConnections());
-        idle.Add(connection);
-        _ = WatchAsync(idle, connection, lease);
+
+        // The watch's read is pending before any call can take the connection; when bytes were
+        // there already, it has closed the connection and it never enters the pool.
+        if (!WatchAsync(idle, connection, lease).IsCompleted)
+        {
+            idle.Add(connection);
+        }
     }
 
     private static async Task WatchAsync(IdleConnections idle, Http1Connection connection, long lease)
