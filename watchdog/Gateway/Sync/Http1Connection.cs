@@ -27,8 +27,6 @@ internal sealed class Http1Connection : IDisposable
     private long _lease = 1;
     private const long Dead = long.MinValue;
 
-    /// <summary>Stops the current idle spell's watch when a call takes the connection.</summary>
-    private CancellationTokenSource? _watch;
 
     private Http1Connection(Socket socket)
     {
@@ -80,30 +78,19 @@ internal sealed class Http1Connection : IDisposable
     /// Puts the connection in the pool's hands and returns the lease of this idle spell, for
     /// <see cref="WatchIdleAsync"/>. The call that held it must not touch it again.
     /// </summary>
-    public long Release()
-    {
-        // Set before the lease is published (Interlocked is a full fence): a call that takes the
-        // connection at once still finds this spell's watch to stop.
-        _watch = new CancellationTokenSource();
-        return Interlocked.Increment(ref _lease);
-    }
+    public long Release() => Interlocked.Increment(ref _lease);
 
     /// <summary>
     /// Takes the connection out of its idle spell for a call; false when it is closed (the idle
-    /// watch saw bytes or the upstream's close). The watch's pending read is cancelled, so the
-    /// call's own reads are the only ones on the socket; a watch that completes anyway sees a
-    /// lease that is no longer its own and leaves the connection alone.
+    /// watch saw bytes or the upstream's close). The watch's read stays pending (cancelling it
+    /// costs an exception per call): it takes no byte off the socket, so the call's own reads still
+    /// get every byte of its answer, and when it completes it finds the lease no longer its own and
+    /// leaves the connection alone.
     /// </summary>
     public bool TryTake()
     {
         var lease = Volatile.Read(ref _lease);
-        if (lease < 0 || lease % 2 != 0 || Interlocked.CompareExchange(ref _lease, lease + 1, lease) != lease)
-        {
-            return false;
-        }
-
-        _watch?.Cancel();
-        return true;
+        return lease >= 0 && lease % 2 == 0 && Interlocked.CompareExchange(ref _lease, lease + 1, lease) == lease;
     }
 
     /// <summary>
@@ -111,21 +98,15 @@ internal sealed class Http1Connection : IDisposable
     /// or the upstream's close (a zero-byte read, which takes no byte off the socket, as Go's
     /// transport keeps a read pending on every idle connection). When it fires within the same
     /// idle spell (<paramref name="lease"/>), the connection is closed at once and true returned.
-    /// A call that takes the connection cancels the read (<see cref="TryTake"/>); a read that
-    /// completes in that same instant finds the lease no longer its own and leaves the connection
-    /// alone, and the call's reuse check (<see cref="IsIdleAndClean"/>, after the take) catches
-    /// the bytes that completed it.
+    /// Once a call has taken the connection (<see cref="TryTake"/>), the read completing finds the
+    /// lease no longer its own and leaves the connection alone; bytes that arrived before the take
+    /// are caught by the call's reuse check (<see cref="IsIdleAndClean"/>, after the take).
     /// </summary>
     public async Task<bool> WatchIdleAsync(long lease)
     {
-        var watch = _watch ?? throw new InvalidOperationException("watch an idle connection after Release");
         try
         {
-            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, watch.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return false; // a call took the connection
+            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
