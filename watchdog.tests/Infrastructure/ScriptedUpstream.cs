@@ -23,6 +23,7 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
     private readonly Func<ScriptedExchange, Task> _script;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentBag<TcpClient> _clients = [];
+    private readonly ConcurrentDictionary<int, bool> _closedIds = new();
     private readonly Task _accepting;
     private int _connections;
     private int _closed;
@@ -47,6 +48,9 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
 
     /// <summary>Connections this side has finished with (closed, or seen closed).</summary>
     public int ClosedConnections => Volatile.Read(ref _closed);
+
+    /// <summary>Whether this side has finished with connection <paramref name="connection"/> (it closed it, or saw it closed).</summary>
+    public bool IsClosed(int connection) => _closedIds.ContainsKey(connection);
 
     /// <summary>Starts it; with <paramref name="idleClose"/>, a connection with no new request for that long is closed (a keep-alive timeout).</summary>
     public static ScriptedUpstream Start(Func<ScriptedExchange, Task> script, TimeSpan? idleClose = null) => new(script, idleClose);
@@ -117,6 +121,7 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
         finally
         {
             client.Dispose();
+            _closedIds[connection] = true;
             Interlocked.Increment(ref _closed);
         }
     }
@@ -203,6 +208,9 @@ internal sealed class ScriptedExchange(ScriptedRequest request, TcpClient client
             Body = await reader.ReadExactlyAsync(int.Parse(length, CultureInfo.InvariantCulture));
         }
     }
+
+    /// <summary>Half-closes the connection: a FIN to the gateway, while this side still reads (and sees the gateway close it).</summary>
+    public void CloseSending() => client.Client.Shutdown(SocketShutdown.Send);
 
     /// <summary>Closes the connection (a FIN; the gateway sees end of stream).</summary>
     public void Close()

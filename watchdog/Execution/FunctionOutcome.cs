@@ -24,6 +24,9 @@ internal enum FunctionOutcome
     /// <summary>The request body crossed <c>max_request_bytes</c>.</summary>
     BodyTooLarge,
 
+    /// <summary>The request body breaks HTTP/1.1 (bad chunked framing, an early end).</summary>
+    BadRequestBody,
+
     /// <summary>The client went away before the response was written.</summary>
     ClientGone,
 

@@ -18,6 +18,7 @@ internal enum GatewayFailure
     CallbackUrlInvalid,
     CallbackHostNotAllowed,
     BodyTooLarge,
+    BadRequestBody,
     CallIdConflict,
     IdempotencyKeyReused,
     QueueUnavailable,

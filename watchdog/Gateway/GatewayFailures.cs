@@ -22,6 +22,7 @@ internal static class GatewayFailures
         GatewayFailure.CallbackUrlInvalid => (400, "callback_url_invalid"),
         GatewayFailure.CallbackHostNotAllowed => (400, "callback_host_not_allowed"),
         GatewayFailure.BodyTooLarge => (413, "body_too_large"),
+        GatewayFailure.BadRequestBody => (400, "bad_request_body"),
         GatewayFailure.CallIdConflict => (409, "call_id_conflict"),
         GatewayFailure.IdempotencyKeyReused => (422, "idempotency_key_reused"),
         GatewayFailure.QueueUnavailable => (503, "queue_unavailable"),

@@ -194,6 +194,10 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
         {
             abort.Trigger(FunctionOutcome.BodyTooLarge);
         }
+        catch (Exception ex) when (RequestBodyErrors.IsMalformed(ex))
+        {
+            abort.Trigger(FunctionOutcome.BadRequestBody);
+        }
         catch (Exception ex) when (ex is IOException or BadHttpRequestException or ConnectionResetException or OperationCanceledException)
         {
             abort.Trigger(FunctionOutcome.ClientGone);

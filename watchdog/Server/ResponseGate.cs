@@ -221,6 +221,7 @@ internal sealed partial class ResponseGate : IAsyncDisposable
             FunctionOutcome.TimedOut => $"exec_timeout ({DurationParser.Format(_settings.ExecTimeout)}) exceeded: the function process group was stopped",
             FunctionOutcome.ReadTimedOut => $"read_timeout ({DurationParser.Format(_settings.ReadTimeout)}) exceeded before the request body was received",
             FunctionOutcome.BodyTooLarge => $"request body is larger than max_request_bytes ({_settings.MaxRequestBytes} bytes)",
+            FunctionOutcome.BadRequestBody => "the request body breaks HTTP/1.1 (bad chunked framing, or it ended early); the function's input was cut there",
             FunctionOutcome.ShuttingDown => "the watchdog is shutting down",
             _ => message,
         };

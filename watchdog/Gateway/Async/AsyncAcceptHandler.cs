@@ -97,6 +97,12 @@ internal sealed partial class AsyncAcceptHandler(
             await QueueUnavailableAsync(context, route.Name, e.Message);
             return;
         }
+        catch (Exception e) when (Streaming.RequestBodyErrors.IsMalformed(e))
+        {
+            // The body broke HTTP/1.1 (bad chunked framing, an early end): nothing is queued, and the caller hears why.
+            await GatewayFailures.WriteAsync(context, GatewayFailure.BadRequestBody, $"the request body was refused: {e.Message}; nothing was queued");
+            return;
+        }
         catch (Exception e) when (e is IOException or OperationCanceledException)
         {
             // The caller went away (or its body broke off) before the call was complete: nothing is queued.

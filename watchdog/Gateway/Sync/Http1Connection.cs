@@ -19,6 +19,15 @@ internal sealed class Http1Connection : IDisposable
     private int _start;
     private int _end;
 
+    /// <summary>
+    /// Odd while a call holds the connection, even while it is idle in the pool (one value per
+    /// idle spell), negative once closed (<see cref="Dead"/>, far enough below zero that a stray
+    /// <see cref="Release"/> cannot bring it back).
+    /// </summary>
+    private long _lease = 1;
+    private const long Dead = long.MinValue;
+
+
     private Http1Connection(Socket socket)
     {
         _socket = socket;
@@ -67,6 +76,54 @@ internal sealed class Http1Connection : IDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Puts the connection in the pool's hands and returns the lease of this idle spell, for
+    /// <see cref="WatchIdleAsync"/>. The call that held it must not touch it again.
+    /// </summary>
+    public long Release() => Interlocked.Increment(ref _lease);
+
+    /// <summary>
+    /// Takes the connection out of its idle spell for a call; false when it is closed (the idle
+    /// watch saw bytes or the upstream's close). The watch's read stays pending (cancelling it
+    /// costs an exception per call): it takes no byte off the socket, so the call's own reads still
+    /// get every byte of its answer, and when it completes it finds the lease no longer its own and
+    /// leaves the connection alone.
+    /// </summary>
+    public bool TryTake()
+    {
+        var lease = Volatile.Read(ref _lease);
+        return lease >= 0 && lease % 2 == 0 && Interlocked.CompareExchange(ref _lease, lease + 1, lease) == lease;
+    }
+
+    /// <summary>
+    /// Waits, while the connection is idle, for anything to arrive on it: bytes nobody asked for
+    /// or the upstream's close (a zero-byte read, which takes no byte off the socket, as Go's
+    /// transport keeps a read pending on every idle connection). When it fires within the same
+    /// idle spell (<paramref name="lease"/>), the connection is closed at once and true returned.
+    /// Once a call has taken the connection (<see cref="TryTake"/>), the read completing finds the
+    /// lease no longer its own and leaves the connection alone; bytes that arrived before the take
+    /// are caught by the call's reuse check (<see cref="IsIdleAndClean"/>, after the take).
+    /// </summary>
+    public async Task<bool> WatchIdleAsync(long lease)
+    {
+        try
+        {
+            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Reset or closed: the same as bytes, if the connection is still idle.
+        }
+
+        if (Interlocked.CompareExchange(ref _lease, Dead, lease) != lease)
+        {
+            return false;
+        }
+
+        Dispose();
+        return true;
     }
 
     /// <summary>
@@ -221,6 +278,7 @@ internal sealed class Http1Connection : IDisposable
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _lease, Dead);
         Stream.Dispose();
         var buffer = Interlocked.Exchange(ref _buffer, []);
         if (buffer.Length > 0)

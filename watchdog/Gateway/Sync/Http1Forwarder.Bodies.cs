@@ -18,9 +18,11 @@ internal sealed partial class Http1Forwarder
     /// <paramref name="stopSending"/> fired), the rest is read and thrown away, at most
     /// <see cref="SpoolLimits.MaxDiscardBytes"/> within <see cref="SpoolLimits.DiscardTime"/>. Reads are cancelled only by
     /// <paramref name="cancellationToken"/> (the call's deadline). Returns whether the whole body reached the upstream.
+    /// A body that breaks HTTP/1.1 (bad chunked framing, a body that ends early, past a size limit:
+    /// <see cref="RequestBodyErrors"/>) is handed to <paramref name="refused"/>, which ends the call.
     /// </summary>
     private static async Task<bool> PumpBodyAsync(
-        Stream source, Stream destination, long? length, ResponseSpool spool, CancellationToken stopSending, CancellationToken cancellationToken)
+        Stream source, Stream destination, long? length, ResponseSpool spool, CallerBody refused, CancellationToken stopSending, CancellationToken cancellationToken)
     {
         const int Room = 16; // a size line ("FFFFFFFF\r\n") before the data, CRLF after it
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
@@ -55,7 +57,12 @@ internal sealed partial class Http1Forwarder
 
             return sending && (length is not null || await TrySendAsync(destination, LastChunk, stopSending));
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException or ConnectionResetException or ObjectDisposedException)
+        catch (Exception e) when (e is BadHttpRequestException || RequestBodyErrors.IsMalformed(e))
+        {
+            refused.Refuse(e);
+            return false;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException or ObjectDisposedException)
         {
             return false; // the caller's body broke off or took too long: the call's own handling says what happens
         }

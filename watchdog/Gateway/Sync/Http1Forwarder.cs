@@ -15,8 +15,9 @@ namespace Fwatchdog.Gateway.Sync;
 /// while it still reads (cat, gzip, any filter) cannot stall the call, whatever the body size.
 /// It holds itself to RFC 9112 as a client (issue 9): responses are parsed strictly and refused
 /// when anything would need a guess; a connection is reused only when its last response was
-/// completely and unambiguously framed and nothing else is readable on its socket (checked on
-/// every reuse); a request is retried (once, on a new connection) only when no byte of it can
+/// completely and unambiguously framed and nothing else is readable on its socket (watched while
+/// it is idle, which closes it at the first byte nobody asked for or at the upstream's close, and
+/// checked again on every reuse); a request is retried (once, on a new connection) only when no byte of it can
 /// have reached the upstream; hop-by-hop and framing headers never cross in either direction.
 /// The answer goes through a <see cref="ResponseSpool"/>, so a caller that sends its whole body
 /// before it reads cannot stall an upstream that answers while it reads; an answer that comes
@@ -27,7 +28,7 @@ namespace Fwatchdog.Gateway.Sync;
 internal sealed partial class Http1Forwarder : IDisposable
 {
     private static readonly TimeSpan IdleLimit = TimeSpan.FromSeconds(50);
-    private readonly ConcurrentDictionary<(string Host, int Port), ConcurrentBag<Http1Connection>> _idle = new();
+    private readonly ConcurrentDictionary<(string Host, int Port), IdleConnections> _idle = new();
     private readonly TimeProvider _time;
     private readonly SpoolLimits _spool;
     private readonly Func<string, int, CancellationToken, ValueTask<Socket>>? _connect;
@@ -65,6 +66,10 @@ internal sealed partial class Http1Forwarder : IDisposable
             spool.EndOfInput();
         }
 
+        // A streamed body is read while the answer is awaited: if it breaks HTTP/1.1, the wait ends.
+        using var body = hasBody && small is null ? new CallerBody(cancellationToken) : null;
+        var reading = body?.Token ?? cancellationToken;
+
         for (var attempt = 0; ; attempt++)
         {
             Http1Connection connection;
@@ -96,14 +101,14 @@ internal sealed partial class Http1Forwarder : IDisposable
                     continue;
                 }
 
-                if (hasBody && small is null)
+                if (body is not null)
                 {
                     pumping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, spool, pumping.Token, cancellationToken);
+                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, spool, body, pumping.Token, cancellationToken);
                 }
 
                 // From here on the upstream may have seen the request: no retry, whatever happens.
-                responseHead = await connection.ReadHeadAsync(cancellationToken)
+                responseHead = await connection.ReadHeadAsync(reading)
                     ?? throw new IOException("the upstream closed the connection without answering");
                 var bodyless = HttpMethods.IsHead(request.Method) || responseHead.Status is 204 or 304;
                 if (bodyless && responseHead.Framing == Http1Framing.Chunked && responseHead.Status != 304 && !HttpMethods.IsHead(request.Method))
@@ -115,7 +120,7 @@ internal sealed partial class Http1Forwarder : IDisposable
                 CopyHeaders(responseHead, context.Response, bodyless);
                 if (!bodyless)
                 {
-                    await CopyBodyAsync(connection, responseHead, new BodySink(context.Response, spool), cancellationToken);
+                    await CopyBodyAsync(connection, responseHead, new BodySink(context.Response, spool), reading);
                 }
 
                 if (!pump.IsCompleted)
@@ -141,6 +146,13 @@ internal sealed partial class Http1Forwarder : IDisposable
             {
                 finished = true;
                 ResetResponse(context.Response, responseHead);
+                if (body?.Error is { } refused)
+                {
+                    // The caller's fault, not the upstream's: it hears why, with Kestrel's status (400, or 413 past a size limit).
+                    return (0, body.Status == StatusCodes.Status413PayloadTooLarge ? GatewayFailure.BodyTooLarge : GatewayFailure.BadRequestBody,
+                        $"the request body was refused: {refused.Message}");
+                }
+
                 var failure = cancellationToken.IsCancellationRequested ? GatewayFailure.UpstreamTimeout
                     : e is Http1ResponseException ? GatewayFailure.BadUpstreamResponse : GatewayFailure.FunctionUnreachable;
                 return (0, failure, $"the call to {key.IdnHost}:{key.Port} failed: {e.Message}");

@@ -109,11 +109,20 @@ internal sealed partial class HttpModeHandler(
             }
 
             var (outcome, detail) = await proxy.ForwardAsync(context, HeaderLines(context, callId), call.Token);
-            return outcome == UpstreamOutcome.Answered ? outcome : await FailAsync(context, Classify(exec, write, context), detail);
+            return outcome switch
+            {
+                UpstreamOutcome.Answered => outcome,
+                UpstreamOutcome.BadRequestBody or UpstreamOutcome.BodyTooLarge => await FailAsync(context, outcome, detail),
+                _ => await FailAsync(context, Classify(exec, write, context), detail),
+            };
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return await FailAsync(context, UpstreamOutcome.BodyTooLarge, $"the request body crossed max_request_bytes ({options.MaxRequestBytes} bytes)");
+        }
+        catch (Exception e) when (e is BadHttpRequestException || Streaming.RequestBodyErrors.IsMalformed(e))
+        {
+            return await FailAsync(context, UpstreamOutcome.BadRequestBody, $"the request body was refused: {e.Message}");
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
         {

@@ -31,6 +31,9 @@ internal enum UpstreamOutcome
 
     /// <summary>The request body is larger than <c>max_request_bytes</c>.</summary>
     BodyTooLarge,
+
+    /// <summary>The request body breaks HTTP/1.1 (bad chunked framing, an early end).</summary>
+    BadRequestBody,
 }
 
 /// <summary>The one switch from mode=http outcomes to status codes and <c>X-Watchdog-Reason</c> tokens.</summary>
@@ -45,6 +48,7 @@ internal static class UpstreamOutcomes
         UpstreamOutcome.TimedOut => (StatusCodes.Status504GatewayTimeout, "exec-timeout"),
         UpstreamOutcome.ShuttingDown => (StatusCodes.Status503ServiceUnavailable, "shutting-down"),
         UpstreamOutcome.BodyTooLarge => (StatusCodes.Status413PayloadTooLarge, "body-too-large"),
+        UpstreamOutcome.BadRequestBody => (StatusCodes.Status400BadRequest, "bad-request-body"),
         UpstreamOutcome.WriteTimedOut => (null, "write-timeout"),
         UpstreamOutcome.ClientGone => (null, "client-gone"),
         _ => (StatusCodes.Status502BadGateway, "upstream-unreachable"),

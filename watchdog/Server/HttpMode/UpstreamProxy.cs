@@ -33,6 +33,8 @@ internal sealed class UpstreamProxy(WatchdogOptions options) : IDisposable
         {
             GatewayFailure.None => (UpstreamOutcome.Answered, ""),
             GatewayFailure.UpstreamTimeout => (UpstreamOutcome.Cancelled, detail),
+            GatewayFailure.BadRequestBody => (UpstreamOutcome.BadRequestBody, detail),
+            GatewayFailure.BodyTooLarge => (UpstreamOutcome.BodyTooLarge, detail),
             _ => (UpstreamOutcome.Unreachable, detail),
         };
     }
