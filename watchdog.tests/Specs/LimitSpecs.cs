@@ -25,7 +25,12 @@ public sealed class LimitSpecs
     {
         await using var watchdog = await TestWatchdog.StartAsync("sh -c 'exit 1'", o => o with { MaxInflight = 1, ExecTimeout = TimeSpan.FromSeconds(5) });
         await using var timingOut = await TestWatchdog.StartAsync("sleep 10", o => o with { MaxInflight = 1, ExecTimeout = TimeSpan.FromMilliseconds(200) });
-        await using var missing = await TestWatchdog.StartAsync("/no/such/binary", o => o with { MaxInflight = 1 });
+        // A program that is there at start (the watchdog checks) and gone by the calls: every spawn fails.
+        var gone = Path.Combine(Directory.CreateTempSubdirectory("fwatchdog-gone-").FullName, "fn");
+        await File.WriteAllTextAsync(gone, "#!/bin/sh\n");
+        File.SetUnixFileMode(gone, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        await using var missing = await TestWatchdog.StartAsync(gone, o => o with { MaxInflight = 1 });
+        File.Delete(gone);
 
         foreach (var target in new[] { watchdog, timingOut, missing })
         {
@@ -33,6 +38,7 @@ public sealed class LimitSpecs
             {
                 using var response = await target.Client.GetAsync(target.Url);
                 response.StatusCode.Should().NotBe(HttpStatusCode.TooManyRequests, "every earlier call released its slot");
+                response.IsSuccessStatusCode.Should().BeFalse("each of these calls fails");
             }
         }
     }
