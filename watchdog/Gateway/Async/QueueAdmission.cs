@@ -22,8 +22,21 @@ internal sealed class QueueAdmission(GatewayOptions options, FunctionRegistry re
     /// <summary>Retry-After of a 507: finished calls leave data_dir at the sweep (once a minute) after async_retention.</summary>
     public static readonly TimeSpan StorageFullRetry = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long a function's measured usage is reused: an accept then costs no queue read, and a
+    /// burst of accepts one read per function per this time. The calls stored since are added, and
+    /// the calls finished since are not subtracted, so a stale figure only errs towards refusing,
+    /// and a refusal is always decided on a fresh one.
+    /// </summary>
+    private static readonly TimeSpan UsageReuse = TimeSpan.FromMilliseconds(250);
+
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _turns = new(StringComparer.Ordinal);
     private readonly Dictionary<string, QueueUsage> _reserved = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Measured> _measured = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time = TimeProvider.System;
+
+    /// <summary>A function's usage as the queue last said, when, and what this gateway stored since.</summary>
+    private sealed record Measured(QueueUsage Usage, long At, QueueUsage StoredSince);
 
     /// <summary>
     /// Reserves room for a call of <paramref name="function"/> whose body is <paramref name="bytes"/>
@@ -57,28 +70,41 @@ internal sealed class QueueAdmission(GatewayOptions options, FunctionRegistry re
         await turn.WaitAsync(cancellationToken);
         try
         {
-            var usage = await queue.UsageAsync(function, cancellationToken);
+            string? refusal = null;
+            for (var fresh = false; ; fresh = true)
+            {
+                var usage = await UsageAsync(function, fresh, cancellationToken);
+                lock (_reserved)
+                {
+                    var reserved = _reserved.GetValueOrDefault(function);
+                    var calls = usage.Calls + reserved.Calls;
+                    var queuedBytes = usage.Bytes + reserved.Bytes;
+                    refusal = null;
+                    if (maxCalls > 0 && calls + 1 > maxCalls)
+                    {
+                        refusal = $"{function} has {calls} unfinished async calls, its max_queued is {maxCalls}; nothing was queued, retry once some have finished";
+                    }
+                    else if (maxBytes > 0 && queuedBytes + bytes > maxBytes)
+                    {
+                        refusal = $"{function}'s unfinished async calls hold {queuedBytes} bytes and this call ({bytes} bytes) would pass its max_queued_bytes ({maxBytes}); nothing was queued, retry once some have finished";
+                    }
+                }
+
+                if (refusal is null || fresh)
+                {
+                    break;
+                }
+            }
+
+            if (refusal is not null)
+            {
+                admission.Dispose();
+                return Admission.Refused(GatewayFailure.QueueFull, QueueFullRetry, refusal);
+            }
+
             lock (_reserved)
             {
                 var reserved = _reserved.GetValueOrDefault(function);
-                var calls = usage.Calls + reserved.Calls;
-                var queuedBytes = usage.Bytes + reserved.Bytes;
-                string? refusal = null;
-                if (maxCalls > 0 && calls + 1 > maxCalls)
-                {
-                    refusal = $"{function} has {calls} unfinished async calls, its max_queued is {maxCalls}; nothing was queued, retry once some have finished";
-                }
-                else if (maxBytes > 0 && queuedBytes + bytes > maxBytes)
-                {
-                    refusal = $"{function}'s unfinished async calls hold {queuedBytes} bytes and this call ({bytes} bytes) would pass its max_queued_bytes ({maxBytes}); nothing was queued, retry once some have finished";
-                }
-
-                if (refusal is not null)
-                {
-                    admission.Dispose();
-                    return Admission.Refused(GatewayFailure.QueueFull, QueueFullRetry, refusal);
-                }
-
                 _reserved[function] = new QueueUsage(reserved.Calls + 1, reserved.Bytes + bytes);
                 admission.Counted = true;
             }
@@ -96,6 +122,37 @@ internal sealed class QueueAdmission(GatewayOptions options, FunctionRegistry re
         return admission;
     }
 
+    /// <summary>
+    /// The function's unfinished calls and their bytes: the queue's figure when <paramref name="fresh"/>
+    /// or when the last one is older than <see cref="UsageReuse"/>, else the last one plus the calls
+    /// this gateway stored since. Called within the function's turn.
+    /// </summary>
+    private async Task<QueueUsage> UsageAsync(string function, bool fresh, CancellationToken cancellationToken)
+    {
+        Measured? last;
+        lock (_reserved)
+        {
+            last = _measured.GetValueOrDefault(function);
+            if (!fresh && last is not null && _time.GetElapsedTime(last.At) < UsageReuse)
+            {
+                return new QueueUsage(last.Usage.Calls + last.StoredSince.Calls, last.Usage.Bytes + last.StoredSince.Bytes);
+            }
+        }
+
+        var at = _time.GetTimestamp();
+        var usage = await queue.UsageAsync(function, cancellationToken);
+        lock (_reserved)
+        {
+            // Calls stored while the queue was read may be in its figure or not: they stay counted
+            // (twice at worst, which only errs towards refusing), and only those counted before go.
+            var since = _measured.GetValueOrDefault(function)?.StoredSince ?? default;
+            var before = last?.StoredSince ?? default;
+            var kept = new QueueUsage(since.Calls - before.Calls, since.Bytes - before.Bytes);
+            _measured[function] = new Measured(usage, at, kept);
+            return new QueueUsage(usage.Calls + kept.Calls, usage.Bytes + kept.Bytes);
+        }
+    }
+
     private void Release(Admission admission)
     {
         disk.Release(admission.Bytes, admission.IsStored);
@@ -106,6 +163,12 @@ internal sealed class QueueAdmission(GatewayOptions options, FunctionRegistry re
 
         lock (_reserved)
         {
+            if (admission.IsStored && _measured.GetValueOrDefault(admission.Function) is { } measured)
+            {
+                var since = measured.StoredSince;
+                _measured[admission.Function] = measured with { StoredSince = new QueueUsage(since.Calls + 1, since.Bytes + admission.Bytes) };
+            }
+
             var reserved = _reserved.GetValueOrDefault(admission.Function);
             var left = new QueueUsage(reserved.Calls - 1, reserved.Bytes - admission.Bytes);
             if (left.Calls <= 0)
