@@ -2,8 +2,9 @@
 """Gateway benchmarks: the sync proxy next to a direct call to the same upstream, the async accept
 rate (durable 202s) and the time 1000 queued calls take to drain. Every figure sits next to a
 baseline from the same run. Loopback only; every load run is bounded in time or count."""
-import json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as base  # noqa: E402  (shared helpers: free_port, start, stop, wrk, row)
@@ -64,7 +65,7 @@ def before_after_only():
     hello, _ = base.start([base.HELLO, str(hello_port)], hello_port, health="/")
     gateway, port, _, folder = start_gateway({"hello": {"upstream": f"http://127.0.0.1:{hello_port}"}})
     try:
-        sync_before_after(hello_port, port)
+        sync_before_after(hello_port, port, gateway.pid)
     finally:
         base.stop(gateway)
         shutil.rmtree(folder, ignore_errors=True)
@@ -104,7 +105,7 @@ def main():
     })
     try:
         if BEFORE:
-            sync_before_after(hello_port, port)
+            sync_before_after(hello_port, port, gateway.pid)
         for name, upstream_port, target in (("hello", hello_port, 0.5), ("cat", cat_port, 0.9)):
             base.wrk(upstream_port, 16, duration="2s")
             direct, d50, d99, _ = base.wrk(upstream_port, 16)
@@ -167,21 +168,26 @@ def main():
     write_section()
 
 
-def sync_before_after(hello_port, port):
-    """The sync proxy in front of the trivial upstream: this build beside FWATCHDOG_BEFORE, twice each,
-    alternating, so both see the same machine; and the per-call cost of the reuse check."""
+def sync_before_after(hello_port, port, after_pid=None):
+    """The sync proxy in front of the trivial upstream: this build beside FWATCHDOG_BEFORE, three rounds,
+    alternating, so both see the same machine (medians; with the gateway's own CPU per call, which
+    noise moves less than req/s); and the per-call cost of the reuse check."""
     gateway, before_port, _, folder = start_gateway({"hello": {"upstream": f"http://127.0.0.1:{hello_port}"}}, binary=BEFORE)
     try:
         figures = {"before": [], "after": []}
-        for _ in range(2):
-            for label, p in (("before", before_port), ("after", port)):
+        for _ in range(3):
+            for label, p, pid in (("before", before_port, gateway.pid), ("after", port, after_pid)):
                 base.wrk(p, 16, duration="2s", path="/function/hello")
-                rps, _, p99, errors = base.wrk(p, 16, path="/function/hello")
+                counters = [partial(base.cpu_ticks, pid)] if pid else []
+                (rps, _, p99, errors), cpu = base.wrk_with_cpu(p, counters, path="/function/hello")
                 assert errors == 0, f"{errors} non-2xx through the {label} gateway"
-                figures[label].append((rps, p99))
-        best = {k: max(v) for k, v in figures.items()}
-        base.row("sync proxy, trivial upstream, 16 conns: after / before", f"{best['after'][0]:.0f} req/s p99 {best['after'][1]:.2f} ms",
-                 f"before {best['before'][0]:.0f} req/s p99 {best['before'][1]:.2f} ms", f"{best['after'][0] / best['before'][0]:.2f}x", "(reported)")
+                figures[label].append((rps, p99, cpu[0] if cpu else None))
+        mid = {k: tuple(statistics.median(x[i] for x in v) if v[0][i] is not None else None for i in range(3)) for k, v in figures.items()}
+        base.row("sync proxy, trivial upstream, 16 conns: after / before", f"{mid['after'][0]:.0f} req/s p99 {mid['after'][1]:.2f} ms",
+                 f"before {mid['before'][0]:.0f} req/s p99 {mid['before'][1]:.2f} ms", f"{mid['after'][0] / mid['before'][0]:.2f}x", "(reported)")
+        if mid["after"][2] is not None:
+            base.row("gateway CPU per sync call: after / before", f"{mid['after'][2]:.0f} us", f"before {mid['before'][2]:.0f} us",
+                     f"{mid['after'][2] / mid['before'][2]:.2f}x", "(reported)")
     finally:
         base.stop(gateway)
         shutil.rmtree(folder, ignore_errors=True)

@@ -93,11 +93,11 @@ def busy_ticks():
     return sum(values) - values[3] - values[4]
 
 
-def wrk_with_cpu(port, counters, duration=DURATION):
+def wrk_with_cpu(port, counters, duration=DURATION, path="/"):
     """wrk at 16 connections; also, for each counter (a function returning clock ticks, such as
     cpu_ticks or busy_ticks), the CPU microseconds it counted per request."""
     before = [count() for count in counters]
-    result = wrk(port, 16, duration=duration)
+    result = wrk(port, 16, duration=duration, path=path)
     after = [count() for count in counters]
     requests = result[0] * float(duration.rstrip("s"))
     return result, [(b - a) / os.sysconf("SC_CLK_TCK") * 1e6 / requests for a, b in zip(before, after)]
