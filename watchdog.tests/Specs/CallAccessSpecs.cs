@@ -99,6 +99,9 @@ public abstract class CallAccessSpecs : QueueBackendSpecs
         retried.StatusCode.Should().Be(HttpStatusCode.Accepted, "the same request again is the retry the key is for");
         retried.Headers.Location.Should().Be(first.Headers.Location, "a retry after a lost 202 needs the Location that opens the call");
 
+        using var otherCaller = await gateway.PostAsync("/async-function/echo", "theirs", ("Idempotency-Key", "order-17"), ("Authorization", "Bearer someone-else"));
+        otherCaller.StatusCode.Should().Be((HttpStatusCode)422, "a replay hands out the status URL: it needs the credentials the call came with");
+
         using var elsewhere = await gateway.PostAsync("/async-function/other", "mine", ("Idempotency-Key", "order-17"));
         elsewhere.StatusCode.Should().Be(HttpStatusCode.Accepted, "keys are scoped by function");
         elsewhere.Headers.GetValues("X-Call-Id").Single().Should().NotBe(firstId);
@@ -106,6 +109,50 @@ public abstract class CallAccessSpecs : QueueBackendSpecs
         await gateway.WaitForStateAsync(firstId, TimeSpan.FromSeconds(20), "succeeded");
         await gateway.WaitForStateAsync(elsewhere.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(20), "succeeded");
         function.All.Select(r => r.Text).Should().BeEquivalentTo(["theirs", "mine"], "the 422 queued nothing");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_stranger_reusing_a_queued_calls_id_or_key_leaves_its_stored_body_intact()
+    {
+        var release = new TaskCompletionSource();
+        await using var function = await TestUpstream.StartAsync(async (context, request) =>
+        {
+            await release.Task;
+            await context.Response.Body.WriteAsync(request.Body);
+        });
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["queue_workers"] = "1" });
+        using var blocker = await gateway.PostAsync("/async-function/echo", "first");
+        await function.NextAsync();
+        var mine = new string('m', 200_000);
+        using var owner = await gateway.PostAsync("/async-function/echo", mine, ("X-Call-Id", "big-1"), ("Idempotency-Key", "big-key"));
+        owner.StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        using var taken = await gateway.PostAsync("/async-function/echo", new string('x', 300_000), ("X-Call-Id", "big-1"));
+        taken.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        using var replayed = await gateway.PostAsync("/async-function/echo", mine, ("X-Call-Id", "big-1"), ("Idempotency-Key", "big-key"));
+        replayed.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        replayed.Headers.GetValues("Idempotency-Replayed").Should().Equal("true");
+
+        release.SetResult();
+        (await gateway.WaitForStateAsync("big-1", TimeSpan.FromSeconds(30), "succeeded", "failed", "dead")).GetProperty("state").GetString().Should().Be("succeeded");
+        (await gateway.Client.GetStringAsync(TestGateway.StatusOf("big-1") + "/result")).Should().Be(mine, "the call ran with the body its owner sent");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_parent_id_taken_after_the_child_was_queued_opens_nothing()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)));
+        using var child = await gateway.PostAsync("/async-function/echo", "mine", ("X-Parent-Call-Id", "order-42"));
+        var childId = child.Headers.GetValues("X-Call-Id").Single();
+        await gateway.WaitForStateAsync(childId, TimeSpan.FromSeconds(20), "succeeded");
+
+        using var squatter = await gateway.PostAsync("/async-function/echo", "theirs", ("X-Call-Id", "order-42"));
+        squatter.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var squatterToken = squatter.Headers.Location!.OriginalString.Split('~')[1];
+        using var stranger = new HttpClient { BaseAddress = gateway.Url };
+        (await stranger.GetAsync($"/async-calls/{childId}~{squatterToken}/result")).StatusCode.Should().Be(HttpStatusCode.NotFound,
+            "a parent made after the child does not open it");
     }
 
     [Fact(Timeout = 30_000)]

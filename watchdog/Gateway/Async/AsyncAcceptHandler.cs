@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Hosting;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
 using Microsoft.AspNetCore.Http;
@@ -89,7 +90,10 @@ internal sealed partial class AsyncAcceptHandler(
         StoredBody? body;
         try
         {
-            body = await spool.SpoolAsync(context.Request.Body, options.AsyncMaxBodyBytes, callId + ".request", context.RequestAborted);
+            // A name of its own, never the call id alone: a caller who sends another call's X-Call-Id
+            // (refused with 409) or repeats an Idempotency-Key (replayed) must not overwrite or delete
+            // the body the first call stored under that name.
+            body = await spool.SpoolAsync(context.Request.Body, options.AsyncMaxBodyBytes, $"{callId}.{Uuid.NewV4()}.request", context.RequestAborted);
         }
         catch (QueueUnavailableException e)
         {
@@ -133,7 +137,7 @@ internal sealed partial class AsyncAcceptHandler(
         {
             if (job.IdempotencyKey is not null)
             {
-                job = job with { RequestHash = await CallAccess.FingerprintAsync(job, body, CancellationToken.None) };
+                job = job with { RequestHash = await CallAccess.FingerprintAsync(job, context.Request, body, CancellationToken.None) };
             }
 
             // Not cancelled by the caller leaving: once we start storing, we finish.

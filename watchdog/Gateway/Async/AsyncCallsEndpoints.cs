@@ -72,11 +72,14 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
     /// The call's own token opens it, and so does its parent's: a call queued by a callback into
     /// /async-function (chaining) was accepted by the gateway, so its submitter is the parent's.
     /// X-Parent-Call-Id is the child's submitter's claim, so it only ever opens the child to the
-    /// parent's holder, never the parent to the child's.
+    /// parent's holder, never the parent to the child's; and only a parent made before the child:
+    /// an id named as parent that did not exist then (or has since gone with async_retention) and
+    /// was taken later opens nothing.
     /// </summary>
     private async Task<bool> OpensAsync(string? token, JobStatus status, CancellationToken cancellationToken) =>
         CallAccess.Opens(token, status)
-        || (status.ParentCallId is { } parent && await queue.GetAsync(parent, cancellationToken) is { } parentStatus && CallAccess.Opens(token, parentStatus));
+        || (status.ParentCallId is { } parent && await queue.GetAsync(parent, cancellationToken) is { } parentStatus
+            && parentStatus.CreatedAt <= status.CreatedAt && CallAccess.Opens(token, parentStatus));
 
     private async Task DispatchAsync(HttpContext context, JobStatus status, string handle, string action)
     {

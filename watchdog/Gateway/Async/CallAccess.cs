@@ -37,12 +37,15 @@ internal static class CallAccess
 
     /// <summary>
     /// The request fingerprint an Idempotency-Key is bound to: method, sub-path, query, callback
-    /// URL and body. The same key with another fingerprint is refused (422), never another call's id.
+    /// URL, the caller's credentials (Authorization, Cookie: a replay hands out the call's status
+    /// URL, so it needs the credentials the call came with, even when they are not stored) and body.
+    /// The same key with another fingerprint is refused (422), never another call's id.
     /// </summary>
-    public static async Task<string> FingerprintAsync(JobRequest job, StoredBody body, CancellationToken cancellationToken)
+    public static async Task<string> FingerprintAsync(JobRequest job, HttpRequest request, StoredBody body, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Encoding.UTF8.GetBytes($"{job.Method}\n{job.Path}\n{job.Query}\n{job.CallbackUrl?.AbsoluteUri}\n{body.Length}\n"));
+        hash.AppendData(Encoding.Latin1.GetBytes($"{request.Headers.Authorization}\n{request.Headers.Cookie}\n"));
         await using var stream = body.Open();
         var buffer = new byte[64 * 1024];
         int read;

@@ -67,7 +67,17 @@ internal sealed class QueueAdmission(GatewayOptions options, FunctionRegistry re
         }
 
         var turn = _turns.GetOrAdd(function, _ => new SemaphoreSlim(1, 1));
-        await turn.WaitAsync(cancellationToken);
+        try
+        {
+            // Inside the try: a caller that leaves while it waits (the wait throws) must give its room back.
+            await turn.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            admission.Dispose();
+            throw;
+        }
+
         try
         {
             string? refusal = null;

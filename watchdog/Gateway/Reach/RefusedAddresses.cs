@@ -6,18 +6,30 @@ namespace Fwatchdog.Gateway.Reach;
 /// <summary>
 /// Addresses a caller may not make the gateway connect to by naming a host (X-Callback-Url, a
 /// name filled into upstream_template): the gateway's own host (loopback, unspecified), the
-/// link (169.254.0.0/16 with cloud metadata at 169.254.169.254, fe80::/10), multicast, reserved
-/// and broadcast. Private ranges (10/8, 172.16/12, 192.168/16, fc00::/7) are allowed: functions
+/// link (169.254.0.0/16 with cloud metadata at 169.254.169.254, fe80::/10), the cloud metadata
+/// services outside it (fd00:ec2::254, 100.100.100.200), multicast, reserved and broadcast. Private ranges (10/8, 172.16/12, 192.168/16, fc00::/7) are allowed: functions
 /// and receivers live there. An IPv4 address written as IPv6 (::ffff:a.b.c.d, ::a.b.c.d,
 /// 64:ff9b::a.b.c.d) is judged as the IPv4 address.
 /// </summary>
 internal static class RefusedAddresses
 {
+    /// <summary>Cloud metadata services outside the link-local range: AWS's IPv6 one (in fc00::/7) and Alibaba Cloud's (in 100.64/10).</summary>
+    private static readonly IPAddress[] Metadata = [IPAddress.Parse("fd00:ec2::254"), IPAddress.Parse("100.100.100.200")];
+
     public static bool IsRefused(IPAddress address)
     {
+        if (Array.IndexOf(Metadata, address) >= 0)
+        {
+            return true;
+        }
+
         if (address.AddressFamily == AddressFamily.InterNetworkV6 && EmbeddedIPv4(address) is { } inner)
         {
             address = inner;
+            if (Array.IndexOf(Metadata, address) >= 0)
+            {
+                return true;
+            }
         }
 
         Span<byte> bytes = stackalloc byte[16];
