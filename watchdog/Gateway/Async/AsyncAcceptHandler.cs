@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Fwatchdog.Gateway.Functions;
-using Fwatchdog.Hosting;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
