@@ -29,15 +29,23 @@ public sealed class GatewayUnitTests
         FunctionName.Split(addressed, "openfaas-fn").Should().Be((name, ns));
 
     [Theory]
-    [InlineData("hooks.example.com", "hooks.example.com", true)]
-    [InlineData("hooks.example.com", "HOOKS.example.com", true)]
-    [InlineData("hooks.example.com", "evil.com", false)]
-    [InlineData("*.example.com", "a.example.com", true)]
-    [InlineData("*.example.com", "a.b.example.com", true)]
-    [InlineData("*.example.com", "example.com", false)]
-    [InlineData("*.example.com", "badexample.com", false)]
-    public void Callback_allow_list_matches_hosts_and_subdomains(string allowed, string host, bool matches) =>
-        CallbackPolicy.Matches(allowed, host).Should().Be(matches);
+    [InlineData("hooks.example.com", "hooks.example.com", 443, true)]
+    [InlineData("hooks.example.com", "HOOKS.example.com", 80, true)]
+    [InlineData("hooks.example.com", "evil.com", 443, false)]
+    [InlineData("*.example.com", "a.example.com", 443, true)]
+    [InlineData("*.example.com", "a.b.example.com", 8080, true)]
+    [InlineData("*.example.com", "example.com", 443, false)]
+    [InlineData("*.example.com", "badexample.com", 443, false)]
+    [InlineData("127.0.0.1:8080", "127.0.0.1", 8080, true)]
+    [InlineData("127.0.0.1:8080", "127.0.0.1", 8082, false)]
+    [InlineData("localhost:9000", "LOCALHOST", 9000, true)]
+    [InlineData("[::1]:8080", "[::1]", 8080, true)]
+    [InlineData("[::1]:8080", "[::1]", 22, false)]
+    [InlineData("[::1]", "[::1]", 22, true)]
+    [InlineData("*.example.com:443", "a.example.com", 443, true)]
+    [InlineData("*.example.com:443", "a.example.com", 80, false)]
+    public void Callback_allow_list_matches_hosts_subdomains_and_ports(string allowed, string host, int port, bool matches) =>
+        CallbackPolicy.Matches(allowed, host, port).Should().Be(matches);
 
     [Theory]
     [InlineData(1, 100, 100)]

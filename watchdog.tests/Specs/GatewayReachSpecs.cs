@@ -71,6 +71,22 @@ public sealed class GatewayReachSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_host_listed_with_a_port_gets_callbacks_on_that_port_only()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var receiver = await TestUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), Defaults(("callback_allowed_hosts", $"127.0.0.1:{receiver.Url.Port}")));
+
+        using var accepted = await gateway.PostAsync("/async-function/echo", "hello", ("X-Callback-Url", $"http://127.0.0.1:{receiver.Url.Port}/done"));
+        accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await WaitForCallbackAsync(gateway, accepted, "delivered", "failed")).GetProperty("state").GetString().Should().Be("delivered");
+
+        using var otherPort = await gateway.PostAsync("/async-function/echo", "x", ("X-Callback-Url", $"{gateway.Url}async-function/echo"));
+        otherPort.StatusCode.Should().Be(HttpStatusCode.BadRequest, "the entry names one port of the host, not all of them");
+        otherPort.Headers.GetValues("X-Gateway-Reason").Should().Equal("callback_host_not_allowed");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_callback_whose_address_is_refused_when_it_is_sent_fails_once_without_reaching_it()
     {
         // The call is accepted by a gateway that allows 127.0.0.1 and sent by one that does not:

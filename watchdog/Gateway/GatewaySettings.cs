@@ -102,7 +102,7 @@ internal static class GatewaySettings
         "Time allowed for one callback POST.");
 
     public static readonly SettingDefinition CallbackAllowedHosts = new("callback_allowed_hosts", SettingKind.Text, "(any)", "callback_allowed_hosts=hooks.example.com,*.internal",
-        "Comma-separated hosts that X-Callback-Url may name (*.domain for subdomains); others get 400. Unset, any host may be named, but none that resolves to a loopback, link-local, unspecified, multicast or broadcast address; a host listed here by name (127.0.0.1, localhost) is called back whatever it resolves to, on any port.");
+        "Comma-separated hosts that X-Callback-Url may name (*.domain for subdomains, host:port or [v6]:port for one port); others get 400. Unset, any host may be named, but none that resolves to a loopback, link-local, unspecified, multicast or broadcast address; a host listed here by name (127.0.0.1:8080, localhost) is called back whatever it resolves to, on the port listed, or on any port when none is.");
 
     public static readonly SettingDefinition CallbackSecretFile = new("callback_secret_file", SettingKind.Text, "(none)", "callback_secret_file=/run/secrets/callback-secret",
         "File holding the key for the X-Callback-Signature HMAC-SHA256 header on callbacks.");

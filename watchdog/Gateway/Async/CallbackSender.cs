@@ -55,7 +55,7 @@ internal sealed partial class CallbackSender : IDisposable
         ConnectCallback = async (context, cancellationToken) =>
         {
             var host = context.DnsEndPoint.Host;
-            var socket = context.InitialRequestMessage.RequestUri is { } uri && policy.IsListed(uri.IdnHost)
+            var socket = context.InitialRequestMessage.RequestUri is { } uri && policy.IsListed(uri)
                 ? await PlainConnectAsync(host, context.DnsEndPoint.Port, cancellationToken)
                 : await CheckedConnect.ConnectAsync(host, context.DnsEndPoint.Port, cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
