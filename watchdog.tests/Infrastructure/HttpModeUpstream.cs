@@ -38,19 +38,7 @@ internal sealed class HttpModeUpstream : IDisposable
     }
 
     /// <summary>A watchdog in this process in mode=http in front of this upstream.</summary>
-    public Task<TestWatchdog> StartWatchdogAsync(params (string Name, string Value)[] extra)
-    {
-        var outcome = WatchdogOptions.Parse(Environment(extra), new Dictionary<string, string>());
-        outcome.Errors.Should().BeEmpty();
-        return TestWatchdog.StartAsync((outcome.Value ?? throw new InvalidOperationException("fixture options")) with
-        {
-            Port = 0,
-            BindAddress = "127.0.0.1",
-            MetricsPort = 0,
-            SuppressLock = true,
-            KillGrace = TimeSpan.FromMilliseconds(500),
-        });
-    }
+    public Task<TestWatchdog> StartWatchdogAsync(params (string Name, string Value)[] extra) => TestWatchdog.StartAsync(Environment(extra));
 
     public void Touch(string name) => File.WriteAllText(Path.Combine(State, name), "");
 

@@ -23,9 +23,13 @@ internal sealed class TestWatchdog : IAsyncDisposable
 
     public Uri MetricsUrl => new($"http://127.0.0.1:{Options.MetricsPort}/metrics");
 
-    public static Task<TestWatchdog> StartAsync(string fprocess, Func<WatchdogOptions, WatchdogOptions>? configure = null)
+    public static Task<TestWatchdog> StartAsync(string fprocess, Func<WatchdogOptions, WatchdogOptions>? configure = null) =>
+        StartAsync(new Dictionary<string, string?> { ["fprocess"] = fprocess }, configure);
+
+    /// <summary>A watchdog configured the way users do it (<paramref name="environment"/>), on 127.0.0.1:0 with the metrics port free and no lock file.</summary>
+    public static Task<TestWatchdog> StartAsync(IReadOnlyDictionary<string, string?> environment, Func<WatchdogOptions, WatchdogOptions>? configure = null)
     {
-        var outcome = WatchdogOptions.Parse(new Dictionary<string, string?> { ["fprocess"] = fprocess }, new Dictionary<string, string>());
+        var outcome = WatchdogOptions.Parse(environment, new Dictionary<string, string>());
         outcome.Errors.Should().BeEmpty();
         var options = (outcome.Value ?? throw new InvalidOperationException("fixture options")) with
         {

@@ -55,6 +55,31 @@ public sealed class IdleConnectionSpecs
     [MemberData(nameof(Fronts))]
     public async Task An_idle_connection_that_receives_bytes_nobody_asked_for_is_closed_at_once(string front)
     {
+        // Without the watch the connection stays open until a later call tries to reuse it, here never.
+        var (connection, next) = await IdleConnectionEndsAsync(front, "stray", TimeSpan.FromMilliseconds(300), e => e.WriteAsync("H"),
+            "the byte reached the idle connection", "the forwarder closes an idle connection as soon as a byte nobody asked for arrives");
+        next.Should().NotBe(connection);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(Fronts))]
+    public async Task An_idle_connection_the_upstream_half_closes_is_closed_at_once(string front) =>
+        await IdleConnectionEndsAsync(front, "fin", TimeSpan.FromMilliseconds(100), e =>
+            {
+                e.CloseSending();
+                return Task.CompletedTask;
+            },
+            "the upstream half-closed the idle connection", "the forwarder closes its side of an idle connection the upstream has closed, not only when it next tries to reuse it");
+
+    /// <summary>
+    /// One call marked <paramref name="marker"/>; <paramref name="delay"/> after its answer, while the
+    /// connection is idle in the pool, the upstream does <paramref name="act"/> on it. The forwarder
+    /// must then close the connection by itself (generous for a loaded machine: within 3 s), and a
+    /// next call still gets its answer. Returns the connection and the one the next call used.
+    /// </summary>
+    private static async Task<(int Connection, int Next)> IdleConnectionEndsAsync(string front, string marker, TimeSpan delay,
+        Func<ScriptedExchange, Task> act, string reached, string closed)
+    {
         var sent = new ConcurrentDictionary<int, Task<bool>>();
         var openUntilThen = new ConcurrentDictionary<int, bool>();
         ScriptedUpstream? self = null;
@@ -62,12 +87,12 @@ public sealed class IdleConnectionSpecs
         {
             // Noted before the answer goes out: the spec reads it as soon as its call returns.
             var connection = exchange.Request.Connection;
-            if (exchange.Request.Header("X-Marker") == "stray")
+            if (exchange.Request.Header("X-Marker") == marker)
             {
-                sent[connection] = SendLaterAsync(exchange, TimeSpan.FromMilliseconds(300), e =>
+                sent[connection] = SendLaterAsync(exchange, delay, e =>
                 {
                     openUntilThen[connection] = self is { } server && !server.IsClosed(connection);
-                    return e.WriteAsync("H");
+                    return act(e);
                 });
             }
 
@@ -76,51 +101,13 @@ public sealed class IdleConnectionSpecs
         self = upstream;
         await using var entry = await Entry.StartAsync(front, upstream.Url);
 
-        (await entry.CallAsync("stray")).Should().Be((200, "own:stray"));
-        var (connection, stray) = sent.Single();
-        (await stray.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue("the byte reached the idle connection");
+        (await entry.CallAsync(marker)).Should().Be((200, "own:" + marker));
+        var (connection, done) = sent.Single();
+        (await done.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue(reached);
         openUntilThen[connection].Should().BeTrue("a clean idle connection stays open for reuse until something arrives");
-
-        // Generous for a loaded machine; without the watch the connection stays open until a
-        // later call tries to reuse it, here never.
-        (await Processes.EventuallyAsync(() => upstream.IsClosed(connection), TimeSpan.FromSeconds(3)))
-            .Should().BeTrue("the forwarder closes an idle connection as soon as a byte nobody asked for arrives");
+        (await Processes.EventuallyAsync(() => upstream.IsClosed(connection), TimeSpan.FromSeconds(3))).Should().BeTrue(closed);
         (await entry.CallAsync("after")).Should().Be((200, "own:after"));
-        upstream.Requests.Single(r => r.Header("X-Marker") == "after").Connection.Should().NotBe(connection);
-    }
-
-    [Theory(Timeout = 60_000)]
-    [MemberData(nameof(Fronts))]
-    public async Task An_idle_connection_the_upstream_half_closes_is_closed_at_once(string front)
-    {
-        var sent = new ConcurrentDictionary<int, Task<bool>>();
-        var openUntilThen = new ConcurrentDictionary<int, bool>();
-        ScriptedUpstream? self = null;
-        await using var upstream = ScriptedUpstream.Start(async exchange =>
-        {
-            var connection = exchange.Request.Connection;
-            if (exchange.Request.Header("X-Marker") == "fin")
-            {
-                sent[connection] = SendLaterAsync(exchange, TimeSpan.FromMilliseconds(100), e =>
-                {
-                    openUntilThen[connection] = self is { } server && !server.IsClosed(connection);
-                    e.CloseSending();
-                    return Task.CompletedTask;
-                });
-            }
-
-            await exchange.WriteAsync(ScriptedUpstream.OwnAnswer(exchange.Request));
-        });
-        self = upstream;
-        await using var entry = await Entry.StartAsync(front, upstream.Url);
-
-        (await entry.CallAsync("fin")).Should().Be((200, "own:fin"));
-        var (connection, fin) = sent.Single();
-        (await fin.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue("the upstream half-closed the idle connection");
-        openUntilThen[connection].Should().BeTrue("a clean idle connection stays open for reuse until something arrives");
-        (await Processes.EventuallyAsync(() => upstream.IsClosed(connection), TimeSpan.FromSeconds(3)))
-            .Should().BeTrue("the forwarder closes its side of an idle connection the upstream has closed, not only when it next tries to reuse it");
-        (await entry.CallAsync("after")).Should().Be((200, "own:after"));
+        return (connection, upstream.Requests.Single(r => r.Header("X-Marker") == "after").Connection);
     }
 
     /// <summary>After <paramref name="delay"/>, does <paramref name="act"/> on the exchange's connection; false when the connection had gone.</summary>
@@ -149,21 +136,12 @@ public sealed class IdleConnectionSpecs
                 return new Entry(gateway.Client, new Uri(gateway.Url, "/function/idle"), gateway);
             }
 
-            var parsed = WatchdogOptions.Parse(new Dictionary<string, string?>
+            var watchdog = await TestWatchdog.StartAsync(new Dictionary<string, string?>
             {
                 ["fprocess"] = "sleep 3600",
                 ["mode"] = "http",
                 ["http_upstream_url"] = upstream.ToString(),
                 ["exec_timeout"] = "30s",
-            }, new Dictionary<string, string>());
-            parsed.Errors.Should().BeEmpty();
-            var watchdog = await TestWatchdog.StartAsync((parsed.Value ?? throw new InvalidOperationException("fixture options")) with
-            {
-                Port = 0,
-                BindAddress = "127.0.0.1",
-                MetricsPort = 0,
-                SuppressLock = true,
-                KillGrace = TimeSpan.FromMilliseconds(500),
             });
             var entry = new Entry(watchdog.Client, watchdog.Url, watchdog);
             (await Processes.EventuallyAsync(async () => (await entry.CallAsync("ready")).Status == 200, TimeSpan.FromSeconds(20)))

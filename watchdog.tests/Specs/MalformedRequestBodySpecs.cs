@@ -87,16 +87,7 @@ public sealed class MalformedRequestBodySpecs
                 env["fprocess"] = "cat";
             }
 
-            var parsed = WatchdogOptions.Parse(env, new Dictionary<string, string>());
-            parsed.Errors.Should().BeEmpty();
-            var watchdog = await TestWatchdog.StartAsync((parsed.Value ?? throw new InvalidOperationException("fixture options")) with
-            {
-                Port = 0,
-                BindAddress = "127.0.0.1",
-                MetricsPort = 0,
-                SuppressLock = true,
-                KillGrace = TimeSpan.FromMilliseconds(500),
-            });
+            var watchdog = await TestWatchdog.StartAsync(env);
             var entry = new Entry(watchdog.Client, watchdog.Url, "/", "X-Watchdog-Reason", "bad-request-body", 200, watchdog);
             (await Processes.EventuallyAsync(async () =>
             {

@@ -153,17 +153,6 @@ public sealed class StaticModeSpecs : IDisposable
         return await client.ExchangeAsync("GET", target);
     }
 
-    private Task<TestWatchdog> StartAsync(string? folder = null)
-    {
-        var outcome = WatchdogOptions.Parse(
-            new Dictionary<string, string?> { ["mode"] = "static", ["static_path"] = folder ?? Path.Combine(_root, "public") }, new Dictionary<string, string>());
-        outcome.Errors.Should().BeEmpty();
-        return TestWatchdog.StartAsync((outcome.Value ?? throw new InvalidOperationException()) with
-        {
-            Port = 0,
-            BindAddress = "127.0.0.1",
-            MetricsPort = 0,
-            SuppressLock = true,
-        });
-    }
+    private Task<TestWatchdog> StartAsync(string? folder = null) =>
+        TestWatchdog.StartAsync(new Dictionary<string, string?> { ["mode"] = "static", ["static_path"] = folder ?? Path.Combine(_root, "public") });
 }

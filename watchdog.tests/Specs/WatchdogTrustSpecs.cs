@@ -165,15 +165,7 @@ public sealed class WatchdogTrustSpecs
     {
         var folder = Directory.CreateTempSubdirectory("trust-static-").FullName;
         await File.WriteAllTextAsync(Path.Combine(folder, "a"), "file a");
-        var outcome = WatchdogOptions.Parse(
-            new Dictionary<string, string?> { ["mode"] = "static", ["static_path"] = folder }, new Dictionary<string, string>());
-        await using var watchdog = await TestWatchdog.StartAsync((outcome.Value ?? throw new InvalidOperationException("options")) with
-        {
-            Port = 0,
-            BindAddress = "127.0.0.1",
-            MetricsPort = 0,
-            SuppressLock = true,
-        });
+        await using var watchdog = await TestWatchdog.StartAsync(new Dictionary<string, string?> { ["mode"] = "static", ["static_path"] = folder });
 
         foreach (var tail in BadTargetTails)
         {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Reach;
+using Fwatchdog.Gateway.Sync;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Async;
@@ -56,26 +57,11 @@ internal sealed partial class CallbackSender : IDisposable
         {
             var host = context.DnsEndPoint.Host;
             var socket = context.InitialRequestMessage.RequestUri is { } uri && policy.IsListed(uri)
-                ? await PlainConnectAsync(host, context.DnsEndPoint.Port, cancellationToken)
+                ? await TcpConnect.ConnectAsync(host, context.DnsEndPoint.Port, cancellationToken)
                 : await CheckedConnect.ConnectAsync(host, context.DnsEndPoint.Port, cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
         },
     };
-
-    private static async ValueTask<Socket> PlainConnectAsync(string host, int port, CancellationToken cancellationToken)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(host, port, cancellationToken);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
 
     public async Task DeliverAsync(CallbackWork work)
     {

@@ -19,17 +19,7 @@ internal static class CheckedConnect
             throw new AddressRefusedException(host, refused);
         }
 
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(addresses, port, cancellationToken);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        return await Sync.TcpConnect.ConnectAsync(addresses, port, cancellationToken);
     }
 
     /// <summary>Every address of <paramref name="host"/> (an IP literal is its own); a name without any throws HostNotFound.</summary>

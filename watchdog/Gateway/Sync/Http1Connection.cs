@@ -45,20 +45,8 @@ internal sealed class Http1Connection : IDisposable
     public static async Task<Http1Connection> ConnectAsync(string host, int port, Func<string, int, CancellationToken, ValueTask<Socket>>? connect, CancellationToken cancellationToken) =>
         connect is null ? await ConnectAsync(host, port, cancellationToken) : new Http1Connection(await connect(host, port, cancellationToken));
 
-    public static async Task<Http1Connection> ConnectAsync(string host, int port, CancellationToken cancellationToken)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(host, port, cancellationToken);
-            return new Http1Connection(socket);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    public static async Task<Http1Connection> ConnectAsync(string host, int port, CancellationToken cancellationToken) =>
+        new(await TcpConnect.ConnectAsync(host, port, cancellationToken));
 
     /// <summary>
     /// Whether an idle connection may carry another request: nothing unread in our buffer and
