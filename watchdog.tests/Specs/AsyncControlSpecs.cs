@@ -77,12 +77,11 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
         var callback = await receiver.NextAsync();
         File.Delete(secretFile);
 
+        callback.Text.Should().Be("signed body");
         var timestamp = callback.Header("X-Callback-Timestamp");
         var signed = Encoding.UTF8.GetBytes(timestamp + "." + callback.Header("X-Call-Id") + ".").Concat(callback.Body).ToArray();
         var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData("s3cret"u8, signed));
         callback.Header("X-Callback-Signature").Should().Be(expected);
-        var tampered = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData("s3cret"u8, signed.Append((byte)'!').ToArray()));
-        callback.Header("X-Callback-Signature").Should().NotBe(tampered);
     }
 
     [Fact(Timeout = 30_000)]
