@@ -2,7 +2,7 @@ using Fwatchdog.Configuration;
 
 namespace Fwatchdog.Tests.Configuration;
 
-/// <summary>The of-watchdog's mode settings (issue 13): its names, aliases and every bad value reported.</summary>
+/// <summary>The of-watchdog's mode settings: its names, aliases and every bad value reported.</summary>
 public sealed class ModeOptionsTests
 {
     private static readonly Dictionary<string, string> NoFlags = [];

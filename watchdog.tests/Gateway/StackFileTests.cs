@@ -2,7 +2,7 @@ using Fwatchdog.Gateway.Functions;
 
 namespace Fwatchdog.Tests.Gateway;
 
-/// <summary>The stack file is checked whole at load time (issue 10, finding 6): every problem, each with its JSON path.</summary>
+/// <summary>The stack file is checked whole at load time: every problem, each with its JSON path.</summary>
 public sealed class StackFileTests
 {
     [Fact]

@@ -81,7 +81,7 @@ public sealed class NatsServer : IAsyncDisposable
     {
         // nats-server runs under a guard that holds a pipe from this test host: when the host goes
         // away by any path (a spec that timed out, a crash, SIGKILL), the pipe closes and the guard
-        // kills nats-server, so no run leaves one behind (issue 10, finding 8).
+        // kills nats-server, so no run leaves one behind.
         var info = new ProcessStartInfo("bash")
         {
             RedirectStandardInput = true,

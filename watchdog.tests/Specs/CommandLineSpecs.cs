@@ -6,7 +6,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-/// <summary><c>--help</c> and <c>--version</c> of both commands (issue 11, finding 3).</summary>
+/// <summary><c>--help</c> and <c>--version</c> of both commands.</summary>
 public sealed class CommandLineSpecs
 {
     private static readonly Dictionary<string, string> NoSettings = [];

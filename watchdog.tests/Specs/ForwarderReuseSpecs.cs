@@ -3,8 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// When the forwarder reuses a pooled connection and when it sends a request again (issue 9,
-/// findings 3 and 4): a stale keep-alive connection is noticed before the request goes out,
+/// When the forwarder reuses a pooled connection and when it sends a request again: a stale keep-alive connection is noticed before the request goes out,
 /// and a request that may have reached the upstream is never sent twice.
 /// </summary>
 public sealed class ForwarderReuseSpecs

@@ -6,7 +6,7 @@ namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
 /// Every way <c>fwatchdog gateway</c> can fail to start ends in exit code 2 and one readable line
-/// per problem: no stack trace, no bare resource key (issue 10, findings 5 and 6).
+/// per problem: no stack trace, no bare resource key.
 /// </summary>
 public sealed class GatewayStartupSpecs : IDisposable
 {

@@ -7,7 +7,7 @@ namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
 /// The NativeAOT binary, the images built from deploy/images/Dockerfile, and the Dockerfile.template
-/// users copy into function images (issue 12; .ci/containers builds and runs them all).
+/// users copy into function images (.ci/containers builds and runs them all).
 /// </summary>
 public sealed partial class PackagingSpecs
 {
@@ -67,7 +67,7 @@ public sealed partial class PackagingSpecs
         var watchdog = Stage(lines, "watchdog");
         var gateway = Stage(lines, "gateway");
 
-        // The watchdog image gets the watchdog-only build, the gateway image the full one (issue 14).
+        // The watchdog image gets the watchdog-only build, the gateway image the full one.
         Stage(lines, "build-watchdog").Should().ContainSingle(l => l.StartsWith("RUN ", StringComparison.Ordinal))
             .Which.Should().Contain("deploy/publish --watchdog-only \"$rid\" /out");
         Stage(lines, "build-gateway").Should().ContainSingle(l => l.StartsWith("RUN ", StringComparison.Ordinal))

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// The embedded queue through real faults (issue 10): another process holding SQLite's write lock,
+/// The embedded queue through real faults: another process holding SQLite's write lock,
 /// a full disk (a small tmpfs this spec mounts; the suite runs as root), a database file that
 /// cannot be written (chattr +i, since root ignores permission bits). While the fault lasts
 /// /readyz says the queue cannot store calls; once it ends the queue resumes by itself with all

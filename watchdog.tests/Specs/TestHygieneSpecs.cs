@@ -5,7 +5,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// The test suite itself (issue 10, finding 8; issue 11, finding 2): its servers never outlive
+/// The test suite itself: its servers never outlive
 /// it, and a missing prerequisite is one line naming the package, not a page of failures.
 /// </summary>
 public sealed class TestHygieneSpecs
