@@ -45,7 +45,7 @@ public sealed class GatewayStartupSpecs : IDisposable
         output.Should().Contain("is a folder, not a file");
     }
 
-    [Fact(Timeout = 30_000)]
+    [RootFact("chattr +i makes the folder unwritable even for root", Timeout = 30_000)]
     public async Task A_data_dir_that_cannot_be_written_stops_start_up()
     {
         // Root ignores permission bits; an immutable parent folder refuses even root.

@@ -99,9 +99,9 @@ public sealed class GatewaySyncSpecs
     public async Task Unknown_function_is_404_unreachable_is_502_and_a_slow_one_is_504_each_with_a_reason()
     {
         await using var slow = await TestUpstream.StartAsync(async (context, _) => await Task.Delay(5000, context.RequestAborted));
-        var closedPort = TestWatchdog.FreePort();
+        using var closed = new ClosedPort();
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(
-            ("down", $$"""{ "upstream": "http://127.0.0.1:{{closedPort}}" }"""),
+            ("down", $$"""{ "upstream": "{{closed.Url}}" }"""),
             ("slow", $$"""{ "upstream": "{{slow.Url}}", "timeout": "300ms" }""")));
 
         foreach (var (path, status, reason) in new[]

@@ -167,7 +167,7 @@ public sealed partial class HostileUpstreamSpecs
     internal static async Task<TestGateway> StartGatewayAsync(ScriptedUpstream upstream) =>
         await TestGateway.StartAsync(TestGateway.Stack(("evil", upstream.Url)), new Dictionary<string, string>
         {
-            ["metrics_port"] = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["metrics_port"] = Ports.Unshared().ToString(CultureInfo.InvariantCulture),
         });
 
     /// <summary>One sync call; Status 0 when the response broke off.</summary>

@@ -9,8 +9,8 @@ namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
 /// The embedded queue through real faults: another process holding SQLite's write lock,
-/// a full disk (a small tmpfs this spec mounts; the suite runs as root), a database file that
-/// cannot be written (chattr +i, since root ignores permission bits). While the fault lasts
+/// a full disk (a small tmpfs this spec mounts, as root), a database file that
+/// cannot be written (chattr +i, as root, since root ignores permission bits). While the fault lasts
 /// /readyz says the queue cannot store calls; once it ends the queue resumes by itself with all
 /// queue_workers, and every accepted call completes.
 /// </summary>
@@ -34,7 +34,7 @@ public sealed class QueueFaultSpecs
         }, faultLasts: TimeSpan.FromSeconds(1));
     }
 
-    [Fact(Timeout = 150_000)]
+    [RootFact("mount -t tmpfs makes the small disk that fills up", Timeout = 150_000)]
     public async Task Queue_resumes_with_all_workers_after_the_disk_was_full()
     {
         await RunThroughFaultAsync(async folder =>
@@ -48,7 +48,7 @@ public sealed class QueueFaultSpecs
         }, faultLasts: TimeSpan.FromSeconds(3), tmpfs: true);
     }
 
-    [Fact(Timeout = 150_000)]
+    [RootFact("chattr +i makes the database file read-only even for root", Timeout = 150_000)]
     public async Task Queue_resumes_with_all_workers_after_the_database_file_was_read_only()
     {
         await RunThroughFaultAsync(async folder =>
@@ -59,7 +59,7 @@ public sealed class QueueFaultSpecs
         }, faultLasts: TimeSpan.FromSeconds(3));
     }
 
-    [Fact(Timeout = 60_000)]
+    [RootFact("mount -t tmpfs makes the small disk that fills up", Timeout = 60_000)]
     public async Task Disk_full_at_accept_answers_503_queue_unavailable_and_leaves_no_file()
     {
         var folder = Directory.CreateTempSubdirectory("fwatchdog-full-").FullName;

@@ -21,7 +21,7 @@ public sealed class TemplateHandlerSpecs
     [MemberData(nameof(HttpTemplates))]
     public async Task A_framework_behind_mode_http_sees_the_callers_host_and_body_and_stops_inside_dockers_grace(string template)
     {
-        var upstreamPort = TestWatchdog.FreePort();
+        var upstreamPort = Ports.Unshared();
         await using var watchdog = Start(template, upstreamPort);
         await watchdog.WaitUntilListeningAsync();
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -75,7 +75,7 @@ public sealed class TemplateHandlerSpecs
 
     /// <summary>
     /// fwatchdog with the template's ENV lines, in the template's folder, as its image would run it:
-    /// Debian's python3 and node first on PATH. The upstream port becomes a free one.
+    /// Debian's python3 and node first on PATH. The upstream port becomes one of <see cref="Ports.Unshared"/>.
     /// </summary>
     private static WatchdogProcess Start(string template, int? upstreamPort)
     {
