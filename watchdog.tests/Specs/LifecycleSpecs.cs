@@ -242,11 +242,14 @@ public sealed class LifecycleSpecs
         // unshare forks: its child is the watchdog, PID 1 inside the new namespace.
         var init = Processes.ChildrenOf(watchdog.Pid).Single();
         (await Processes.EventuallyAsync(() => Processes.ChildrenOf(init).Count(Processes.IsAlive) == 5, TimeSpan.FromSeconds(20)))
-            .Should().BeTrue("the five orphans are re-parented to the watchdog as PID 1");
+            .Should().BeTrue($"the five orphans are re-parented to the watchdog as PID 1; its children: {Describe(Processes.ChildrenOf(init))}");
         await File.WriteAllTextAsync(Path.Combine(folder, "go"), "");
 
         (await Processes.EventuallyAsync(() => Processes.ChildrenOf(init).Count == 0, TimeSpan.FromSeconds(20)))
-            .Should().BeTrue($"orphans that exited must be reaped by the watchdog as PID 1; zombies: {string.Join(", ", Processes.Zombies(init))}");
+            .Should().BeTrue($"orphans that exited must be reaped by the watchdog as PID 1; its children: {Describe(Processes.ChildrenOf(init))}");
         Directory.Delete(folder, recursive: true);
     }
+
+    private static string Describe(IEnumerable<int> pids) =>
+        string.Join(", ", pids.Select(pid => $"{pid} {(Processes.IsAlive(pid) ? "alive" : "zombie")}"));
 }

@@ -31,7 +31,7 @@ public sealed class QueueFaultSpecs
                 await holder.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
                 holder.Dispose();
             };
-        }, faultLasts: TimeSpan.FromSeconds(1));
+        });
     }
 
     [RootFact("mount -t tmpfs makes the small disk that fills up", Timeout = 150_000)]
@@ -45,7 +45,7 @@ public sealed class QueueFaultSpecs
                 File.Delete(filler);
                 return Task.CompletedTask;
             };
-        }, faultLasts: TimeSpan.FromSeconds(3), tmpfs: true);
+        }, tmpfs: true);
     }
 
     [RootFact("chattr +i makes the database file read-only even for root", Timeout = 150_000)]
@@ -56,7 +56,7 @@ public sealed class QueueFaultSpecs
             var files = new[] { "queue.db", "queue.db-wal" }.Select(f => Path.Combine(folder, "data", f)).ToArray();
             await Commands.RunAsync("chattr", ["+i", .. files]);
             return () => Commands.RunAsync("chattr", ["-i", .. files]);
-        }, faultLasts: TimeSpan.FromSeconds(3));
+        });
     }
 
     [RootFact("mount -t tmpfs makes the small disk that fills up", Timeout = 60_000)]
@@ -100,7 +100,7 @@ public sealed class QueueFaultSpecs
     /// succeeds, a pair of calls that only succeed together proves both workers are back, and the
     /// gateway is ready again.
     /// </summary>
-    private static async Task RunThroughFaultAsync(Func<string, Task<Func<Task>>> startFault, TimeSpan faultLasts, bool tmpfs = false)
+    private static async Task RunThroughFaultAsync(Func<string, Task<Func<Task>>> startFault, bool tmpfs = false)
     {
         var folder = Directory.CreateTempSubdirectory("fwatchdog-fault-").FullName;
         var data = Path.Combine(folder, "data");
@@ -132,12 +132,13 @@ public sealed class QueueFaultSpecs
 
             endFault = await startFault(folder);
             worker.Release();
-            await Task.Delay(faultLasts);
-            using (var ready = await gateway.Client.GetAsync("/readyz"))
+            var said = "";
+            (await Processes.EventuallyAsync(async () =>
             {
-                ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the queue cannot store calls during the fault");
-                (await ready.Content.ReadAsStringAsync()).Should().Contain("queue unavailable");
-            }
+                using var ready = await gateway.Client.GetAsync("/readyz");
+                said = $"{(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}";
+                return ready.StatusCode == HttpStatusCode.ServiceUnavailable && said.Contains("queue unavailable", StringComparison.Ordinal);
+            }, TimeSpan.FromSeconds(60))).Should().BeTrue($"the queue cannot store calls during the fault, and /readyz says so (it said {said})");
 
             var end = endFault;
             endFault = null;
