@@ -2,9 +2,11 @@ using Fwatchdog.Gateway;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewayUnitTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 
@@ -11,6 +12,7 @@ namespace Fwatchdog.Tests.Gateway;
 /// on an in-process loopback socket, then <see cref="Http1ResponseHead.Parse"/>): what a well-formed head
 /// says about its framing, and that each hostile head of HostileUpstreamSpecs is refused for its own reason.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class Http1ResponseHeadTests
 {
     [Theory(Timeout = 10_000)]

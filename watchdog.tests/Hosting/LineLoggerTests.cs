@@ -2,10 +2,12 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Fwatchdog.Hosting;
 using Microsoft.Extensions.Logging;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Hosting;
 
 /// <summary>The log line format is the one the SimpleConsole formatter wrote (single line, UTC), which log shippers already parse.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed partial class LineLoggerTests
 {
     [Fact]

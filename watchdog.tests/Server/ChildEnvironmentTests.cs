@@ -1,8 +1,10 @@
 using Fwatchdog.Server;
 using Microsoft.AspNetCore.Http;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Server;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class ChildEnvironmentTests
 {
     [Theory]

@@ -1,9 +1,11 @@
 using Fwatchdog.Server;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Server;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class RequestTextProblemTests
 {
     [Theory]

@@ -7,6 +7,7 @@ namespace Fwatchdog.Tests.Specs;
 /// Chaining functions through callbacks: an X-Callback-Url pointing at the
 /// same gateway's /async-function/ starts a second call with its own id, linked to the first.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class AsyncChainingSpecs
 {
     [Fact(Timeout = 60_000)]

@@ -259,6 +259,7 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
 }
 
 /// <summary>The same specs against the embedded SQLite queue.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class AsyncControlSpecsOnSqlite : AsyncControlSpecs
 {
     private protected override Dictionary<string, string> Backend() => [];

@@ -202,6 +202,7 @@ public abstract class CallAccessSpecs : QueueBackendSpecs
 }
 
 /// <summary>The same specs against the embedded SQLite queue.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class CallAccessSpecsOnSqlite : CallAccessSpecs
 {
     private protected override Dictionary<string, string> Backend() => [];

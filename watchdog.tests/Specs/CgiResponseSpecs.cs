@@ -8,6 +8,7 @@ namespace Fwatchdog.Tests.Specs;
 /// talks raw HTTP/1.1 on one keep-alive connection and checks that the next request on it still
 /// gets its own answer.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class CgiResponseSpecs
 {
     [Fact(Timeout = 30_000)]

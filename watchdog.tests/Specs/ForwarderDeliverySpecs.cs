@@ -8,6 +8,7 @@ namespace Fwatchdog.Tests.Specs;
 /// its end at once, even while the caller is still sending its body, and a streamed answer flows
 /// piece by piece.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class ForwarderDeliverySpecs
 {
     [Fact(Timeout = 60_000)]

@@ -9,6 +9,7 @@ namespace Fwatchdog.Tests.Specs;
 /// through the gateway byte for byte, sync and async (store, replay, result, callback), as it
 /// does through the OpenFaaS gateway.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewayEncodingSpecs
 {
     private const string Utf8Text = "café ☕ Grüße";

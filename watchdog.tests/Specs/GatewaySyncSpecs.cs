@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>Sync calls on /function/{name}: what reaches the function, what comes back, and the gateway's own errors.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewaySyncSpecs
 {
     [Fact(Timeout = 30_000)]

@@ -8,6 +8,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>/healthz, /system/functions with basic auth, and the Prometheus metrics.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewaySystemSpecs
 {
     [Fact(Timeout = 30_000)]

@@ -10,6 +10,7 @@ namespace Fwatchdog.Tests.Specs;
 /// The gateway's read_timeout and write_timeout: slow or stalled callers and
 /// stalled responses are cut, and callers behaving normally are served meanwhile.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewayTimeoutSpecs
 {
     [Fact(Timeout = 90_000)]

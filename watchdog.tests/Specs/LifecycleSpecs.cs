@@ -24,6 +24,15 @@ public sealed class LifecycleSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_bad_mode_exits_2_naming_the_variable_and_value()
+    {
+        var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["fprocess"] = "cat", ["mode"] = "htp" });
+
+        exitCode.Should().Be(2);
+        output.Should().Contain("mode=\"htp\"");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Flags_override_the_environment_and_are_validated_too()
     {
         var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["fprocess"] = "cat" }, "--exec-timeout", "later");

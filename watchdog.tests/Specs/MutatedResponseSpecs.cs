@@ -11,6 +11,7 @@ namespace Fwatchdog.Tests.Specs;
 /// upstream did not send), no caller gets bytes meant for another, the gateway stays healthy.
 /// Seeded and bounded; set FWATCHDOG_FUZZ_SEED to replay a failure (the seed is in every message).
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class MutatedResponseSpecs
 {
     private const int Rounds = 120;

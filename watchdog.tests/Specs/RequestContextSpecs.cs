@@ -4,6 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class RequestContextSpecs
 {
     [Fact(Timeout = 30_000)]
