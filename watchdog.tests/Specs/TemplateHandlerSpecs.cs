@@ -42,7 +42,8 @@ public sealed class TemplateHandlerSpecs
         // docker stop: SIGTERM, then SIGKILL 10 s later. The call in flight is answered, and the
         // watchdog exits once no call has been in flight or arrived for 1 s (docs/watchdog.md#lifecycle).
         var slow = client.GetStringAsync(new Uri(watchdog.Url, "/slow"));
-        await Task.Delay(300);
+        (await Processes.EventuallyAsync(() => watchdog.Output.Contains("slow: started", StringComparison.Ordinal), TimeSpan.FromSeconds(20)))
+            .Should().BeTrue($"the call reaches the framework; the watchdog printed:\n{watchdog.Output}");
         var clock = Stopwatch.StartNew();
         watchdog.Signal(Libc.SIGTERM);
 
