@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Fwatchdog.Hosting;
-using Microsoft.Extensions.Logging;
 using Fwatchdog.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Tests.Hosting;
 

@@ -1,6 +1,6 @@
 using Fwatchdog.Server;
-using Microsoft.AspNetCore.Http;
 using Fwatchdog.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Server;
 
