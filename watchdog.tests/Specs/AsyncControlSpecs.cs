@@ -232,8 +232,9 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
     public async Task Finished_calls_are_forgotten_after_async_retention()
     {
         await using var function = await TestUpstream.StartAsync();
-        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["async_retention"] = "1s" });
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["async_retention"] = "3s" });
 
+        // Long enough for the wait below to see the finished call on a busy machine, before it goes.
         using var accepted = await gateway.PostAsync("/async-function/echo", "x");
         var callId = accepted.Headers.GetValues("X-Call-Id").Single();
         await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(10), "succeeded");
