@@ -26,7 +26,7 @@ internal static class StackFile
         catch (JsonException e)
         {
             // The position says where to look; System.Text.Json's own message names internal token types.
-            errors.Add($"config=\"{path}\": not valid JSON near line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}; see README \"The stack file\"");
+            errors.Add($"config=\"{path}\": not valid JSON near line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}; see docs/gateway.md#the-stack-file-config");
             return [];
         }
 
