@@ -126,7 +126,7 @@ public sealed class GatewayUnitTests
     {
         var errors = new List<string>();
         StackFile.Parse("s.json", """{ "functions": { "bad name": { "upstream": "http://x" }, "x": { "upstream": "http://x", "environment": { "a": "b" } }, "y": { "fprocess": "cat", "max_concurrency": 0 }, "z": { "fprocess": "cat", "colour": "red" } } }""", hasTemplate: false, errors);
-        errors.Should().HaveCount(4, "every problem is named, not only the first (issue 10)")
+        errors.Should().HaveCount(4, "every problem is named, not only the first")
             .And.Contain(e => e.Contains("functions.z.colour: unknown property", StringComparison.Ordinal));
 
         errors.Clear();

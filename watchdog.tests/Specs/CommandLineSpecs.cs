@@ -78,7 +78,11 @@ public sealed class CommandLineSpecs
     {
         await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>
         {
-            ["fprocess"] = "cat", ["port"] = "0", ["metrics_port"] = "0", ["suppress_lock"] = "true", ["exec_timout"] = "1s",
+            ["fprocess"] = "cat",
+            ["port"] = "0",
+            ["metrics_port"] = "0",
+            ["suppress_lock"] = "true",
+            ["exec_timout"] = "1s",
         });
         await watchdog.WaitUntilListeningAsync();
 

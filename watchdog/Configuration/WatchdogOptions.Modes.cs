@@ -1,6 +1,6 @@
 namespace Fwatchdog.Configuration;
 
-/// <summary>The of-watchdog's modes and the settings that only matter in one of them (issue 13).</summary>
+/// <summary>The of-watchdog's modes and the settings that only matter in one of them.</summary>
 internal sealed partial record WatchdogOptions
 {
     public const string StreamingMode = "streaming";
