@@ -27,6 +27,17 @@ public sealed class WatchdogOptionsTests
         options.LockFile.Should().Be(Path.Combine(Path.GetTempPath(), ".lock"));
     }
 
+    [Theory]
+    [InlineData("runner", "fork", "runner=\"fork\" (env runner): not a runner (native or cliwrap); use e.g. runner=native")]
+    [InlineData("mode", "HTTP", "mode=\"HTTP\" (env mode): not a mode (streaming, serializing, http or static, in lower case); use e.g. mode=http")]
+    [InlineData("mode", "inproc", "mode=\"inproc\" (env mode): not supported (inproc is Go-library only, afterburn was never implemented by the of-watchdog; the modes are streaming, serializing, http and static); use e.g. mode=http")]
+    public void A_value_that_is_none_of_the_choices_names_them_and_says_use_once(string name, string value, string error)
+    {
+        var outcome = WatchdogOptions.Parse(new Dictionary<string, string?> { ["fprocess"] = "cat", ["http_upstream_url"] = "http://127.0.0.1:5000", [name] = value }, NoFlags);
+
+        outcome.Errors.Should().Equal(error);
+    }
+
     [Fact]
     public void Lock_file_can_be_moved_for_several_watchdogs_on_one_host()
     {

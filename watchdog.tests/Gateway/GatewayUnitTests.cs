@@ -82,7 +82,7 @@ public sealed class GatewayUnitTests
     [InlineData("upstream_template", "http://fixed:8080", "upstream_template=\"http://fixed:8080\" (env upstream_template): not an http:// address containing {name}")]
     [InlineData("bind_address", "everywhere", "bind_address=\"everywhere\" (env bind_address): not an IP address")]
     [InlineData("callback_secret_file", "/no/such/file", "callback_secret_file=\"/no/such/file\" (env callback_secret_file): cannot be read")]
-    [InlineData("queue", "redis", "queue=\"redis\" (env queue): not a queue backend; use sqlite or nats")]
+    [InlineData("queue", "redis", "queue=\"redis\" (env queue): not a queue backend (sqlite or nats); use e.g. queue=nats")]
     [InlineData("nats_url", "http://nats:4222", "nats_url=\"http://nats:4222\" (env nats_url): not a NATS URL")]
     [InlineData("nats_stream", "jobs.v1", "nats_stream=\"jobs.v1\" (env nats_stream): not a valid NATS name")]
     [InlineData("nats_subject", "jobs.*", "nats_subject=\"jobs.*\" (env nats_subject): not a valid NATS name")]

@@ -31,6 +31,30 @@ public sealed class StackFileTests
     }
 
     [Fact]
+    public void A_wrong_type_in_one_field_does_not_hide_a_bad_value_in_another()
+    {
+        var errors = new List<string>();
+        StackFile.Parse("s.json", """
+            { "functions": {
+                "wc": { "fprocess": 42, "timeout": "ten", "max_concurrency": 0 },
+                "remote": { "upstream": ["http://a"], "max_attempts": 0 },
+                "env": { "fprocess": "cat", "environment": { "n": 1, "exec_timeout": "ten" } }
+              } }
+            """, hasTemplate: false, errors);
+
+        errors.Should().BeEquivalentTo(
+        [
+            "config \"s.json\" functions.wc.fprocess: must be text in quotes, not number 42",
+            "config \"s.json\" functions.wc.timeout=\"ten\": not a duration above zero; use e.g. \"30s\"",
+            "config \"s.json\" functions.wc.max_concurrency=0: must be 1 or more; use e.g. 4",
+            "config \"s.json\" functions.remote.upstream: must be text in quotes, not array [\"http://a\"]",
+            "config \"s.json\" functions.remote.max_attempts=0: must be 1 or more; use e.g. 5",
+            "config \"s.json\" functions.env.environment.n: must be text in quotes, not number 1",
+            "config \"s.json\" functions.env.environment: exec_timeout=\"ten\" (env exec_timeout): not a duration (seconds, or a number with ms, s, m or h; not negative); use e.g. exec_timeout=10s",
+        ]);
+    }
+
+    [Fact]
     public void A_bad_watchdog_setting_in_environment_is_an_error_naming_function_and_variable()
     {
         var errors = new List<string>();

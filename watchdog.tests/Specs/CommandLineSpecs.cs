@@ -6,7 +6,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-/// <summary><c>--help</c> and <c>--version</c> of both commands.</summary>
+/// <summary><c>--help</c> and <c>--version</c> of both commands, and what a mistyped setting gets.</summary>
 public sealed class CommandLineSpecs
 {
     private static readonly Dictionary<string, string> NoSettings = [];
@@ -71,6 +71,45 @@ public sealed class CommandLineSpecs
         var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["port"] = closed.Text }, "-run-healthcheck");
 
         exitCode.Should().Be(1, $"nothing listens on {closed.Port}, so it is unhealthy (2 would be a parse error): {output}");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_mistyped_setting_in_the_environment_is_warned_about_at_start_and_the_watchdog_still_serves()
+    {
+        await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>
+        {
+            ["fprocess"] = "cat",
+            ["port"] = "0",
+            ["metrics_port"] = "0",
+            ["suppress_lock"] = "true",
+            ["exec_timout"] = "1s",
+        });
+        await watchdog.WaitUntilListeningAsync();
+
+        using var client = new HttpClient();
+        using var response = await client.PostAsync(watchdog.Url, new StringContent("still served"));
+        (await response.Content.ReadAsStringAsync()).Should().Be("still served", "a warning does not stop the watchdog: the environment is shared with the function");
+        watchdog.Output.Should().Contain("fwatchdog: warning: env exec_timout is not a setting and is not read; did you mean exec_timeout?");
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("--exec-timout", "did you mean --exec-timeout?")]
+    [InlineData("--exec_timout", "did you mean --exec_timeout?")]
+    public async Task A_mistyped_flag_is_refused_naming_the_flag_it_resembles(string flag, string suggestion)
+    {
+        var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["fprocess"] = "cat" }, flag, "5s");
+
+        exitCode.Should().Be(2, output);
+        output.Should().Contain($"Unrecognized command or argument '{flag}'; {suggestion}");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task The_gateway_warns_about_a_mistyped_setting_too()
+    {
+        var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["upstream_timout"] = "5s" }, "gateway");
+
+        exitCode.Should().Be(2, "no stack file is given; the warning comes first: " + output);
+        output.Should().Contain("fwatchdog: warning: env upstream_timout is not a setting and is not read; did you mean upstream_timeout?");
     }
 
     private static IEnumerable<string> OptionLines(string help) =>

@@ -13,7 +13,9 @@ internal static class GatewayCommand
         var settings = new SettingOptions(command, GatewaySettings.All);
         command.SetAction(async (parse, _) =>
         {
-            var outcome = GatewayOptions.Parse(WatchdogCommand.ReadEnvironment(), settings.Given(parse));
+            var environment = WatchdogCommand.ReadEnvironment();
+            WatchdogCommand.WarnAboutTypos(environment);
+            var outcome = GatewayOptions.Parse(environment, settings.Given(parse));
             if (outcome.Value is not { } options)
             {
                 return WatchdogCommand.ReportConfigErrors(outcome.Errors);

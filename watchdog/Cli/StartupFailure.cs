@@ -8,7 +8,7 @@ namespace Fwatchdog.Cli;
 /// <summary>
 /// Turns what stops a server from starting into one line for a human (exit 2, no stack trace):
 /// our own <see cref="StartupException"/>, a port already in use, the SQLite library missing.
-/// Anything else is a bug and keeps its stack trace (issue 10).
+/// Anything else is a bug and keeps its stack trace.
 /// </summary>
 internal static class StartupFailure
 {

@@ -24,7 +24,7 @@ internal static class WatchdogCommand
         };
         root.Options.Add(healthcheck);
 
-        // `fwatchdog gateway --version` too (issue 11, finding 3).
+        // `fwatchdog gateway --version` prints the version too, as other tools' subcommands do.
         foreach (var version in root.Options.OfType<VersionOption>())
         {
             version.Recursive = true;
@@ -39,6 +39,7 @@ internal static class WatchdogCommand
                 return await HealthcheckProbe.RunAsync(environment, flags);
             }
 
+            WarnAboutTypos(environment);
             var outcome = WatchdogOptions.Parse(environment, flags);
             if (outcome.Value is not { } options)
             {
@@ -79,7 +80,7 @@ internal static class WatchdogCommand
         var parse = Build().Parse(args.Select(ClassicSpelling).ToArray());
         if (parse.Errors.Count > 0)
         {
-            return ReportConfigErrors(parse.Errors.Select(e => e.Message).ToList());
+            return ReportConfigErrors(parse.Errors.Select(e => WithFlagSuggestion(e.Message, parse)).ToList());
         }
 
         // System.CommandLine would otherwise take SIGTERM itself and kill us 2 s later; the
@@ -93,6 +94,42 @@ internal static class WatchdogCommand
     /// documented spelling.
     /// </summary>
     private static string ClassicSpelling(string arg) => arg == "-run-healthcheck" ? "--run-healthcheck" : arg;
+
+    /// <summary>"Unrecognized command or argument '--exec-timout'" plus the flag it resembles, if one does.</summary>
+    private static string WithFlagSuggestion(string message, ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        var flags = command.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal)).Select(o => o.Name[2..]);
+        var mistyped = parse.UnmatchedTokens.FirstOrDefault(t => t.StartsWith('-') && message.Contains($"'{t}'", StringComparison.Ordinal));
+        if (mistyped is null || NameSuggestion.Closest(mistyped.TrimStart('-'), flags) is not { } closest)
+        {
+            return message;
+        }
+
+        // Suggest it in the spelling the user chose: --exec-timeout for --exec-timout.
+        var spelled = mistyped.TrimStart('-').Contains('-', StringComparison.Ordinal) ? closest.Replace('_', '-') : closest;
+        return $"{message.TrimEnd('.')}; did you mean --{spelled}?";
+    }
+
+    /// <summary>Warns (on stderr, before anything starts) about environment variables that look like a mistyped setting.</summary>
+    public static void WarnAboutTypos(IReadOnlyDictionary<string, string?> environment)
+    {
+        foreach (var warning in SettingTypos.Warnings(environment.Keys, KnownSettings))
+        {
+            Console.Error.WriteLine("fwatchdog: warning: " + warning);
+        }
+    }
+
+    /// <summary>
+    /// The settings of both commands: a local function inherits the gateway's environment, so a
+    /// watchdog setting there is no typo, nor is a gateway setting in a watchdog's.
+    /// </summary>
+    private static IReadOnlyCollection<SettingDefinition> KnownSettings =>
+#if WATCHDOG_ONLY
+        WatchdogSettings.All;
+#else
+        [.. WatchdogSettings.All, .. Gateway.GatewaySettings.All];
+#endif
 
     public static int ReportConfigErrors(IReadOnlyList<string> errors)
     {

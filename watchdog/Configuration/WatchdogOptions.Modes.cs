@@ -1,6 +1,6 @@
 namespace Fwatchdog.Configuration;
 
-/// <summary>The of-watchdog's modes and the settings that only matter in one of them (issue 13).</summary>
+/// <summary>The of-watchdog's modes and the settings that only matter in one of them.</summary>
 internal sealed partial record WatchdogOptions
 {
     public const string StreamingMode = "streaming";
@@ -47,8 +47,8 @@ internal sealed partial record WatchdogOptions
         }
 
         read.Fail(WatchdogSettings.Mode, mode, source, mode is "inproc" or "afterburn"
-            ? "not supported (inproc is Go-library only, afterburn was never implemented by the of-watchdog); use streaming, serializing, http or static"
-            : "not a mode; use streaming, serializing, http or static (lower case)");
+            ? "not supported (inproc is Go-library only, afterburn was never implemented by the of-watchdog; the modes are streaming, serializing, http and static)"
+            : "not a mode (streaming, serializing, http or static, in lower case)");
         return StreamingMode;
     }
 

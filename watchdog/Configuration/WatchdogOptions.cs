@@ -141,7 +141,7 @@ internal sealed partial record WatchdogOptions
 
         if (read.Raw(WatchdogSettings.Runner) is var (runner, runnerSource) && runner is not ("native" or "cliwrap"))
         {
-            read.Fail(WatchdogSettings.Runner, runner, runnerSource, "not a runner; use native or cliwrap");
+            read.Fail(WatchdogSettings.Runner, runner, runnerSource, "not a runner (native or cliwrap)");
         }
 
         if (read.Raw(WatchdogSettings.BindAddress) is var (bind, bindSource) && bind is not ("*" or "localhost") && !System.Net.IPAddress.TryParse(bind, out _))

@@ -1,6 +1,6 @@
 namespace Fwatchdog.Configuration;
 
-/// <summary>Every setting of the function watchdog, in README order.</summary>
+/// <summary>Every setting of the function watchdog, in the order of the table in docs/watchdog.md#settings.</summary>
 internal static class WatchdogSettings
 {
     public static readonly SettingDefinition FunctionProcess = new("fprocess", SettingKind.Command, "(required)", "fprocess=\"python3 handler.py\"",
@@ -40,7 +40,7 @@ internal static class WatchdogSettings
         "Output that may wait (1 MiB in memory, the rest in a $TMPDIR file) while a caller that sends before it reads is still sending; past it the call is stopped (0 = no spool: output waits for the caller).");
 
     public static readonly SettingDefinition CombineOutput = new("combine_output", SettingKind.Boolean, "false", "combine_output=true",
-        "Merge the process's stderr into the response body (classic default is true; see README).");
+        "Merge the process's stderr into the response body (the classic default is true: docs/watchdog.md#differences-from-the-openfaas-classic-watchdog).");
 
     public static readonly SettingDefinition WriteDebug = new("write_debug", SettingKind.Boolean, "false", "write_debug=true",
         "Debug logging, and the tail of stderr in 500 bodies.");

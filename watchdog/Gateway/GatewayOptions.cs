@@ -200,7 +200,7 @@ internal sealed partial record GatewayOptions
 
         if (read.Raw(GatewaySettings.Queue) is var (queue, queueSource) && queue is not ("sqlite" or "nats"))
         {
-            read.Fail(GatewaySettings.Queue, queue, queueSource, "not a queue backend; use sqlite or nats");
+            read.Fail(GatewaySettings.Queue, queue, queueSource, "not a queue backend (sqlite or nats)");
         }
 
         foreach (var (setting, valid) in new[]

@@ -2,7 +2,7 @@ using Fwatchdog.Configuration;
 
 namespace Fwatchdog.Gateway;
 
-/// <summary>Every setting of <c>fwatchdog gateway</c>, in README order.</summary>
+/// <summary>Every setting of <c>fwatchdog gateway</c>, in the order of the table in docs/gateway.md#gateway-settings.</summary>
 internal static class GatewaySettings
 {
     public static readonly SettingDefinition Config = new("config", SettingKind.Text, "(none)", "config=samples/stack.json",

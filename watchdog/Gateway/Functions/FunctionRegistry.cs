@@ -59,8 +59,19 @@ internal sealed class FunctionRegistry
 
         return _options.UpstreamTemplate is { } template
             ? FromTemplate(template, addressed, _options.UpstreamTimeout, _options.MaxAttempts, _options.QueueWorkers, listed: false)
-            : FunctionLookup.NotFound($"function {addressed} is not in the stack file");
+            : FunctionLookup.NotFound($"function {addressed} is not in the stack file{Suggestion(addressed)}");
     }
+
+    /// <summary>
+    /// "; did you mean echo?" for a name a few edits from a stack-file function. Only without
+    /// basic_auth: then /system/functions lists those names to anyone, so the hint tells a caller
+    /// nothing new; with it, the list is the operator's. Templated names never get here, so a
+    /// name that does not resolve and a refused one still get the same answer (docs/security.md).
+    /// </summary>
+    private string Suggestion(string addressed) =>
+        _options.BasicAuth is null && Configuration.NameSuggestion.Closest(addressed, _functions.Keys) is { } closest
+            ? $"; did you mean {closest}?"
+            : "";
 
     /// <summary>
     /// <see cref="Resolve"/>, plus for names that are not in the stack file (templated ones)
@@ -126,7 +137,7 @@ internal sealed class FunctionRegistry
 
         // A name that makes the host an IP address ("127.0.0.1" splits into 127.0.0 + 1 and is
         // rebuilt; "2130706433" is 127.0.0.1 too) would let any caller reach any address on the
-        // template's port (issue 9, finding 7). Only a template written with an IP keeps one.
+        // template's port. Only a template written with an IP keeps one.
         var callerChoosesHost = !TemplateHostIsFixed(template);
         if (IsAddress(uri.Host) && callerChoosesHost)
         {
@@ -134,7 +145,7 @@ internal sealed class FunctionRegistry
         }
 
         // A host name is checked where it resolves, when connecting: "localhost" or a name that
-        // resolves to 169.254.169.254 is no function either (issue 21), unless upstream_allow_local.
+        // resolves to 169.254.169.254 is no function either, unless upstream_allow_local.
         var check = callerChoosesHost && !listed && !_options.UpstreamAllowLocal;
         return FunctionLookup.Found(new FunctionTarget(label, uri, timeout, attempts, concurrency, check));
     }

@@ -26,7 +26,7 @@ internal static class StackFile
         catch (JsonException e)
         {
             // The position says where to look; System.Text.Json's own message names internal token types.
-            errors.Add($"config=\"{path}\": not valid JSON near line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}; see README \"The stack file\"");
+            errors.Add($"config=\"{path}\": not valid JSON near line {e.LineNumber + 1}, column {e.BytePositionInLine + 1}; see docs/gateway.md#the-stack-file-config");
             return [];
         }
 
@@ -63,9 +63,15 @@ internal static class StackFile
                     continue;
                 }
 
-                if (ReadEntry(function.Value, at, errors) is { } entry)
+                // Values are checked even when a field has the wrong type, so that one mistake does not
+                // hide another; the function is kept only when every field was well typed.
+                var before = errors.Count;
+                var entry = ReadEntry(function.Value, at, errors);
+                var typed = errors.Count == before;
+                var definition = Read(name, entry, at, folder, hasTemplate, errors);
+                if (typed)
                 {
-                    result.Add(Read(name, entry, at, folder, hasTemplate, errors));
+                    result.Add(definition);
                 }
             }
 
@@ -73,13 +79,13 @@ internal static class StackFile
         }
     }
 
-    /// <summary>The function's properties, with every unknown property and wrong type named; null when any was wrong.</summary>
-    private static StackFunction? ReadEntry(JsonElement element, string at, List<string> errors)
+    /// <summary>The function's properties, with every unknown property and wrong type named (a wrongly typed one is left unset).</summary>
+    private static StackFunction ReadEntry(JsonElement element, string at, List<string> errors)
     {
         var entry = new StackFunction();
-        var before = errors.Count;
         foreach (var property in element.EnumerateObject())
         {
+            entry.Given.Add(property.Name);
             var where = $"{at}.{property.Name}";
             var value = property.Value;
             switch (property.Name)
@@ -128,7 +134,7 @@ internal static class StackFile
             }
         }
 
-        return errors.Count == before ? entry : null;
+        return entry;
     }
 
     private static string? Text(JsonElement value, string where, List<string> errors)
@@ -182,12 +188,14 @@ internal static class StackFile
             }
         }
 
-        if (entry.Fprocess is not null && entry.Upstream is not null)
+        var local = entry.Given.Contains("fprocess");
+        var remote = entry.Given.Contains("upstream");
+        if (local && remote)
         {
             errors.Add($"{at}: has both \"upstream\" and \"fprocess\"; a function is either remote (upstream) or local (fprocess)");
         }
 
-        if (entry.Fprocess is null && entry.Upstream is null && !hasTemplate)
+        if (!local && !remote && !hasTemplate)
         {
             errors.Add($"{at}: has neither \"fprocess\" nor \"upstream\", and upstream_template is not set; give it one of them, e.g. \"fprocess\": \"cat\"");
         }
@@ -199,7 +207,7 @@ internal static class StackFile
         else if (entry.Fprocess is { } command && entry.Environment is { Count: > 0 } settings)
         {
             // The function's watchdog would refuse these at its start and be restarted over and over:
-            // the same parser says so now, and the gateway does not start (issue 10).
+            // the same parser says so now, and the gateway does not start.
             var childEnvironment = settings.ToDictionary(s => s.Key, s => (string?)s.Value, StringComparer.Ordinal);
             childEnvironment[WatchdogSettings.FunctionProcess.Name] = command;
             foreach (var error in WatchdogOptions.Parse(childEnvironment, new Dictionary<string, string>()).Errors)
@@ -237,7 +245,7 @@ internal static class StackFile
         }
 
         var environment = entry.Environment ?? [];
-        if (entry.Fprocess is null && (environment.Count > 0 || entry.WorkingDirectory is not null))
+        if (!local && (environment.Count > 0 || entry.WorkingDirectory is not null))
         {
             errors.Add($"{at}: \"environment\" and \"working_directory\" only apply to a local function (one with \"fprocess\")");
         }
@@ -266,6 +274,9 @@ internal static class StackFile
     /// <summary>One function's entry as written.</summary>
     private sealed class StackFunction
     {
+        /// <summary>The properties written, well typed or not.</summary>
+        public HashSet<string> Given { get; } = new(StringComparer.Ordinal);
+
         public string? Upstream { get; set; }
 
         public string? Fprocess { get; set; }
