@@ -4,7 +4,6 @@ using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
 using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Async;
@@ -34,20 +33,12 @@ internal sealed partial class AsyncAcceptHandler(
 
     public async Task HandleAsync(HttpContext context)
     {
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var callId = CallIds.ForQueuedCall(context.Request);
 
-        // Every answer names the call id, refusals too, so a caller can match its logs (issue 9).
+        // Every answer names the call id, refusals too, so a caller can match its logs.
         context.Response.Headers[ProxyHeaders.CallId] = callId;
-        if (!FunctionRoute.TryParse(rawTarget, Prefix, out var route))
+        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } route)
         {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route");
-            return;
-        }
-
-        if (route.EscapesBase)
-        {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.BadPath, "the path climbs above the function's root with \"..\"");
             return;
         }
 
@@ -97,7 +88,7 @@ internal sealed partial class AsyncAcceptHandler(
         }
         catch (QueueUnavailableException e)
         {
-            // data_dir is full or read-only: our fault, not the caller's (issue 10).
+            // data_dir is full or read-only: our fault, not the caller's.
             await QueueUnavailableAsync(context, route.Name, e.Message);
             return;
         }
@@ -143,7 +134,7 @@ internal sealed partial class AsyncAcceptHandler(
             // Not cancelled by the caller leaving: once we start storing, we finish.
             result = await queue.EnqueueAsync(job, body, CancellationToken.None);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException or QueueUnavailableException or IOException)
+        catch (Exception e) when (e is QueueUnavailableException or IOException)
         {
             body.DeleteFile();
             await QueueUnavailableAsync(context, route.Name, e.Message);
