@@ -37,47 +37,86 @@ internal sealed partial class AsyncAcceptHandler(
 
         // Every answer names the call id, refusals too, so a caller can match its logs.
         context.Response.Headers[ProxyHeaders.CallId] = callId;
-        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } route)
+        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } route || await CheckAsync(context, route) is not { } call)
         {
             return;
         }
 
+        // A declared length is checked against the bounds before a byte is read; any other body once it is spooled.
+        using var admission = context.Request.ContentLength is { } declared ? await AdmitAsync(context, route.Name, declared) : null;
+        if (admission is { Failure: not GatewayFailure.None } || await SpoolAsync(context, route.Name, callId) is not { } body)
+        {
+            return;
+        }
+
+        using var spooled = admission is null ? await AdmitAsync(context, route.Name, body.Length) : null;
+        if (spooled is { Failure: not GatewayFailure.None })
+        {
+            body.DeleteFile();
+            return;
+        }
+
+        var job = NewJob(context.Request, callId, route, call);
+        if (await StoreAsync(context, job, body) is not { } result || await RefuseUnstoredAsync(context, job, result))
+        {
+            return;
+        }
+
+        if (result.Status == EnqueueStatus.Stored)
+        {
+            (admission ?? spooled)?.Stored();
+            metrics.Job(route.Name, "accepted");
+            dispatcher.Wake();
+        }
+
+        await AcceptedAsync(context, result);
+    }
+
+    /// <summary>What a request says before its body: the callback it asks for and its function's limits.</summary>
+    private readonly record struct CheckedCall(Uri? CallbackUrl, int MaxAttempts);
+
+    /// <summary>
+    /// Everything that can be checked before the body is read: the method (405), the function
+    /// (404), the callback (400) and a declared length (413). Null when the call was refused.
+    /// </summary>
+    private async Task<CheckedCall?> CheckAsync(HttpContext context, FunctionRoute route)
+    {
         if (!HttpMethods.IsPost(context.Request.Method))
         {
             context.Response.Headers.Allow = "POST";
             await GatewayFailures.WriteAsync(context, GatewayFailure.MethodNotAllowed, $"{context.Request.Method} is not allowed on {Prefix}{{name}}; queue a call with POST");
-            return;
+            return null;
         }
 
         var lookup = await registry.ResolveExistingAsync(route.Name, context.RequestAborted);
         if (lookup.Failure == GatewayFailure.FunctionNotFound)
         {
             await GatewayFailures.WriteAsync(context, GatewayFailure.FunctionNotFound, lookup.Detail);
-            return;
+            return null;
         }
 
         var (callbackUrl, callbackFailure, callbackDetail) = await callbacks.CheckAsync(context.Request.Headers["X-Callback-Url"].ToString(), context.RequestAborted);
         if (callbackFailure != GatewayFailure.None)
         {
             await GatewayFailures.WriteAsync(context, callbackFailure, callbackDetail);
-            return;
+            return null;
         }
 
         if (context.Request.ContentLength > options.AsyncMaxBodyBytes)
         {
             await TooLargeAsync(context);
-            return;
+            return null;
         }
 
-        // A declared length is checked against the bounds before a byte is read; any other body once it is spooled.
-        var admission = context.Request.ContentLength is { } declared ? await AdmitAsync(context, route.Name, declared) : null;
-        if (admission is { Failure: not GatewayFailure.None })
-        {
-            return;
-        }
+        return new CheckedCall(callbackUrl, lookup.Target?.MaxAttempts ?? options.MaxAttempts);
+    }
 
-        using var held = admission;
-        var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
+    /// <summary>
+    /// Stores the request body in data_dir, or answers why it cannot (413, 400, 503, or an abort
+    /// when the caller left) and returns null: nothing is queued then.
+    /// </summary>
+    private async Task<StoredBody?> SpoolAsync(HttpContext context, string function, string callId)
+    {
         StoredBody? body;
         try
         {
@@ -89,40 +128,46 @@ internal sealed partial class AsyncAcceptHandler(
         catch (QueueUnavailableException e)
         {
             // data_dir is full or read-only: our fault, not the caller's.
-            await QueueUnavailableAsync(context, route.Name, e.Message);
-            return;
+            await QueueUnavailableAsync(context, function, e.Message);
+            return null;
         }
         catch (Exception e) when (Streaming.RequestBodyErrors.IsMalformed(e))
         {
             // The body broke HTTP/1.1 (bad chunked framing, an early end): nothing is queued, and the caller hears why.
             await GatewayFailures.WriteAsync(context, GatewayFailure.BadRequestBody, $"the request body was refused: {e.Message}; nothing was queued");
-            return;
+            return null;
         }
         catch (Exception e) when (e is IOException or OperationCanceledException)
         {
             // The caller went away (or its body broke off) before the call was complete: nothing is queued.
             context.Abort();
-            return;
+            return null;
         }
 
         if (body is null)
         {
             await TooLargeAsync(context);
-            return;
         }
 
-        using var spooled = admission is null ? await AdmitAsync(context, route.Name, body.Length) : null;
-        if (spooled is { Failure: not GatewayFailure.None })
-        {
-            body.DeleteFile();
-            return;
-        }
+        return body;
+    }
 
-        var job = new JobRequest(callId, route.Name, context.Request.Method, route.SubPath, route.Query, StoredHeaders(context.Request),
-            callbackUrl, idempotencyKey.Length == 0 ? null : idempotencyKey, lookup.Target?.MaxAttempts ?? options.MaxAttempts)
+    private JobRequest NewJob(HttpRequest request, string callId, FunctionRoute route, CheckedCall call)
+    {
+        var idempotencyKey = request.Headers[IdempotencyHeader].ToString();
+        return new JobRequest(callId, route.Name, request.Method, route.SubPath, route.Query, StoredHeaders(request),
+            call.CallbackUrl, idempotencyKey.Length == 0 ? null : idempotencyKey, call.MaxAttempts)
         {
             Token = CallAccess.NewToken(),
         };
+    }
+
+    /// <summary>
+    /// Hands the job to the queue, which answers once it is durable; a queue that cannot store it
+    /// is answered 503 here and returns null. A body the queue did not keep is deleted.
+    /// </summary>
+    private async Task<EnqueueResult?> StoreAsync(HttpContext context, JobRequest job, StoredBody body)
+    {
         EnqueueResult result;
         try
         {
@@ -137,8 +182,8 @@ internal sealed partial class AsyncAcceptHandler(
         catch (Exception e) when (e is QueueUnavailableException or IOException)
         {
             body.DeleteFile();
-            await QueueUnavailableAsync(context, route.Name, e.Message);
-            return;
+            await QueueUnavailableAsync(context, job.Function, e.Message);
+            return null;
         }
 
         if (result.Status != EnqueueStatus.Stored)
@@ -146,28 +191,32 @@ internal sealed partial class AsyncAcceptHandler(
             body.DeleteFile();
         }
 
+        return result;
+    }
+
+    /// <summary>Answers a call id another call holds (409) or an Idempotency-Key used for another request (422); true when it did.</summary>
+    private async Task<bool> RefuseUnstoredAsync(HttpContext context, JobRequest job, EnqueueResult result)
+    {
         if (result.Status == EnqueueStatus.CallIdTaken)
         {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.CallIdConflict, $"X-Call-Id {callId} is already used by another call; send a new id or none");
-            return;
+            await GatewayFailures.WriteAsync(context, GatewayFailure.CallIdConflict, $"X-Call-Id {job.CallId} is already used by another call; send a new id or none");
+            return true;
         }
 
         if (result.Status == EnqueueStatus.KeyReused)
         {
             await GatewayFailures.WriteAsync(context, GatewayFailure.IdempotencyKeyReused,
-                $"{IdempotencyHeader} \"{idempotencyKey}\" was used for another request to {route.Name}; send a new key with a new request (the same key is for repeating the same request)");
-            return;
+                $"{IdempotencyHeader} \"{job.IdempotencyKey}\" was used for another request to {job.Function}; send a new key with a new request (the same key is for repeating the same request)");
+            return true;
         }
 
-        if (result.Status == EnqueueStatus.Stored)
-        {
-            (admission ?? spooled)?.Stored();
-            metrics.Job(route.Name, "accepted");
-            dispatcher.Wake();
-        }
+        return false;
+    }
 
+    /// <summary>202 with the call's id and a Location that opens it (its token is in it): whoever holds it may read, cancel and replay the call.</summary>
+    private static async Task AcceptedAsync(HttpContext context, EnqueueResult result)
+    {
         var replayed = result.Status == EnqueueStatus.Replayed;
-        // The Location opens the call (its token is in it): whoever holds it may read, cancel and replay the call.
         var location = AsyncCallsEndpoints.Prefix + CallAccess.Handle(result.CallId, result.Token);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.Headers[ProxyHeaders.CallId] = result.CallId;
