@@ -67,7 +67,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         services.AddSingleton(new LockFile(options.SuppressLock, options.LockFile));
         services.AddSingleton(new InflightLimiter(options.MaxInflight));
         services.AddSingleton<ProcessTable>();
-        if (options.Runner == "cliwrap")
+        if (options.Runner == RunnerKind.CliWrap)
         {
             services.AddSingleton<IFunctionRunner, CliWrapFunctionRunner>();
         }

@@ -76,7 +76,7 @@ internal sealed partial record WatchdogOptions
     public bool PrefixLogs { get; init; } = true;
 
     /// <summary><c>runner</c>: <c>native</c> (default) or <c>cliwrap</c>.</summary>
-    public string Runner { get; init; } = "native";
+    public RunnerKind Runner { get; init; } = RunnerKind.Native;
 
     /// <summary><c>exit_on_stdin_eof</c>, default false.</summary>
     public bool ExitOnStdinEof { get; init; }
@@ -93,7 +93,7 @@ internal sealed partial record WatchdogOptions
         var fprocess = read.Raw(WatchdogSettings.FunctionProcess);
         if (fprocess is not var (line, source))
         {
-            if (mode != StaticMode)
+            if (mode != FunctionMode.Static)
             {
                 read.Missing(WatchdogSettings.FunctionProcess, "it names the command to run for every request");
             }
@@ -135,7 +135,7 @@ internal sealed partial record WatchdogOptions
             LockFile = read.Text(WatchdogSettings.LockFile, DefaultLockFile),
             MetricsPort = read.Count(WatchdogSettings.MetricsPort, 8081, 65535),
             PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, true),
-            Runner = read.Text(WatchdogSettings.Runner, "native"),
+            Runner = read.Text(WatchdogSettings.Runner, "native") == "cliwrap" ? RunnerKind.CliWrap : RunnerKind.Native,
             ExitOnStdinEof = read.Boolean(WatchdogSettings.ExitOnStdinEof, false),
         };
 

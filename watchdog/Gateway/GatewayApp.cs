@@ -108,7 +108,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         }
 
         _parts.Dispatcher.Start();
-        LogStarted(_logger, Url.Port, _options.Functions.Count, _options.UpstreamTemplate ?? "(none)", _options.Queue == "nats" ? _options.Nats.Url : Path.GetFullPath(_options.DataDir),
+        LogStarted(_logger, Url.Port, _options.Functions.Count, _options.UpstreamTemplate ?? "(none)", _options.Queue == QueueKind.Nats ? _options.Nats.Url : Path.GetFullPath(_options.DataDir),
             _options.QueueWorkers, DurationParser.Format(_options.UpstreamTimeout), _options.MetricsPort);
     }
 

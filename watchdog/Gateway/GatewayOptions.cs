@@ -49,7 +49,7 @@ internal sealed partial record GatewayOptions
     public string DataDir { get; init; } = "fwatchdog-data";
 
     /// <summary><c>queue</c>: <c>sqlite</c> (default) or <c>nats</c>.</summary>
-    public string Queue { get; init; } = "sqlite";
+    public QueueKind Queue { get; init; } = QueueKind.Sqlite;
 
     /// <summary><c>nats_url</c>, <c>nats_stream</c>, <c>nats_subject</c>, <c>nats_consumer</c>, <c>nats_bucket</c>.</summary>
     public NatsQueueOptions Nats { get; init; } = new();
@@ -148,7 +148,7 @@ internal sealed partial record GatewayOptions
             UpstreamAllowLocal = read.Boolean(GatewaySettings.UpstreamAllowLocal, false),
             FunctionNamespace = read.Text(GatewaySettings.FunctionNamespace, "openfaas-fn"),
             DataDir = read.Text(GatewaySettings.DataDir, "fwatchdog-data"),
-            Queue = read.Text(GatewaySettings.Queue, "sqlite"),
+            Queue = read.Text(GatewaySettings.Queue, "sqlite") == "nats" ? QueueKind.Nats : QueueKind.Sqlite,
             Nats = new NatsQueueOptions
             {
                 Url = read.Text(GatewaySettings.NatsUrl, "nats://127.0.0.1:4222"),

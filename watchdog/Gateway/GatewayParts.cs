@@ -75,7 +75,7 @@ internal sealed class GatewayParts : IAsyncDisposable
         };
     }
 
-    private static IJobQueue OpenQueue(GatewayOptions options, TimeProvider time, ILoggerFactory loggers) => options.Queue == "nats"
+    private static IJobQueue OpenQueue(GatewayOptions options, TimeProvider time, ILoggerFactory loggers) => options.Queue == QueueKind.Nats
         ? new NatsJobQueue(options.Nats, options.DataDir, options.QueueLease, options.AsyncRetention, time, loggers.CreateLogger<NatsJobQueue>(), options.QueueFunctions)
         : new SqliteJobQueue(options.DataDir, options.QueueLease, options.CallbackTimeout, time, options.QueueFunctions);
 
