@@ -1,4 +1,5 @@
 using System.Net;
+using Fwatchdog.Configuration;
 using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
@@ -6,7 +7,7 @@ namespace Fwatchdog.Tests.Specs;
 /// <summary>The CliWrap runner (runner=cliwrap) keeps the same contract as the native default.</summary>
 public sealed class CliWrapRunnerSpecs
 {
-    private static WatchdogOptionsEdit CliWrap(WatchdogOptionsEdit? more = null) => o => (more ?? (x => x))(o with { Runner = "cliwrap" });
+    private static WatchdogOptionsEdit CliWrap(WatchdogOptionsEdit? more = null) => o => (more ?? (x => x))(o with { Runner = RunnerKind.CliWrap });
 
     [Fact(Timeout = 30_000)]
     public async Task Body_streams_through_the_process()
