@@ -89,10 +89,10 @@ internal sealed partial record WatchdogOptions
             }
         }
 
-        var staticPath = Path.GetFullPath(read.Text(WatchdogSettings.StaticPath, "/home/app/public"));
+        var staticPath = Path.GetFullPath(read.Text(WatchdogSettings.StaticPath, Defaults.StaticPath));
         if (mode == FunctionMode.Static && !Directory.Exists(staticPath))
         {
-            var (given, source) = read.Raw(WatchdogSettings.StaticPath) ?? ("/home/app/public", "default");
+            var (given, source) = read.Raw(WatchdogSettings.StaticPath) ?? (Defaults.StaticPath, "default");
             read.Fail(WatchdogSettings.StaticPath, given, source, $"folder {staticPath} does not exist; mode=static serves the files in it");
         }
 
@@ -100,10 +100,10 @@ internal sealed partial record WatchdogOptions
         {
             Mode = mode,
             UpstreamUrl = upstream,
-            BufferRequestBody = read.Boolean(WatchdogSettings.HttpBufferReqBody, false),
+            BufferRequestBody = read.Boolean(WatchdogSettings.HttpBufferReqBody, Defaults.BufferRequestBody),
             ReadyPath = readyPath,
             StaticPath = staticPath,
-            LogCallId = read.Boolean(WatchdogSettings.LogCallId, false),
+            LogCallId = read.Boolean(WatchdogSettings.LogCallId, Defaults.LogCallId),
         };
     }
 }
