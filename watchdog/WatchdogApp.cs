@@ -178,21 +178,18 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     /// <summary>Serves until SIGTERM (drain, then exit 0) or SIGINT (stop now).</summary>
     public async Task<int> RunAsync()
     {
-        var signal = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
-        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+        using var signal = new ShutdownSignal();
         await StartAsync();
         if (_options.ExitOnStdinEof)
         {
             _ = Task.Run(async () =>
             {
                 await WaitForStdinEofAsync();
-                signal.TrySetResult(PosixSignal.SIGTERM);
+                signal.Raise(PosixSignal.SIGTERM);
             });
         }
 
-        var received = await signal.Task;
-        if (received == PosixSignal.SIGTERM)
+        if (await signal.Received == PosixSignal.SIGTERM)
         {
             await DrainAsync();
         }
@@ -203,12 +200,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         }
 
         return 0;
-
-        void Handle(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            signal.TrySetResult(context.Signal);
-        }
     }
 
     private static async Task WaitForStdinEofAsync()
@@ -226,6 +217,9 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         }
     }
 
+    /// <summary>How long an idle watchdog waits for one more call after SIGTERM before it stops listening.</summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// The SIGTERM sequence: health 503 at once and the lock file removed; keep serving for up to
     /// healthcheck_interval so the orchestrator can take us out of rotation, but no longer than
@@ -233,9 +227,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     /// watchdog must fit docker's 10 s grace); then stop accepting and give calls in flight up to
     /// write_timeout; then stop what is left.
     /// </summary>
-    /// <summary>How long an idle watchdog waits for one more call after SIGTERM before it stops listening.</summary>
-    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
-
     public async Task DrainAsync()
     {
         _health.StartDraining();

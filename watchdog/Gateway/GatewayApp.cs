@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Fwatchdog.Configuration;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
@@ -115,20 +114,11 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     /// <summary>Serves until SIGTERM or SIGINT, then shuts down in order and returns 0.</summary>
     public async Task<int> RunAsync()
     {
-        var signal = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
-        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+        using var signal = new ShutdownSignal();
         await StartAsync();
-        var received = await signal.Task;
-        LogSignal(_logger, received.ToString());
+        LogSignal(_logger, (await signal.Received).ToString());
         await StopAsync();
         return 0;
-
-        void Handle(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            signal.TrySetResult(context.Signal);
-        }
     }
 
     /// <summary>
