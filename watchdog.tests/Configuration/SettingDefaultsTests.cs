@@ -1,3 +1,4 @@
+using FluentAssertions.Equivalency;
 using Fwatchdog.Configuration;
 using Fwatchdog.Gateway;
 
@@ -17,26 +18,25 @@ public sealed class SettingDefaultsTests
 
     [Theory]
     [MemberData(nameof(WatchdogDefaults))]
-    public void A_watchdog_setting_set_to_its_shown_default_changes_nothing(string name)
-    {
-        var setting = WatchdogSettings.All.Single(s => s.Name == name);
-        var unset = WatchdogOptions.Parse(new Dictionary<string, string?> { ["fprocess"] = "cat" }, NoFlags);
-        var set = WatchdogOptions.Parse(new Dictionary<string, string?> { ["fprocess"] = "cat", [name] = setting.Default }, NoFlags);
-
-        set.Errors.Should().BeEmpty();
-        set.Value.Should().BeEquivalentTo(unset.Value, o => o.ComparingByMembers<WatchdogOptions>());
-    }
+    public void A_watchdog_setting_set_to_its_shown_default_changes_nothing(string name) =>
+        SetToShownDefault(WatchdogSettings.All, name, ("fprocess", "cat"), env => WatchdogOptions.Parse(env, NoFlags), o => o.ComparingByMembers<WatchdogOptions>());
 
     [Theory]
     [MemberData(nameof(GatewayDefaults))]
-    public void A_gateway_setting_set_to_its_shown_default_changes_nothing(string name)
+    public void A_gateway_setting_set_to_its_shown_default_changes_nothing(string name) =>
+        SetToShownDefault(GatewaySettings.All, name, ("upstream_template", "http://{name}:8080"), env => GatewayOptions.Parse(env, NoFlags),
+            o => o.ComparingByMembers<GatewayOptions>().ComparingByMembers<NatsQueueOptions>());
+
+    private static void SetToShownDefault<T>(IReadOnlyList<SettingDefinition> settings, string name, (string Name, string Value) needed,
+        Func<Dictionary<string, string?>, ParseOutcome<T>> parse, Func<EquivalencyAssertionOptions<T>, EquivalencyAssertionOptions<T>> byMembers)
+        where T : class
     {
-        var setting = GatewaySettings.All.Single(s => s.Name == name);
-        var unset = GatewayOptions.Parse(new Dictionary<string, string?> { ["upstream_template"] = "http://{name}:8080" }, NoFlags);
-        var set = GatewayOptions.Parse(new Dictionary<string, string?> { ["upstream_template"] = "http://{name}:8080", [name] = setting.Default }, NoFlags);
+        var setting = settings.Single(s => s.Name == name);
+        var unset = parse(new() { [needed.Name] = needed.Value }).Value ?? throw new InvalidOperationException("the options with only " + needed.Name + " set do not parse");
+        var set = parse(new() { [needed.Name] = needed.Value, [name] = setting.Default });
 
         set.Errors.Should().BeEmpty();
-        set.Value.Should().BeEquivalentTo(unset.Value, o => o.ComparingByMembers<GatewayOptions>().ComparingByMembers<NatsQueueOptions>());
+        set.Value.Should().BeEquivalentTo(unset, byMembers);
     }
 
     /// <summary>Settings whose shown default is a value one could type, not a description such as "(none)", "$TMPDIR/.lock" or another setting's name.</summary>
