@@ -13,7 +13,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog;
@@ -48,54 +47,47 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
 
     public static WatchdogApp Create(WatchdogOptions options)
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        var builder = HostSetup.CreateBuilder(options.BindAddress, options.Port, options.MetricsPort,
+            options.MaxRequestBytes > 0 ? options.MaxRequestBytes : null, options.ReadTimeout > TimeSpan.Zero ? options.ReadTimeout : null, options.WriteDebug);
+
         // Kestrel's default waits for each read with a one-byte MSG_PEEK before it takes a buffer:
         // one more system call per receive, 4 KiB at a time. A function serves few connections, so
-        // the 4 KiB an idle connection then holds is cheap (issue 14).
+        // the 4 KiB an idle connection then holds is cheap.
         builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false);
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        AddServices(builder.Services, options);
+        var app = builder.Build();
+        MapRoutes(app, options);
+        return new WatchdogApp(app, options);
+    }
+
+    private static void AddServices(IServiceCollection services, WatchdogOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<HealthState>();
+        services.AddSingleton(new LockFile(options.SuppressLock, options.LockFile));
+        services.AddSingleton(new InflightLimiter(options.MaxInflight));
+        services.AddSingleton<ProcessTable>();
+        if (options.Runner == RunnerKind.CliWrap)
         {
-            HostSetup.Listen(kestrel, options.BindAddress, options.Port);
-            if (options.MetricsPort != 0)
-            {
-                HostSetup.Listen(kestrel, options.BindAddress, options.MetricsPort);
-            }
-
-            kestrel.AddServerHeader = false;
-            HostSetup.ByteTransparentHeaders(kestrel);
-            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes > 0 ? options.MaxRequestBytes : null;
-
-            // Our own read/write timeouts rule; Kestrel's minimum data rates would otherwise abort
-            // slow uploads and downloads with surprises (users-voice, notes for Kestrel).
-            kestrel.Limits.MinRequestBodyDataRate = null;
-            kestrel.Limits.MinResponseDataRate = null;
-            if (options.ReadTimeout > TimeSpan.Zero)
-            {
-                kestrel.Limits.RequestHeadersTimeout = options.ReadTimeout;
-            }
-        });
-        HostSetup.Logging(builder.Logging, options.WriteDebug);
-
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
-        builder.Services.AddSingleton<HealthState>();
-        builder.Services.AddSingleton(new LockFile(options.SuppressLock, options.LockFile));
-        builder.Services.AddSingleton(new InflightLimiter(options.MaxInflight));
-        builder.Services.AddSingleton<ProcessTable>();
-        if (options.Runner == "cliwrap")
-        {
-            builder.Services.AddSingleton<IFunctionRunner, CliWrapFunctionRunner>();
+            services.AddSingleton<IFunctionRunner, CliWrapFunctionRunner>();
         }
         else
         {
-            builder.Services.AddSingleton<IFunctionRunner, NativeFunctionRunner>();
+            services.AddSingleton<IFunctionRunner, NativeFunctionRunner>();
         }
-        builder.Services.AddSingleton<WatchdogMetrics>();
-        builder.Services.AddSingleton<FunctionHandler>();
-        builder.Services.AddSingleton<HealthEndpoints>();
-        HttpModeSetup.AddServices(builder.Services, options);
 
-        var app = builder.Build();
+        services.AddSingleton<WatchdogMetrics>();
+        services.AddSingleton<FunctionHandler>();
+        services.AddSingleton<HealthEndpoints>();
+        HttpModeSetup.AddServices(services, options);
+    }
+
+    /// <summary>
+    /// The metrics port serves /metrics alone; the main port health, readiness and, for every
+    /// other path, the mode's handler (fork, http or static).
+    /// </summary>
+    private static void MapRoutes(WebApplication app, WatchdogOptions options)
+    {
         var function = app.Services.GetRequiredService<FunctionHandler>();
         var healthEndpoints = app.Services.GetRequiredService<HealthEndpoints>();
         var metrics = app.Services.GetRequiredService<WatchdogMetrics>();
@@ -147,7 +139,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
                 _ => serve(context),
             };
         });
-        return new WatchdogApp(app, options);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -187,21 +178,18 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     /// <summary>Serves until SIGTERM (drain, then exit 0) or SIGINT (stop now).</summary>
     public async Task<int> RunAsync()
     {
-        var signal = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
-        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+        using var signal = new ShutdownSignal();
         await StartAsync();
         if (_options.ExitOnStdinEof)
         {
             _ = Task.Run(async () =>
             {
                 await WaitForStdinEofAsync();
-                signal.TrySetResult(PosixSignal.SIGTERM);
+                signal.Raise(PosixSignal.SIGTERM);
             });
         }
 
-        var received = await signal.Task;
-        if (received == PosixSignal.SIGTERM)
+        if (await signal.Received == PosixSignal.SIGTERM)
         {
             await DrainAsync();
         }
@@ -212,12 +200,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         }
 
         return 0;
-
-        void Handle(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            signal.TrySetResult(context.Signal);
-        }
     }
 
     private static async Task WaitForStdinEofAsync()
@@ -235,6 +217,9 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         }
     }
 
+    /// <summary>How long an idle watchdog waits for one more call after SIGTERM before it stops listening.</summary>
+    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// The SIGTERM sequence: health 503 at once and the lock file removed; keep serving for up to
     /// healthcheck_interval so the orchestrator can take us out of rotation, but no longer than
@@ -242,9 +227,6 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     /// watchdog must fit docker's 10 s grace); then stop accepting and give calls in flight up to
     /// write_timeout; then stop what is left.
     /// </summary>
-    /// <summary>How long an idle watchdog waits for one more call after SIGTERM before it stops listening.</summary>
-    public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
-
     public async Task DrainAsync()
     {
         _health.StartDraining();

@@ -18,7 +18,7 @@ public sealed class ModeOptionsTests
     {
         var env = Env(("mode", mode), ("http_upstream_url", "http://127.0.0.1:5000"));
 
-        Parse(env).Mode.Should().Be(expected);
+        Parse(env).Mode.Should().Be(Enum.Parse<FunctionMode>(expected, ignoreCase: true));
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Net;
+using Fwatchdog.Configuration;
 using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
@@ -7,7 +8,7 @@ namespace Fwatchdog.Tests.Specs;
 [Trait(Tier.Name, Tier.Fast)]
 public sealed class CliWrapRunnerSpecs
 {
-    private static WatchdogOptionsEdit CliWrap(WatchdogOptionsEdit? more = null) => o => (more ?? (x => x))(o with { Runner = "cliwrap" });
+    private static WatchdogOptionsEdit CliWrap(WatchdogOptionsEdit? more = null) => o => (more ?? (x => x))(o with { Runner = RunnerKind.CliWrap });
 
     [Fact(Timeout = 30_000)]
     public async Task Body_streams_through_the_process()

@@ -12,6 +12,23 @@ namespace Fwatchdog.Tests.Specs;
 public sealed class GatewaySystemSpecs
 {
     [Fact(Timeout = 30_000)]
+    public async Task Routes_match_exactly_so_another_case_or_a_trailing_slash_is_404_not_found()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)));
+
+        foreach (var path in new[] { "/HEALTHZ", "/healthz/", "/readyz/", "/Function/echo", "/function", "/Async-Function/echo", "/metrics" })
+        {
+            using var response = await gateway.Client.GetAsync(path);
+            response.StatusCode.Should().Be(HttpStatusCode.NotFound, path);
+            response.Headers.GetValues("X-Gateway-Reason").Should().Equal(["not_found"], path);
+        }
+
+        (await gateway.Client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await gateway.PostAsync("/function/echo", "x")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task System_routes_need_basic_auth_from_secret_files_while_functions_and_healthz_do_not()
     {
         var secrets = Directory.CreateTempSubdirectory("fwatchdog-secrets-").FullName;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Fwatchdog.Configuration;
 using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
@@ -100,7 +101,7 @@ public sealed class TimeoutSpecs
         using var first = new PidDirectory();
         using var second = new PidDirectory();
         await using var watchdog = await TestWatchdog.StartScriptAsync("daemon-holds-stdout.sh",
-            o => o with { Runner = runner, WriteTimeout = TimeSpan.FromSeconds(3), MaxInflight = 2 });
+            o => o with { Runner = Enum.Parse<RunnerKind>(runner, ignoreCase: true), WriteTimeout = TimeSpan.FromSeconds(3), MaxInflight = 2 });
 
         var calls = new[] { first, second }.Select(pids => CallAsync(watchdog, pids)).ToArray();
         var ended = Task.WhenAll(calls);

@@ -13,93 +13,100 @@ internal static class CommandLineSplitter
     public static bool TrySplit(string commandLine, out IReadOnlyList<string> words, out string error)
     {
         var result = new List<string>();
-        var current = new StringBuilder();
+        var word = new StringBuilder();
         var inWord = false;
-        var i = 0;
-        error = "";
         words = result;
-
-        while (i < commandLine.Length)
+        error = "";
+        for (var i = 0; i < commandLine.Length;)
         {
-            var c = commandLine[i];
-            if (char.IsWhiteSpace(c))
+            if (char.IsWhiteSpace(commandLine[i]))
             {
-                if (inWord)
-                {
-                    result.Add(current.ToString());
-                    current.Clear();
-                    inWord = false;
-                }
-
+                EndWord(result, word, ref inWord);
                 i++;
                 continue;
             }
 
             inWord = true;
-            switch (c)
+            i = ReadPart(commandLine, i, word, out error);
+            if (i < 0)
             {
-                case '\'':
-                    var close = commandLine.IndexOf('\'', i + 1);
-                    if (close < 0)
-                    {
-                        error = $"unterminated single quote at position {i + 1}";
-                        return false;
-                    }
-
-                    current.Append(commandLine, i + 1, close - i - 1);
-                    i = close + 1;
-                    break;
-                case '"':
-                    i++;
-                    while (true)
-                    {
-                        if (i >= commandLine.Length)
-                        {
-                            error = "unterminated double quote";
-                            return false;
-                        }
-
-                        var d = commandLine[i];
-                        if (d == '"')
-                        {
-                            i++;
-                            break;
-                        }
-
-                        if (d == '\\' && i + 1 < commandLine.Length && commandLine[i + 1] is '"' or '\\' or '$' or '`')
-                        {
-                            current.Append(commandLine[i + 1]);
-                            i += 2;
-                            continue;
-                        }
-
-                        current.Append(d);
-                        i++;
-                    }
-
-                    break;
-                case '\\':
-                    if (i + 1 >= commandLine.Length)
-                    {
-                        error = "trailing backslash";
-                        return false;
-                    }
-
-                    current.Append(commandLine[i + 1]);
-                    i += 2;
-                    break;
-                default:
-                    current.Append(c);
-                    i++;
-                    break;
+                return false;
             }
         }
 
+        EndWord(result, word, ref inWord);
+        return true;
+    }
+
+    private static void EndWord(List<string> words, StringBuilder word, ref bool inWord)
+    {
         if (inWord)
         {
-            result.Add(current.ToString());
+            words.Add(word.ToString());
+            word.Clear();
+            inWord = false;
+        }
+    }
+
+    /// <summary>Appends one piece of a word: a '…' or "…" string, an escaped character or a plain one. Returns the index after it, or -1 and the error.</summary>
+    private static int ReadPart(string line, int at, StringBuilder word, out string error)
+    {
+        error = "";
+        switch (line[at])
+        {
+            case '\'':
+                return ReadSingleQuoted(line, at, word, out error);
+            case '"':
+                return ReadDoubleQuoted(line, at, word, out error);
+            case '\\' when at + 1 >= line.Length:
+                error = "trailing backslash";
+                return -1;
+            case '\\':
+                word.Append(line[at + 1]);
+                return at + 2;
+            default:
+                word.Append(line[at]);
+                return at + 1;
+        }
+    }
+
+    /// <summary>'…' is literal to the next single quote.</summary>
+    private static int ReadSingleQuoted(string line, int at, StringBuilder word, out string error)
+    {
+        error = "";
+        var close = line.IndexOf('\'', at + 1);
+        if (close < 0)
+        {
+            error = $"unterminated single quote at position {at + 1}";
+            return -1;
         }
 
-        return true;
+        word.Append(line, at + 1, close - at - 1);
+        return close + 1;
+    }
+
+    /// <summary>"…" runs to the next unescaped double quote; a backslash escapes only \" \\ \$ and \`.</summary>
+    private static int ReadDoubleQuoted(string line, int at, StringBuilder word, out string error)
+    {
+        error = "";
+        for (var i = at + 1; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (c == '"')
+            {
+                return i + 1;
+            }
+
+            if (c == '\\' && i + 1 < line.Length && line[i + 1] is '"' or '\\' or '$' or '`')
+            {
+                i++;
+                c = line[i];
+            }
+
+            word.Append(c);
+        }
+
+        error = "unterminated double quote";
+        return -1;
     }
 }

@@ -13,7 +13,7 @@ internal sealed partial record WatchdogOptions
     /// fork-per-request behaviour (status from the exit code, <c>response_buffer_bytes</c> held back);
     /// <c>http</c> proxies to one long-lived server; <c>static</c> serves <see cref="StaticPath"/>.
     /// </summary>
-    public string Mode { get; init; } = StreamingMode;
+    public FunctionMode Mode { get; init; } = FunctionMode.Streaming;
 
     /// <summary><c>http_upstream_url</c> / <c>upstream_url</c>: required with mode=http.</summary>
     public Uri? UpstreamUrl { get; init; }
@@ -30,29 +30,36 @@ internal sealed partial record WatchdogOptions
     /// <summary><c>log_call_id</c> / <c>log_callid</c>, default false (the call id is always logged).</summary>
     public bool LogCallId { get; init; }
 
-    public bool IsHttpMode => Mode == HttpMode;
+    public bool IsHttpMode => Mode == FunctionMode.Http;
 
-    public bool IsStaticMode => Mode == StaticMode;
+    public bool IsStaticMode => Mode == FunctionMode.Static;
 
-    private static string ReadMode(SettingReader read)
+    private static FunctionMode ReadMode(SettingReader read)
     {
         if (read.Raw(WatchdogSettings.Mode) is not var (mode, source))
         {
-            return StreamingMode;
+            return FunctionMode.Streaming;
         }
 
-        if (mode is StreamingMode or SerializingMode or HttpMode or StaticMode)
+        switch (mode)
         {
-            return mode;
+            case StreamingMode:
+                return FunctionMode.Streaming;
+            case SerializingMode:
+                return FunctionMode.Serializing;
+            case HttpMode:
+                return FunctionMode.Http;
+            case StaticMode:
+                return FunctionMode.Static;
         }
 
         read.Fail(WatchdogSettings.Mode, mode, source, mode is "inproc" or "afterburn"
             ? "not supported (inproc is Go-library only, afterburn was never implemented by the of-watchdog; the modes are streaming, serializing, http and static)"
             : "not a mode (streaming, serializing, http or static, in lower case)");
-        return StreamingMode;
+        return FunctionMode.Streaming;
     }
 
-    private static WatchdogOptions WithModeSettings(WatchdogOptions options, string mode, SettingReader read)
+    private static WatchdogOptions WithModeSettings(WatchdogOptions options, FunctionMode mode, SettingReader read)
     {
         Uri? upstream = null;
         if (read.Raw(WatchdogSettings.HttpUpstreamUrl) is var (url, urlSource))
@@ -64,7 +71,7 @@ internal sealed partial record WatchdogOptions
                 upstream = null;
             }
         }
-        else if (mode == HttpMode)
+        else if (mode == FunctionMode.Http)
         {
             read.Missing(WatchdogSettings.HttpUpstreamUrl, "mode=http proxies every request to the function's own HTTP server at that address");
         }
@@ -82,10 +89,10 @@ internal sealed partial record WatchdogOptions
             }
         }
 
-        var staticPath = Path.GetFullPath(read.Text(WatchdogSettings.StaticPath, "/home/app/public"));
-        if (mode == StaticMode && !Directory.Exists(staticPath))
+        var staticPath = Path.GetFullPath(read.Text(WatchdogSettings.StaticPath, Defaults.StaticPath));
+        if (mode == FunctionMode.Static && !Directory.Exists(staticPath))
         {
-            var (given, source) = read.Raw(WatchdogSettings.StaticPath) ?? ("/home/app/public", "default");
+            var (given, source) = read.Raw(WatchdogSettings.StaticPath) ?? (Defaults.StaticPath, "default");
             read.Fail(WatchdogSettings.StaticPath, given, source, $"folder {staticPath} does not exist; mode=static serves the files in it");
         }
 
@@ -93,10 +100,10 @@ internal sealed partial record WatchdogOptions
         {
             Mode = mode,
             UpstreamUrl = upstream,
-            BufferRequestBody = read.Boolean(WatchdogSettings.HttpBufferReqBody, false),
+            BufferRequestBody = read.Boolean(WatchdogSettings.HttpBufferReqBody, Defaults.BufferRequestBody),
             ReadyPath = readyPath,
             StaticPath = staticPath,
-            LogCallId = read.Boolean(WatchdogSettings.LogCallId, false),
+            LogCallId = read.Boolean(WatchdogSettings.LogCallId, Defaults.LogCallId),
         };
     }
 }

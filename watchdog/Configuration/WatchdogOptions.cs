@@ -76,13 +76,16 @@ internal sealed partial record WatchdogOptions
     public bool PrefixLogs { get; init; } = true;
 
     /// <summary><c>runner</c>: <c>native</c> (default) or <c>cliwrap</c>.</summary>
-    public string Runner { get; init; } = "native";
+    public RunnerKind Runner { get; init; } = RunnerKind.Native;
 
     /// <summary><c>exit_on_stdin_eof</c>, default false.</summary>
     public bool ExitOnStdinEof { get; init; }
 
     /// <summary>The classic watchdog's lock file: <c>.lock</c> in the OS temp folder.</summary>
     public static string DefaultLockFile => Path.Combine(Path.GetTempPath(), ".lock");
+
+    /// <summary>Every default, stated once on its property above; <see cref="Parse"/> falls back to these.</summary>
+    private static readonly WatchdogOptions Defaults = new() { FunctionProcess = "", Command = [] };
 
     /// <summary>Builds options from environment and flags, or returns every problem found.</summary>
     public static ParseOutcome<WatchdogOptions> Parse(IReadOnlyDictionary<string, string?> environment, IReadOnlyDictionary<string, string> flags)
@@ -93,7 +96,7 @@ internal sealed partial record WatchdogOptions
         var fprocess = read.Raw(WatchdogSettings.FunctionProcess);
         if (fprocess is not var (line, source))
         {
-            if (mode != StaticMode)
+            if (mode != FunctionMode.Static)
             {
                 read.Missing(WatchdogSettings.FunctionProcess, "it names the command to run for every request");
             }
@@ -109,34 +112,34 @@ internal sealed partial record WatchdogOptions
             read.Fail(WatchdogSettings.FunctionProcess, line, source, "it holds no command");
         }
 
-        var writeTimeout = read.Duration(WatchdogSettings.WriteTimeout, TimeSpan.FromSeconds(30));
+        var writeTimeout = read.Duration(WatchdogSettings.WriteTimeout, Defaults.WriteTimeout);
         var options = new WatchdogOptions
         {
             FunctionProcess = line,
             Command = command,
-            Port = read.Count(WatchdogSettings.Port, 8080, 65535),
-            BindAddress = read.Text(WatchdogSettings.BindAddress, "*"),
-            ReadTimeout = read.Duration(WatchdogSettings.ReadTimeout, TimeSpan.FromSeconds(30)),
+            Port = read.Count(WatchdogSettings.Port, Defaults.Port, 65535),
+            BindAddress = read.Text(WatchdogSettings.BindAddress, Defaults.BindAddress),
+            ReadTimeout = read.Duration(WatchdogSettings.ReadTimeout, Defaults.ReadTimeout),
             WriteTimeout = writeTimeout,
-            ExecTimeout = read.Duration(WatchdogSettings.ExecTimeout, TimeSpan.Zero),
+            ExecTimeout = read.Duration(WatchdogSettings.ExecTimeout, Defaults.ExecTimeout),
             HealthcheckInterval = read.Duration(WatchdogSettings.HealthcheckInterval, writeTimeout),
-            KillGrace = read.Duration(WatchdogSettings.KillGrace, TimeSpan.FromSeconds(2)),
-            MaxInflight = read.Count(WatchdogSettings.MaxInflight, 0),
-            MaxRequestBytes = read.Bytes(WatchdogSettings.MaxRequestBytes, 0),
+            KillGrace = read.Duration(WatchdogSettings.KillGrace, Defaults.KillGrace),
+            MaxInflight = read.Count(WatchdogSettings.MaxInflight, Defaults.MaxInflight),
+            MaxRequestBytes = read.Bytes(WatchdogSettings.MaxRequestBytes, Defaults.MaxRequestBytes),
             ResponseBufferBytes = (int)Math.Min(read.Bytes(WatchdogSettings.ResponseBufferBytes, 64 * 1024), 64L << 20),
-            MaxSpoolBytes = read.Bytes(WatchdogSettings.MaxSpoolBytes, Streaming.SpoolLimits.DefaultMaxBytes),
-            CombineOutput = read.Boolean(WatchdogSettings.CombineOutput, false),
-            WriteDebug = read.Boolean(WatchdogSettings.WriteDebug, false),
+            MaxSpoolBytes = read.Bytes(WatchdogSettings.MaxSpoolBytes, Defaults.MaxSpoolBytes),
+            CombineOutput = read.Boolean(WatchdogSettings.CombineOutput, Defaults.CombineOutput),
+            WriteDebug = read.Boolean(WatchdogSettings.WriteDebug, Defaults.WriteDebug),
             ContentType = read.Raw(WatchdogSettings.ContentType)?.Value,
-            CgiHeaders = read.Boolean(WatchdogSettings.CgiHeaders, true),
-            CgiResponse = read.Boolean(WatchdogSettings.CgiResponse, false),
-            MarshalRequest = read.Boolean(WatchdogSettings.MarshalRequest, false),
-            SuppressLock = read.Boolean(WatchdogSettings.SuppressLock, false),
-            LockFile = read.Text(WatchdogSettings.LockFile, DefaultLockFile),
-            MetricsPort = read.Count(WatchdogSettings.MetricsPort, 8081, 65535),
-            PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, true),
-            Runner = read.Text(WatchdogSettings.Runner, "native"),
-            ExitOnStdinEof = read.Boolean(WatchdogSettings.ExitOnStdinEof, false),
+            CgiHeaders = read.Boolean(WatchdogSettings.CgiHeaders, Defaults.CgiHeaders),
+            CgiResponse = read.Boolean(WatchdogSettings.CgiResponse, Defaults.CgiResponse),
+            MarshalRequest = read.Boolean(WatchdogSettings.MarshalRequest, Defaults.MarshalRequest),
+            SuppressLock = read.Boolean(WatchdogSettings.SuppressLock, Defaults.SuppressLock),
+            LockFile = read.Text(WatchdogSettings.LockFile, Defaults.LockFile),
+            MetricsPort = read.Count(WatchdogSettings.MetricsPort, Defaults.MetricsPort, 65535),
+            PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, Defaults.PrefixLogs),
+            Runner = read.Text(WatchdogSettings.Runner, "native") == "cliwrap" ? RunnerKind.CliWrap : RunnerKind.Native,
+            ExitOnStdinEof = read.Boolean(WatchdogSettings.ExitOnStdinEof, Defaults.ExitOnStdinEof),
         };
 
         if (read.Raw(WatchdogSettings.Runner) is var (runner, runnerSource) && runner is not ("native" or "cliwrap"))

@@ -5,9 +5,10 @@ using Fwatchdog.Gateway.Functions;
 namespace Fwatchdog.Gateway;
 
 /// <summary>
-/// The one way the gateway calls a function, for sync calls and queued ones alike: a pooled
-/// <see cref="SocketsHttpHandler"/> (no proxy, no redirects, no decompression, no cookies),
-/// a per-call deadline, and failures sorted into <see cref="GatewayFailure"/>s.
+/// How the gateway calls a function for a queued call: a pooled <see cref="SocketsHttpHandler"/>
+/// (no proxy, no redirects, no decompression, no cookies), a per-call deadline, and failures
+/// sorted into <see cref="GatewayFailure"/>s. A stored body needs no full duplex; sync calls
+/// stream both ways at once, so they go through <see cref="Sync.FunctionProxy"/> and the HTTP/1.1 forwarder instead.
 /// </summary>
 internal sealed class FunctionClient : IDisposable
 {
@@ -43,7 +44,7 @@ internal sealed class FunctionClient : IDisposable
             ActivityHeadersPropagator = null,
 
             // Header values are bytes: stored and replayed as Latin-1 chars, sent and read back
-            // unchanged, so UTF-8 survives the async store (issue 9, finding 8).
+            // unchanged, so UTF-8 survives the async store.
             RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.Latin1,
             ResponseHeaderEncodingSelector = static (_, _) => System.Text.Encoding.Latin1,
         };

@@ -1,18 +1,14 @@
-using System.Runtime.InteropServices;
 using Fwatchdog.Configuration;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
 using Fwatchdog.Hosting;
-using Fwatchdog.Server;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway;
@@ -26,30 +22,15 @@ internal sealed partial class GatewayApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly GatewayOptions _options;
-    private readonly IJobQueue _queue;
-    private readonly AsyncDispatcher _dispatcher;
-    private readonly SystemEndpoints _system;
-    private readonly Dictionary<string, LocalFunctionHost> _local;
-    private readonly FunctionClient _client;
-    private readonly CallbackSender _callbacks;
-    private readonly Http1Forwarder _forwarder;
-    private readonly Http1Forwarder _checkedForwarder;
+    private readonly GatewayParts _parts;
     private readonly ILogger _logger;
     private bool _stopped;
 
-    private GatewayApp(WebApplication app, GatewayOptions options, IJobQueue queue, AsyncDispatcher dispatcher, SystemEndpoints system,
-        Dictionary<string, LocalFunctionHost> local, FunctionClient client, CallbackSender callbacks, Http1Forwarder forwarder, Http1Forwarder checkedForwarder)
+    private GatewayApp(WebApplication app, GatewayOptions options, GatewayParts parts)
     {
-        _forwarder = forwarder;
-        _checkedForwarder = checkedForwarder;
         _app = app;
         _options = options;
-        _queue = queue;
-        _dispatcher = dispatcher;
-        _system = system;
-        _local = local;
-        _client = client;
-        _callbacks = callbacks;
+        _parts = parts;
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Fwatchdog.Gateway");
     }
 
@@ -59,113 +40,60 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     /// <summary>The metrics address once started (when metrics_port is not 0).</summary>
     public Uri? MetricsUrl { get; private set; }
 
-    public IReadOnlyDictionary<string, LocalFunctionHost> LocalFunctions => _local;
+    public IReadOnlyDictionary<string, LocalFunctionHost> LocalFunctions => _parts.Local;
 
     public static GatewayApp Create(GatewayOptions options, TimeProvider? timeProvider = null)
     {
-        var time = timeProvider ?? TimeProvider.System;
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-        {
-            HostSetup.Listen(kestrel, options.BindAddress, options.Port);
-            if (options.MetricsPort != 0)
-            {
-                HostSetup.Listen(kestrel, options.BindAddress, options.MetricsPort);
-            }
-
-            kestrel.AddServerHeader = false;
-            HostSetup.ByteTransparentHeaders(kestrel);
-            kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Limits.MinRequestBodyDataRate = null;
-            kestrel.Limits.MinResponseDataRate = null;
-            if (options.ReadTimeout > TimeSpan.Zero && options.ReadTimeout < kestrel.Limits.RequestHeadersTimeout)
-            {
-                kestrel.Limits.RequestHeadersTimeout = options.ReadTimeout;
-            }
-        });
-        HostSetup.Logging(builder.Logging, options.WriteDebug);
-        builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
+        var builder = HostSetup.CreateBuilder(options.BindAddress, options.Port, options.MetricsPort, maxRequestBytes: null, HeadersTimeout(options.ReadTimeout), options.WriteDebug);
         var app = builder.Build();
-        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        var parts = GatewayParts.Compose(options, timeProvider ?? TimeProvider.System, app.Services.GetRequiredService<ILoggerFactory>());
+        MapRoutes(app, options, parts);
+        return new GatewayApp(app, options, parts);
+    }
 
-        var local = options.Functions.Where(f => f.IsLocal).ToDictionary(
-            f => f.Name, f => new LocalFunctionHost(f, options.WatchdogCommand, loggers.CreateLogger("Fwatchdog.Gateway.Function")), StringComparer.Ordinal);
-        var registry = new FunctionRegistry(options, local);
-        var metrics = new GatewayMetrics();
-        var client = new FunctionClient(metrics);
-        IJobQueue queue = options.Queue == "nats"
-            ? new NatsJobQueue(options.Nats, options.DataDir, options.QueueLease, options.AsyncRetention, time, loggers.CreateLogger<NatsJobQueue>(), options.QueueFunctions)
-            : new SqliteJobQueue(options.DataDir, options.QueueLease, options.CallbackTimeout, time, options.QueueFunctions);
-        metrics.QueueDepth = queue.CountAsync;
-        var spool = new BodySpool(Path.Combine(Path.GetFullPath(options.DataDir), "bodies"));
-        var callbacks = new CallbackSender(options, queue, time, loggers.CreateLogger<CallbackSender>());
-        var retries = new RetryPolicy(options.RetryCodes, options.InitialRetryWait, options.MaxRetryWait);
-        var runner = new JobRunner(queue, registry, client, retries, spool, callbacks, metrics, time, loggers.CreateLogger<JobRunner>());
-        var dispatcher = new AsyncDispatcher(options, queue, registry, runner, callbacks, time, loggers.CreateLogger<AsyncDispatcher>());
-        var forwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes));
+    /// <summary>A read_timeout shorter than Kestrel's wait for request headers shortens it; a longer one never lengthens it.</summary>
+    private static TimeSpan? HeadersTimeout(TimeSpan readTimeout) =>
+        readTimeout > TimeSpan.Zero && readTimeout < HostSetup.DefaultHeadersTimeout ? readTimeout : null;
 
-        // Hosts that callers' names chose (upstream_template) get their own pool, whose every
-        // new connection checks where the name resolves.
-        var checkedForwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes), Reach.CheckedConnect.ConnectAsync);
-        var proxy = new FunctionProxy(registry, forwarder, checkedForwarder, metrics, time, loggers.CreateLogger<FunctionProxy>());
-        var admissions = new QueueAdmission(options, registry, queue, new DiskBudget(Path.GetFullPath(options.DataDir), options.AsyncMaxDiskBytes, time));
-        var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, admissions, metrics, loggers.CreateLogger<AsyncAcceptHandler>());
-        var calls = new AsyncCallsEndpoints(queue, dispatcher, options);
-        var system = new SystemEndpoints(options, registry, local, metrics, queue);
-
-        var metricsPort = options.MetricsPort;
-        var deadlines = new RequestDeadlines(options.ReadTimeout, options.WriteTimeout, loggers.CreateLogger<RequestDeadlines>());
+    /// <summary>
+    /// Every request passes the request-text guard and the read/write deadlines; the metrics port
+    /// serves /metrics and /healthz alone; the main port routes by path prefix.
+    /// </summary>
+    private static void MapRoutes(WebApplication app, GatewayOptions options, GatewayParts parts)
+    {
+        var deadlines = new RequestDeadlines(options.ReadTimeout, options.WriteTimeout, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<RequestDeadlines>());
         app.Use(RequestTextGuard.InvokeAsync);
         app.Use(deadlines.InvokeAsync);
-        app.Run(context =>
+        var metricsPort = options.MetricsPort;
+        app.Run(context => metricsPort != 0 && context.Connection.LocalPort == metricsPort ? ServeMetricsPort(context, parts) : ServeMainPort(context, parts));
+    }
+
+    private static Task ServeMetricsPort(HttpContext context, GatewayParts parts) => context.Request.Path.Value switch
+    {
+        "/metrics" => parts.Metrics.WriteAsync(context),
+        "/healthz" => parts.System.HealthAsync(context),
+        _ => GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route"),
+    };
+
+    private static Task ServeMainPort(HttpContext context, GatewayParts parts)
+    {
+        var path = context.Request.Path.Value ?? "";
+        return path switch
         {
-            var path = context.Request.Path.Value ?? "";
-            if (metricsPort != 0 && context.Connection.LocalPort == metricsPort)
-            {
-                return path switch
-                {
-                    "/metrics" => metrics.WriteAsync(context),
-                    "/healthz" => system.HealthAsync(context),
-                    _ => GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route"),
-                };
-            }
-
-            if (path.StartsWith(FunctionProxy.Prefix, StringComparison.Ordinal))
-            {
-                return proxy.HandleAsync(context);
-            }
-
-            if (path.StartsWith(AsyncAcceptHandler.Prefix, StringComparison.Ordinal))
-            {
-                return accept.HandleAsync(context);
-            }
-
-            if (path.StartsWith(AsyncCallsEndpoints.Prefix, StringComparison.Ordinal))
-            {
-                return calls.HandleAsync(context);
-            }
-
-            if (path == "/healthz")
-            {
-                return system.HealthAsync(context);
-            }
-
-            if (path == "/readyz")
-            {
-                return system.ReadyAsync(context);
-            }
-
-            return path.StartsWith("/system/", StringComparison.Ordinal)
-                ? system.SystemAsync(context)
-                : GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route; functions are under /function/{name} and /async-function/{name}");
-        });
-        return new GatewayApp(app, options, queue, dispatcher, system, local, client, callbacks, forwarder, checkedForwarder);
+            _ when path.StartsWith(FunctionProxy.Prefix, StringComparison.Ordinal) => parts.Proxy.HandleAsync(context),
+            _ when path.StartsWith(AsyncAcceptHandler.Prefix, StringComparison.Ordinal) => parts.Accept.HandleAsync(context),
+            _ when path.StartsWith(AsyncCallsEndpoints.Prefix, StringComparison.Ordinal) => parts.Calls.HandleAsync(context),
+            "/healthz" => parts.System.HealthAsync(context),
+            "/readyz" => parts.System.ReadyAsync(context),
+            _ when path.StartsWith("/system/", StringComparison.Ordinal) => parts.System.SystemAsync(context),
+            _ => GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route; functions are under /function/{name} and /async-function/{name}"),
+        };
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        await Task.WhenAll(_local.Values.Select(host => host.StartAsync(TimeSpan.FromSeconds(15))));
-        if (_queue is NatsJobQueue nats)
+        await Task.WhenAll(_parts.Local.Values.Select(host => host.StartAsync(TimeSpan.FromSeconds(15))));
+        if (_parts.Queue is NatsJobQueue nats)
         {
             await nats.CheckAsync(cancellationToken);
         }
@@ -178,28 +106,19 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             MetricsUrl = HostSetup.MainAddress(addresses, Url.Port);
         }
 
-        _dispatcher.Start();
-        LogStarted(_logger, Url.Port, _options.Functions.Count, _options.UpstreamTemplate ?? "(none)", _options.Queue == "nats" ? _options.Nats.Url : Path.GetFullPath(_options.DataDir),
+        _parts.Dispatcher.Start();
+        LogStarted(_logger, Url.Port, _options.Functions.Count, _options.UpstreamTemplate ?? "(none)", _options.Queue == QueueKind.Nats ? _options.Nats.Url : Path.GetFullPath(_options.DataDir),
             _options.QueueWorkers, DurationParser.Format(_options.UpstreamTimeout), _options.MetricsPort);
     }
 
     /// <summary>Serves until SIGTERM or SIGINT, then shuts down in order and returns 0.</summary>
     public async Task<int> RunAsync()
     {
-        var signal = new TaskCompletionSource<PosixSignal>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
-        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle);
+        using var signal = new ShutdownSignal();
         await StartAsync();
-        var received = await signal.Task;
-        LogSignal(_logger, received.ToString());
+        LogSignal(_logger, (await signal.Received).ToString());
         await StopAsync();
         return 0;
-
-        void Handle(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            signal.TrySetResult(context.Signal);
-        }
     }
 
     /// <summary>
@@ -215,10 +134,10 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         }
 
         _stopped = true;
-        _system.StartDraining();
+        _parts.System.StartDraining();
         using var deadline = new CancellationTokenSource(_options.ShutdownTimeout);
-        await Task.WhenAll(_app.StopAsync(deadline.Token), _dispatcher.StopAsync(_options.ShutdownTimeout));
-        foreach (var host in _local.Values)
+        await Task.WhenAll(_app.StopAsync(deadline.Token), _parts.Dispatcher.StopAsync(_options.ShutdownTimeout));
+        foreach (var host in _parts.Local.Values)
         {
             await host.DisposeAsync();
         }
@@ -229,13 +148,9 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        await _dispatcher.DisposeAsync();
+        await _parts.Dispatcher.DisposeAsync();
         await _app.DisposeAsync();
-        await _queue.DisposeAsync();
-        _client.Dispose();
-        _callbacks.Dispose();
-        _forwarder.Dispose();
-        _checkedForwarder.Dispose();
+        await _parts.DisposeAsync();
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information,

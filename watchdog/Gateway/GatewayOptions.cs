@@ -46,10 +46,10 @@ internal sealed partial record GatewayOptions
     public string FunctionNamespace { get; init; } = "openfaas-fn";
 
     /// <summary><c>data_dir</c>, default <c>./fwatchdog-data</c>.</summary>
-    public string DataDir { get; init; } = "fwatchdog-data";
+    public string DataDir { get; init; } = "./fwatchdog-data";
 
     /// <summary><c>queue</c>: <c>sqlite</c> (default) or <c>nats</c>.</summary>
-    public string Queue { get; init; } = "sqlite";
+    public QueueKind Queue { get; init; } = QueueKind.Sqlite;
 
     /// <summary><c>nats_url</c>, <c>nats_stream</c>, <c>nats_subject</c>, <c>nats_consumer</c>, <c>nats_bucket</c>.</summary>
     public NatsQueueOptions Nats { get; init; } = new();
@@ -117,6 +117,9 @@ internal sealed partial record GatewayOptions
     /// <summary>The command that starts a local function's watchdog; default this executable.</summary>
     public IReadOnlyList<string> WatchdogCommand { get; init; } = DefaultWatchdogCommand();
 
+    /// <summary>Every default, stated once on its property above; <see cref="Parse"/> falls back to these.</summary>
+    private static readonly GatewayOptions Defaults = new();
+
     public static ParseOutcome<GatewayOptions> Parse(IReadOnlyDictionary<string, string?> environment, IReadOnlyDictionary<string, string> flags)
     {
         var read = new SettingReader(environment, flags);
@@ -137,48 +140,48 @@ internal sealed partial record GatewayOptions
         {
             ConfigPath = read.Raw(GatewaySettings.Config)?.Value,
             Functions = functions,
-            Port = read.Count(GatewaySettings.Port, 8080, 65535),
-            BindAddress = read.Text(GatewaySettings.BindAddress, "*"),
-            MetricsPort = read.Count(GatewaySettings.MetricsPort, 8082, 65535),
-            UpstreamTimeout = read.Duration(GatewaySettings.UpstreamTimeout, TimeSpan.FromSeconds(60)),
-            ReadTimeout = read.Duration(GatewaySettings.ReadTimeout, TimeSpan.FromSeconds(60)),
-            WriteTimeout = read.Duration(GatewaySettings.WriteTimeout, TimeSpan.FromSeconds(65)),
-            MaxSpoolBytes = read.Bytes(GatewaySettings.MaxSpoolBytes, Streaming.SpoolLimits.DefaultMaxBytes),
+            Port = read.Count(GatewaySettings.Port, Defaults.Port, 65535),
+            BindAddress = read.Text(GatewaySettings.BindAddress, Defaults.BindAddress),
+            MetricsPort = read.Count(GatewaySettings.MetricsPort, Defaults.MetricsPort, 65535),
+            UpstreamTimeout = read.Duration(GatewaySettings.UpstreamTimeout, Defaults.UpstreamTimeout),
+            ReadTimeout = read.Duration(GatewaySettings.ReadTimeout, Defaults.ReadTimeout),
+            WriteTimeout = read.Duration(GatewaySettings.WriteTimeout, Defaults.WriteTimeout),
+            MaxSpoolBytes = read.Bytes(GatewaySettings.MaxSpoolBytes, Defaults.MaxSpoolBytes),
             UpstreamTemplate = template?.Value,
-            UpstreamAllowLocal = read.Boolean(GatewaySettings.UpstreamAllowLocal, false),
-            FunctionNamespace = read.Text(GatewaySettings.FunctionNamespace, "openfaas-fn"),
-            DataDir = read.Text(GatewaySettings.DataDir, "fwatchdog-data"),
-            Queue = read.Text(GatewaySettings.Queue, "sqlite"),
+            UpstreamAllowLocal = read.Boolean(GatewaySettings.UpstreamAllowLocal, Defaults.UpstreamAllowLocal),
+            FunctionNamespace = read.Text(GatewaySettings.FunctionNamespace, Defaults.FunctionNamespace),
+            DataDir = read.Text(GatewaySettings.DataDir, Defaults.DataDir),
+            Queue = read.Text(GatewaySettings.Queue, "sqlite") == "nats" ? QueueKind.Nats : QueueKind.Sqlite,
             Nats = new NatsQueueOptions
             {
-                Url = read.Text(GatewaySettings.NatsUrl, "nats://127.0.0.1:4222"),
-                Stream = read.Text(GatewaySettings.NatsStream, "FWATCHDOG_JOBS"),
-                Subject = read.Text(GatewaySettings.NatsSubject, "fwatchdog.jobs"),
-                Consumer = read.Text(GatewaySettings.NatsConsumer, "fwatchdog-workers"),
-                Bucket = read.Text(GatewaySettings.NatsBucket, "fwatchdog-calls"),
-                Replicas = read.Count(GatewaySettings.NatsReplicas, 1, NatsQueueOptions.MaxReplicas),
+                Url = read.Text(GatewaySettings.NatsUrl, Defaults.Nats.Url),
+                Stream = read.Text(GatewaySettings.NatsStream, Defaults.Nats.Stream),
+                Subject = read.Text(GatewaySettings.NatsSubject, Defaults.Nats.Subject),
+                Consumer = read.Text(GatewaySettings.NatsConsumer, Defaults.Nats.Consumer),
+                Bucket = read.Text(GatewaySettings.NatsBucket, Defaults.Nats.Bucket),
+                Replicas = read.Count(GatewaySettings.NatsReplicas, Defaults.Nats.Replicas, NatsQueueOptions.MaxReplicas),
             },
-            AsyncMaxBodyBytes = read.Bytes(GatewaySettings.AsyncMaxBodyBytes, 10 << 20),
-            AsyncMaxQueued = read.Count(GatewaySettings.AsyncMaxQueued, 10_000),
-            AsyncMaxQueuedBytes = read.Bytes(GatewaySettings.AsyncMaxQueuedBytes, 1L << 30),
-            AsyncMaxDiskBytes = read.Bytes(GatewaySettings.AsyncMaxDiskBytes, 8L << 30),
-            QueueWorkers = read.Count(GatewaySettings.QueueWorkers, 16, 4096),
+            AsyncMaxBodyBytes = read.Bytes(GatewaySettings.AsyncMaxBodyBytes, Defaults.AsyncMaxBodyBytes),
+            AsyncMaxQueued = read.Count(GatewaySettings.AsyncMaxQueued, Defaults.AsyncMaxQueued),
+            AsyncMaxQueuedBytes = read.Bytes(GatewaySettings.AsyncMaxQueuedBytes, Defaults.AsyncMaxQueuedBytes),
+            AsyncMaxDiskBytes = read.Bytes(GatewaySettings.AsyncMaxDiskBytes, Defaults.AsyncMaxDiskBytes),
+            QueueWorkers = read.Count(GatewaySettings.QueueWorkers, Defaults.QueueWorkers, 4096),
             QueueFunctions = read.Text(GatewaySettings.QueueFunctions, "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            QueueLease = read.Duration(GatewaySettings.QueueLease, TimeSpan.FromSeconds(30)),
-            MaxAttempts = read.Count(GatewaySettings.MaxAttempts, 5, 1000),
+            QueueLease = read.Duration(GatewaySettings.QueueLease, Defaults.QueueLease),
+            MaxAttempts = read.Count(GatewaySettings.MaxAttempts, Defaults.MaxAttempts, 1000),
             RetryCodes = ReadRetryCodes(read),
-            InitialRetryWait = read.Duration(GatewaySettings.InitialRetryWait, TimeSpan.FromSeconds(1)),
-            MaxRetryWait = read.Duration(GatewaySettings.MaxRetryWait, TimeSpan.FromSeconds(60)),
-            CallbackAttempts = read.Count(GatewaySettings.CallbackAttempts, 5, 1000),
-            CallbackTimeout = read.Duration(GatewaySettings.CallbackTimeout, TimeSpan.FromSeconds(10)),
+            InitialRetryWait = read.Duration(GatewaySettings.InitialRetryWait, Defaults.InitialRetryWait),
+            MaxRetryWait = read.Duration(GatewaySettings.MaxRetryWait, Defaults.MaxRetryWait),
+            CallbackAttempts = read.Count(GatewaySettings.CallbackAttempts, Defaults.CallbackAttempts, 1000),
+            CallbackTimeout = read.Duration(GatewaySettings.CallbackTimeout, Defaults.CallbackTimeout),
             CallbackAllowedHosts = read.Text(GatewaySettings.CallbackAllowedHosts, "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             CallbackSecret = ReadSecretFile(read),
-            AsyncRetention = read.Duration(GatewaySettings.AsyncRetention, TimeSpan.FromHours(24)),
-            AsyncKeepCredentials = read.Boolean(GatewaySettings.AsyncKeepCredentials, false),
+            AsyncRetention = read.Duration(GatewaySettings.AsyncRetention, Defaults.AsyncRetention),
+            AsyncKeepCredentials = read.Boolean(GatewaySettings.AsyncKeepCredentials, Defaults.AsyncKeepCredentials),
             BasicAuth = ReadBasicAuth(read),
-            ShutdownTimeout = read.Duration(GatewaySettings.ShutdownTimeout, TimeSpan.FromSeconds(30)),
-            WriteDebug = read.Boolean(GatewaySettings.WriteDebug, false),
+            ShutdownTimeout = read.Duration(GatewaySettings.ShutdownTimeout, Defaults.ShutdownTimeout),
+            WriteDebug = read.Boolean(GatewaySettings.WriteDebug, Defaults.WriteDebug),
         };
 
         RequireAboveZero(read, GatewaySettings.UpstreamTimeout, options.UpstreamTimeout == TimeSpan.Zero);

@@ -1,14 +1,57 @@
 using System.Net;
 using System.Text;
+using Fwatchdog.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Hosting;
 
-/// <summary>What the watchdog and the gateway set up the same way: listeners and console logs (one line each, <see cref="LineLoggerProvider"/>).</summary>
+/// <summary>What the watchdog and the gateway set up the same way: Kestrel, listeners and console logs (one line each, <see cref="LineLoggerProvider"/>).</summary>
 internal static class HostSetup
 {
+    /// <summary>Kestrel's own limit on how long a client may take to send its request headers.</summary>
+    public static readonly TimeSpan DefaultHeadersTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// An empty web host on Kestrel listening on <paramref name="port"/> (and on
+    /// <paramref name="metricsPort"/> unless 0), with byte-transparent headers and no server
+    /// header, one-line logs, and a lifetime the app drives itself (its own signal handling).
+    /// </summary>
+    /// <param name="maxRequestBytes">The largest request body Kestrel takes; null for no limit.</param>
+    /// <param name="headersTimeout">How long a client may take to send its request headers; null keeps Kestrel's default, <see cref="DefaultHeadersTimeout"/>.</param>
+    public static WebApplicationBuilder CreateBuilder(string bind, int port, int metricsPort, long? maxRequestBytes, TimeSpan? headersTimeout, bool debug)
+    {
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            Listen(kestrel, bind, port);
+            if (metricsPort != 0)
+            {
+                Listen(kestrel, bind, metricsPort);
+            }
+
+            kestrel.AddServerHeader = false;
+            ByteTransparentHeaders(kestrel);
+            kestrel.Limits.MaxRequestBodySize = maxRequestBytes;
+
+            // Our own read/write timeouts rule; Kestrel's minimum data rates would otherwise abort
+            // slow uploads and downloads with surprises.
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinResponseDataRate = null;
+            if (headersTimeout is { } timeout)
+            {
+                kestrel.Limits.RequestHeadersTimeout = timeout;
+            }
+        });
+        Logging(builder.Logging, debug);
+        builder.Services.AddSingleton<IHostLifetime, ExternalLifetime>();
+        return builder;
+    }
+
     public static void Listen(KestrelServerOptions kestrel, string bind, int port)
     {
         switch (bind)
@@ -28,7 +71,7 @@ internal static class HostSetup
     /// <summary>
     /// Header bytes pass through unchanged: each byte is one char (Latin-1) on the way in and on the way out,
     /// so UTF-8 (or any other) bytes in header values survive end to end, as with the OpenFaaS gateway and
-    /// watchdogs (Go's net/http passes the bytes on). Kestrel lets control characters through, so the watchdog refuses them itself (400 bad-header) and the forwarder refuses them in responses (issue 9).
+    /// watchdogs (Go's net/http passes the bytes on). Kestrel lets control characters through, so the watchdog refuses them itself (400 bad-header) and the forwarder refuses them in responses.
     /// </summary>
     public static void ByteTransparentHeaders(KestrelServerOptions kestrel)
     {

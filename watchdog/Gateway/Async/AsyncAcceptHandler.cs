@@ -1,10 +1,7 @@
-using System.Text.Json;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
-using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Async;
@@ -34,89 +31,19 @@ internal sealed partial class AsyncAcceptHandler(
 
     public async Task HandleAsync(HttpContext context)
     {
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var callId = CallIds.ForQueuedCall(context.Request);
 
-        // Every answer names the call id, refusals too, so a caller can match its logs (issue 9).
+        // Every answer names the call id, refusals too, so a caller can match its logs.
         context.Response.Headers[ProxyHeaders.CallId] = callId;
-        if (!FunctionRoute.TryParse(rawTarget, Prefix, out var route))
+        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } route || await CheckAsync(context, route) is not { } call)
         {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route");
-            return;
-        }
-
-        if (route.EscapesBase)
-        {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.BadPath, "the path climbs above the function's root with \"..\"");
-            return;
-        }
-
-        if (!HttpMethods.IsPost(context.Request.Method))
-        {
-            context.Response.Headers.Allow = "POST";
-            await GatewayFailures.WriteAsync(context, GatewayFailure.MethodNotAllowed, $"{context.Request.Method} is not allowed on {Prefix}{{name}}; queue a call with POST");
-            return;
-        }
-
-        var lookup = await registry.ResolveExistingAsync(route.Name, context.RequestAborted);
-        if (lookup.Failure == GatewayFailure.FunctionNotFound)
-        {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.FunctionNotFound, lookup.Detail);
-            return;
-        }
-
-        var (callbackUrl, callbackFailure, callbackDetail) = await callbacks.CheckAsync(context.Request.Headers["X-Callback-Url"].ToString(), context.RequestAborted);
-        if (callbackFailure != GatewayFailure.None)
-        {
-            await GatewayFailures.WriteAsync(context, callbackFailure, callbackDetail);
-            return;
-        }
-
-        if (context.Request.ContentLength > options.AsyncMaxBodyBytes)
-        {
-            await TooLargeAsync(context);
             return;
         }
 
         // A declared length is checked against the bounds before a byte is read; any other body once it is spooled.
-        var admission = context.Request.ContentLength is { } declared ? await AdmitAsync(context, route.Name, declared) : null;
-        if (admission is { Failure: not GatewayFailure.None })
+        using var admission = context.Request.ContentLength is { } declared ? await AdmitAsync(context, route.Name, declared) : null;
+        if (admission is { Failure: not GatewayFailure.None } || await SpoolAsync(context, route.Name, callId) is not { } body)
         {
-            return;
-        }
-
-        using var held = admission;
-        var idempotencyKey = context.Request.Headers[IdempotencyHeader].ToString();
-        StoredBody? body;
-        try
-        {
-            // A name of its own, never the call id alone: a caller who sends another call's X-Call-Id
-            // (refused with 409) or repeats an Idempotency-Key (replayed) must not overwrite or delete
-            // the body the first call stored under that name.
-            body = await spool.SpoolAsync(context.Request.Body, options.AsyncMaxBodyBytes, $"{callId}.{Uuid.NewV4()}.request", context.RequestAborted);
-        }
-        catch (QueueUnavailableException e)
-        {
-            // data_dir is full or read-only: our fault, not the caller's (issue 10).
-            await QueueUnavailableAsync(context, route.Name, e.Message);
-            return;
-        }
-        catch (Exception e) when (Streaming.RequestBodyErrors.IsMalformed(e))
-        {
-            // The body broke HTTP/1.1 (bad chunked framing, an early end): nothing is queued, and the caller hears why.
-            await GatewayFailures.WriteAsync(context, GatewayFailure.BadRequestBody, $"the request body was refused: {e.Message}; nothing was queued");
-            return;
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException)
-        {
-            // The caller went away (or its body broke off) before the call was complete: nothing is queued.
-            context.Abort();
-            return;
-        }
-
-        if (body is null)
-        {
-            await TooLargeAsync(context);
             return;
         }
 
@@ -127,44 +54,9 @@ internal sealed partial class AsyncAcceptHandler(
             return;
         }
 
-        var job = new JobRequest(callId, route.Name, context.Request.Method, route.SubPath, route.Query, StoredHeaders(context.Request),
-            callbackUrl, idempotencyKey.Length == 0 ? null : idempotencyKey, lookup.Target?.MaxAttempts ?? options.MaxAttempts)
+        var job = NewJob(context.Request, callId, route, call);
+        if (await StoreAsync(context, job, body) is not { } result || await RefuseUnstoredAsync(context, job, result))
         {
-            Token = CallAccess.NewToken(),
-        };
-        EnqueueResult result;
-        try
-        {
-            if (job.IdempotencyKey is not null)
-            {
-                job = job with { RequestHash = await CallAccess.FingerprintAsync(job, context.Request, body, CancellationToken.None) };
-            }
-
-            // Not cancelled by the caller leaving: once we start storing, we finish.
-            result = await queue.EnqueueAsync(job, body, CancellationToken.None);
-        }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException or QueueUnavailableException or IOException)
-        {
-            body.DeleteFile();
-            await QueueUnavailableAsync(context, route.Name, e.Message);
-            return;
-        }
-
-        if (result.Status != EnqueueStatus.Stored)
-        {
-            body.DeleteFile();
-        }
-
-        if (result.Status == EnqueueStatus.CallIdTaken)
-        {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.CallIdConflict, $"X-Call-Id {callId} is already used by another call; send a new id or none");
-            return;
-        }
-
-        if (result.Status == EnqueueStatus.KeyReused)
-        {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.IdempotencyKeyReused,
-                $"{IdempotencyHeader} \"{idempotencyKey}\" was used for another request to {route.Name}; send a new key with a new request (the same key is for repeating the same request)");
             return;
         }
 
@@ -175,19 +67,7 @@ internal sealed partial class AsyncAcceptHandler(
             dispatcher.Wake();
         }
 
-        var replayed = result.Status == EnqueueStatus.Replayed;
-        // The Location opens the call (its token is in it): whoever holds it may read, cancel and replay the call.
-        var location = AsyncCallsEndpoints.Prefix + CallAccess.Handle(result.CallId, result.Token);
-        context.Response.StatusCode = StatusCodes.Status202Accepted;
-        context.Response.Headers[ProxyHeaders.CallId] = result.CallId;
-        context.Response.Headers.Location = location;
-        if (replayed)
-        {
-            context.Response.Headers["Idempotency-Replayed"] = "true";
-        }
-
-        context.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(context.Response.Body, new AcceptedBody(result.CallId, location, replayed ? true : null), AsyncJson.Default.AcceptedBody);
+        await AcceptedAsync(context, result);
     }
 
     /// <summary>

@@ -7,8 +7,9 @@ namespace Fwatchdog.Gateway.Async;
 
 /// <summary>
 /// Runs one attempt of a queued call with the same name resolution, deadline, errors and metrics
-/// as sync calls (<see cref="FunctionClient"/>, a pooled HttpClient: a stored body needs no
-/// duplex), with the original method, raw path, query, headers and body plus X-Call-Id,
+/// as sync calls, through <see cref="FunctionClient"/> (a pooled HttpClient handler: a stored body
+/// needs no full duplex, which is why sync calls use the HTTP/1.1 forwarder), with the original
+/// method, raw path, query, headers and body plus X-Call-Id,
 /// X-Attempt and X-Max-Attempts; then retries it later, or records the outcome and sends the
 /// first callback.
 /// </summary>

@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Fwatchdog.Configuration;
+using Fwatchdog.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Functions;
 
 /// <summary>
 /// Runs one local function as its own <c>fwatchdog</c> child on a free loopback port, checks its
-/// /_/health before routing to it, and starts it again (with back-off) when it exits or stops
+/// /_/health before routing to it, and starts it again (with back-off, <see cref="Supervisor"/>) when it exits or stops
 /// answering. The child's stdin is a pipe from us and it runs with <c>exit_on_stdin_eof</c>, so
 /// it exits when the gateway dies, even by SIGKILL.
 /// </summary>
@@ -48,39 +49,28 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
         await Task.WhenAny(_firstReady.Task, Task.Delay(wait));
     }
 
-    private async Task SuperviseAsync()
-    {
-        var failures = 0;
-        while (!_stopping.IsCancellationRequested)
-        {
-            var started = Stopwatch.StartNew();
-            try
-            {
-                await RunOnceAsync(_stopping.Token);
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
-            {
-                LogStartFailed(_logger, _function.Name, e.Message);
-            }
+    private Task SuperviseAsync() => Supervisor.RunAsync(RunOrReportAsync, Restarting, _stopping.Token);
 
+    /// <summary>One run of the child; a child that could not start is logged and counts as a run that ended.</summary>
+    private async Task<bool> RunOrReportAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await RunOnceAsync(stopping);
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
+        {
+            LogStartFailed(_logger, _function.Name, e.Message);
+            return false;
+        }
+        finally
+        {
             _baseUri = null;
-            failures = started.Elapsed > TimeSpan.FromSeconds(30) ? 0 : failures + 1;
-            var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failures, 8))));
-            LogRestarting(_logger, _function.Name, DurationParser.Format(delay));
-            try
-            {
-                await Task.Delay(delay, _stopping.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
         }
     }
+
+    private void Restarting(bool started, TimeSpan delay) => LogRestarting(_logger, _function.Name, DurationParser.Format(delay));
 
     private async Task RunOnceAsync(CancellationToken stopping)
     {
@@ -117,7 +107,7 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
         info.Environment["port"] = "0";
         info.Environment["bind_address"] = "127.0.0.1";
         info.Environment["metrics_port"] = "0";
-        info.Environment["lock_file"] = Path.Combine(Path.GetTempPath(), $"fwatchdog-{Environment.ProcessId}-{_function.Name}.lock"); // one each (issue 10)
+        info.Environment["lock_file"] = Path.Combine(Path.GetTempPath(), $"fwatchdog-{Environment.ProcessId}-{_function.Name}.lock"); // one each: local functions never share a lock file
         info.Environment["healthcheck_interval"] = "0";
         info.Environment["exit_on_stdin_eof"] = "true";
 
@@ -156,7 +146,7 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
     private async Task WatchHealthAsync(Uri baseUri, Task exited, CancellationToken stopping)
     {
         // A child still starting (mode=http: its function's server boots) answers 503 until it is
-        // ready; that is patience, not a failure, for up to StartLimit (issue 13).
+        // ready; that is patience, not a failure, for up to StartLimit.
         var misses = 0;
         var starting = Stopwatch.StartNew();
         while (!exited.IsCompleted && (misses < 3 || (_baseUri is null && starting.Elapsed < StartLimit)))

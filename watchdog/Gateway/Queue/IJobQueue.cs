@@ -1,7 +1,9 @@
 namespace Fwatchdog.Gateway.Queue;
 
 /// <summary>
-/// The queue seam: the embedded SQLite queue implements it, and a NATS JetStream one can. Every
+/// The queue seam, implemented by the embedded SQLite queue (<see cref="SqliteJobQueue"/>) and
+/// the NATS JetStream one (<see cref="NatsJobQueue"/>). A backend reports that it cannot store or
+/// read with <see cref="QueueUnavailableException"/>, so callers need not know which one runs. Every
 /// method that changes a held job names the lease owner implicitly (this gateway instance) and
 /// does nothing when the lease was lost or the job was cancelled meanwhile.
 /// </summary>

@@ -9,7 +9,8 @@ namespace Fwatchdog.Gateway.Queue;
 /// without paying one disk flush per request. Each operation runs inside its own savepoint so
 /// one failing statement cannot undo its neighbours. A failing batch (another process holding the
 /// write lock past busy_timeout, a full disk, a read-only file) fails its operations and the loop
-/// goes on, so the queue writes again as soon as the fault is gone.
+/// goes on, so the queue writes again as soon as the fault is gone. A write SQLite refused, or one
+/// made after shutdown, fails with <see cref="QueueUnavailableException"/>, so callers need not know SQLite.
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
 {
@@ -39,7 +40,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         var operation = new Operation<T>(work);
         if (!_operations.Writer.TryWrite(operation))
         {
-            throw new ObjectDisposedException(nameof(SqliteWriter), "the queue is shut down");
+            throw new QueueUnavailableException("the queue is shut down");
         }
 
         return operation.Completion.Task;
@@ -93,6 +94,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>What SQLite refused is the queue being unavailable; anything else is a bug and stays as it is.</summary>
+    private static Exception Unavailable(Exception error) =>
+        error is SqliteException ? new QueueUnavailableException(error.Message, error) : error;
+
     private void TryRollback()
     {
         try
@@ -141,7 +146,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                _publish = () => Completion.TrySetException(e);
+                _publish = () => Completion.TrySetException(Unavailable(e));
                 savepoint.CommandText = "ROLLBACK TO op; RELEASE op";
                 savepoint.ExecuteNonQuery();
             }
@@ -149,6 +154,6 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
         public override void Publish() => _publish?.Invoke();
 
-        public override void Fail(Exception error) => Completion.TrySetException(error);
+        public override void Fail(Exception error) => Completion.TrySetException(Unavailable(error));
     }
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using Fwatchdog.Gateway.Functions;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Sync;
@@ -21,20 +20,12 @@ internal sealed partial class FunctionProxy(
 
     public async Task HandleAsync(HttpContext context)
     {
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var callId = CallIds.FromRequest(context.Request);
         var startTime = ProxyHeaders.NowNanoseconds(time);
         context.Response.Headers[ProxyHeaders.CallId] = callId;
         context.Response.Headers[ProxyHeaders.StartTime] = startTime;
-        if (!FunctionRoute.TryParse(rawTarget, Prefix, out var route))
+        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } route)
         {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route");
-            return;
-        }
-
-        if (route.EscapesBase)
-        {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.BadPath, "the path climbs above the function's root with \"..\"");
             return;
         }
 
@@ -83,7 +74,7 @@ internal sealed partial class FunctionProxy(
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
         {
             // Headers are gone already: abort so the caller sees a broken response, not a clean
-            // short one (house style 8).
+            // short one.
             var timedOut = deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested;
             status = context.RequestAborted.IsCancellationRequested ? 499 : timedOut ? 504 : 502;
             if (status != 499)
@@ -95,7 +86,7 @@ internal sealed partial class FunctionProxy(
         }
         finally
         {
-            // Every started call is finished in the metrics, whatever happened (issue 9, finding 5).
+            // Every started call is finished in the metrics, whatever happened.
             metrics.Finished(target.Name, status == 0 ? 500 : status, clock.Elapsed);
         }
     }

@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
 namespace Fwatchdog.Gateway.Sync;
 
 /// <summary>
@@ -14,6 +17,28 @@ internal readonly record struct FunctionRoute(string Name, string SubPath, strin
 
     /// <summary>True when <c>..</c> segments of the sub-path climb above the function's root (answered 400 bad_path).</summary>
     public bool EscapesBase { get; init; }
+
+    /// <summary>
+    /// The route of a request under <paramref name="prefix"/>, read from its raw target; null when
+    /// it has none (answered 404 not_found) or climbs above the function's root (answered 400 bad_path).
+    /// </summary>
+    public static async Task<FunctionRoute?> ReadAsync(HttpContext context, string prefix)
+    {
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        if (!TryParse(rawTarget, prefix, out var route))
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route");
+            return null;
+        }
+
+        if (route.EscapesBase)
+        {
+            await GatewayFailures.WriteAsync(context, GatewayFailure.BadPath, "the path climbs above the function's root with \"..\"");
+            return null;
+        }
+
+        return route;
+    }
 
     public static bool TryParse(string rawTarget, string prefix, out FunctionRoute route)
     {

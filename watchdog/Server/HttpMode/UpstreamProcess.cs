@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
+using Fwatchdog.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Server.HttpMode;
@@ -8,12 +9,11 @@ namespace Fwatchdog.Server.HttpMode;
 /// <summary>
 /// mode=http: runs <c>fprocess</c> once, through the same runner as every other child (its own
 /// process group, SIGTERM then SIGKILL after <c>kill_grace</c>), relays its stdout and stderr line
-/// by line, and knows when it is ready. When it exits it is started again with back-off, where the
-/// of-watchdog exits and leaves the restart to the container runtime (issue 13).
+/// by line, and knows when it is ready. When it exits it is started again with back-off
+/// (<see cref="Supervisor"/>), where the of-watchdog exits and leaves the restart to the container runtime.
 /// </summary>
 internal sealed partial class UpstreamProcess(WatchdogOptions options, IFunctionRunner runner, UpstreamProbe probe, ILogger<UpstreamProcess> logger) : IAsyncDisposable
 {
-    private static readonly TimeSpan StableRun = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(2);
     private readonly CancellationTokenSource _stopping = new();
     private Task _supervisor = Task.CompletedTask;
@@ -35,33 +35,12 @@ internal sealed partial class UpstreamProcess(WatchdogOptions options, IFunction
 
     public void Start() => _supervisor = Task.Run(SuperviseAsync);
 
-    private async Task SuperviseAsync()
-    {
-        var failures = 0;
-        while (!_stopping.IsCancellationRequested)
-        {
-            var clock = Stopwatch.StartNew();
-            var result = await RunOnceAsync();
-            _ready = _serving = false;
-            if (_stopping.IsCancellationRequested)
-            {
-                return;
-            }
+    private Task SuperviseAsync() => Supervisor.RunAsync(async _ => await RunOnceAsync(), Restarting, _stopping.Token);
 
-            // A process that ran for a while had a fresh start; one that keeps dying waits longer each time.
-            failures = clock.Elapsed > StableRun ? 1 : failures + 1;
-            var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * Math.Pow(2, Math.Min(failures - 1, 9))));
-            _state = $"{result.Message}; restarting in {DurationParser.Format(delay)}";
-            LogExited(logger, result.Message, DurationParser.Format(delay));
-            try
-            {
-                await Task.Delay(delay, _stopping.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+    private void Restarting(FunctionResult exit, TimeSpan delay)
+    {
+        _state = $"{exit.Message}; restarting in {DurationParser.Format(delay)}";
+        LogExited(logger, exit.Message, DurationParser.Format(delay));
     }
 
     private async Task<FunctionResult> RunOnceAsync()
