@@ -1,4 +1,4 @@
-using Fwatchdog.Server;
+using Fwatchdog.Server.ForkMode;
 using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Server;

@@ -1,5 +1,5 @@
 using Fwatchdog.Execution;
-using Fwatchdog.Server;
+using Fwatchdog.Server.ForkMode;
 
 namespace Fwatchdog.Tests.Server;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Fwatchdog.Configuration;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Reach;
-using Fwatchdog.Gateway.Sync;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Async;

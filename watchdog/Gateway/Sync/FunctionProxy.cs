@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

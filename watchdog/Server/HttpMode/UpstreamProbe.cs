@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using Fwatchdog.Configuration;
-using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Forwarding;
 
 namespace Fwatchdog.Server.HttpMode;
 

@@ -1,6 +1,6 @@
 using Fwatchdog.Configuration;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway;
-using Fwatchdog.Gateway.Sync;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 

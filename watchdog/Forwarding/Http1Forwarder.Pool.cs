@@ -1,4 +1,4 @@
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>
 /// Idle connections per function address. Each is watched while idle (<see cref="Http1Connection.WatchIdleAsync"/>):

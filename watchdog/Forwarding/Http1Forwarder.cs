@@ -3,11 +3,12 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using Fwatchdog.Gateway;
 using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>
 /// Forwards one call to an upstream over pooled HTTP/1.1 connections, full duplex: the request

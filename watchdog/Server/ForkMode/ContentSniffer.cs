@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// The Content-Type of output nothing else typed, from its first 512 bytes, with the table and

@@ -1,4 +1,4 @@
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>
 /// The upstream's response breaks HTTP/1.1 framing or syntax (RFC 9112): it is refused, never

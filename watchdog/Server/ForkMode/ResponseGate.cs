@@ -6,7 +6,7 @@ using Fwatchdog.Execution;
 using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Http;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// Holds the function's output back until the process exits or the output passes

@@ -6,7 +6,7 @@ using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// Feeds the request body to the child's stdin as it arrives (never the whole body in memory),

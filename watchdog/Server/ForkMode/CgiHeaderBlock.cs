@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// A CGI-style header block at the start of stdout (<c>cgi_response=true</c>): lines of

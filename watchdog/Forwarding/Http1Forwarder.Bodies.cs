@@ -5,7 +5,7 @@ using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>Body framing: the request pumped out (chunked when its length is unknown), the response copied in.</summary>
 internal sealed partial class Http1Forwarder

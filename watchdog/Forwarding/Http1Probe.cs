@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>
 /// One GET on a fresh connection, for health and readiness probes: the status of the answer,

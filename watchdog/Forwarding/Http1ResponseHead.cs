@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>How the body of a response is delimited (RFC 9112 section 6.3).</summary>
 internal enum Http1Framing

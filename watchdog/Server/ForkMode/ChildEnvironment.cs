@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// The classic watchdog's CGI-style variables, made safe: every value of a repeated header
