@@ -3,10 +3,10 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using Fwatchdog.Gateway;
 using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace Fwatchdog.Forwarding;
 
@@ -14,7 +14,7 @@ namespace Fwatchdog.Forwarding;
 /// Forwards one call to an upstream over pooled HTTP/1.1 connections, full duplex: the request
 /// body is pumped out while the response is already streaming back, so a function that answers
 /// while it still reads (cat, gzip, any filter) cannot stall the call, whatever the body size.
-/// It holds itself to RFC 9112 as a client (issue 9): responses are parsed strictly and refused
+/// It holds itself to RFC 9112 as a client: responses are parsed strictly and refused
 /// when anything would need a guess; a connection is reused only when its last response was
 /// completely and unambiguously framed and nothing else is readable on its socket (watched while
 /// it is idle, which closes it at the first byte nobody asked for or at the upstream's close, and
@@ -24,7 +24,8 @@ namespace Fwatchdog.Forwarding;
 /// before it reads cannot stall an upstream that answers while it reads; an answer that comes
 /// before the caller's body has ended is sent whole, and the rest of the body is read and thrown
 /// away so that such a caller gets it.
-/// Nothing here knows about functions or the registry: callers map the failures to their own reasons.
+/// Nothing here knows about functions, the gateway or the watchdog: what an app writes itself
+/// comes in as its own headers, and each app maps a <see cref="ForwarderError"/> to its own failures.
 /// </summary>
 internal sealed partial class Http1Forwarder : IDisposable
 {
@@ -32,28 +33,31 @@ internal sealed partial class Http1Forwarder : IDisposable
     private readonly ConcurrentDictionary<(string Host, int Port), IdleConnections> _idle = new();
     private readonly TimeProvider _time;
     private readonly SpoolLimits _spool;
+    private readonly IReadOnlySet<string> _ownHeaders;
     private readonly Func<string, int, CancellationToken, ValueTask<Socket>>? _connect;
 
+    /// <param name="ownHeaders">Headers the app writes itself, in both directions (a call id, X-Forwarded-For):
+    /// never copied from the caller's request or the upstream's response, and kept when a failed answer is reset.</param>
     /// <param name="connect">Opens a new connection to (host, port) instead of a plain connect,
-    /// e.g. one that checks the addresses the host resolves to; its SocketException is a connect failure.</param>
-    public Http1Forwarder(TimeProvider time, SpoolLimits spool, Func<string, int, CancellationToken, ValueTask<Socket>>? connect = null)
+    /// e.g. one that checks the addresses the host resolves to; its SocketException is a connect failure
+    /// (<see cref="ForwarderError.ConnectFailed"/>, with the exception in <see cref="ForwardResult.ConnectError"/>).</param>
+    public Http1Forwarder(TimeProvider time, SpoolLimits spool, IReadOnlySet<string> ownHeaders, Func<string, int, CancellationToken, ValueTask<Socket>>? connect = null)
     {
         _time = time;
         _spool = spool;
+        _ownHeaders = ownHeaders;
         _connect = connect;
     }
 
     /// <summary>
     /// Sends the request and copies the answer into <paramref name="context"/>'s response. Returns
-    /// the status sent, or the failure when none could be (the caller writes it if the response
-    /// has not started: <see cref="GatewayFailure.BadUpstreamResponse"/> for a response that broke
-    /// HTTP/1.1, <see cref="GatewayFailure.FunctionUnreachable"/> when the upstream could not be
-    /// reached or closed without answering, <see cref="GatewayFailure.UpstreamTimeout"/> when
-    /// <paramref name="cancellationToken"/> fired). Once the response has started, a failure
+    /// the status sent, or the <see cref="ForwarderError"/> when none could be (the caller writes
+    /// its own answer; the response has not started). Once the response has started, a failure
     /// throws (<see cref="IOException"/>, <see cref="OperationCanceledException"/>) and the caller aborts.
     /// </summary>
+    /// <param name="head">Extra request header lines, each ending in CRLF.</param>
     /// <param name="host">The Host header to send; the upstream's own authority when null.</param>
-    public async Task<(int Status, GatewayFailure Failure, string Detail)> ForwardAsync(
+    public async Task<ForwardResult> ForwardAsync(
         HttpContext context, Uri baseUri, string pathAndQuery, string head, CancellationToken cancellationToken, string? host = null)
     {
         var request = context.Request;
@@ -80,7 +84,7 @@ internal sealed partial class Http1Forwarder : IDisposable
             }
             catch (SocketException e)
             {
-                return (0, GatewayFailures.FromConnectError(e), $"cannot connect to {key.IdnHost}:{key.Port}: {e.Message}");
+                return ForwardResult.Failed(ForwarderError.ConnectFailed, $"cannot connect to {key.IdnHost}:{key.Port}: {e.Message}", e);
             }
 
             var reusable = false;
@@ -141,7 +145,7 @@ internal sealed partial class Http1Forwarder : IDisposable
                 // nothing after it (a 204 or HEAD answer followed by bytes is not reused).
                 reusable = pump.IsCompleted && pump.Result && !responseHead.Close && !responseHead.Http10
                     && (bodyless || responseHead.Framing != Http1Framing.UntilClose) && connection.IsDrained;
-                return (responseHead.Status, GatewayFailure.None, "");
+                return ForwardResult.Answered(responseHead.Status);
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !context.Response.HasStarted)
             {
@@ -150,13 +154,13 @@ internal sealed partial class Http1Forwarder : IDisposable
                 if (body?.Error is { } refused)
                 {
                     // The caller's fault, not the upstream's: it hears why, with Kestrel's status (400, or 413 past a size limit).
-                    return (0, body.Status == StatusCodes.Status413PayloadTooLarge ? GatewayFailure.BodyTooLarge : GatewayFailure.BadRequestBody,
+                    return ForwardResult.Failed(body.Status == StatusCodes.Status413PayloadTooLarge ? ForwarderError.RequestBodyTooLarge : ForwarderError.RequestBodyMalformed,
                         $"the request body was refused: {refused.Message}");
                 }
 
-                var failure = cancellationToken.IsCancellationRequested ? GatewayFailure.UpstreamTimeout
-                    : e is Http1ResponseException ? GatewayFailure.BadUpstreamResponse : GatewayFailure.FunctionUnreachable;
-                return (0, failure, $"the call to {key.IdnHost}:{key.Port} failed: {e.Message}");
+                var error = cancellationToken.IsCancellationRequested ? ForwarderError.Cancelled
+                    : e is Http1ResponseException ? ForwarderError.BadResponse : ForwarderError.NoResponse;
+                return ForwardResult.Failed(error, $"the call to {key.IdnHost}:{key.Port} failed: {e.Message}");
             }
             finally
             {
@@ -184,11 +188,11 @@ internal sealed partial class Http1Forwarder : IDisposable
     }
 
     /// <summary>Forgets the status and headers taken from a response that then failed, so the caller can write its own.</summary>
-    private static void ResetResponse(HttpResponse response, Http1ResponseHead? head)
+    private void ResetResponse(HttpResponse response, Http1ResponseHead? head)
     {
         foreach (var (name, _) in head?.Headers ?? [])
         {
-            if (!ProxyHeaders.IsSetByGateway(name))
+            if (!_ownHeaders.Contains(name))
             {
                 response.Headers.Remove(name);
             }
@@ -205,7 +209,7 @@ internal sealed partial class Http1Forwarder : IDisposable
         return body;
     }
 
-    private static byte[] BuildHead(HttpContext context, Uri baseUri, string host, string pathAndQuery, string extraHeaders, bool hasBody, byte[]? small)
+    private byte[] BuildHead(HttpContext context, Uri baseUri, string host, string pathAndQuery, string extraHeaders, bool hasBody, byte[]? small)
     {
         var request = context.Request;
         var root = baseUri.AbsolutePath.TrimEnd('/');
@@ -215,7 +219,7 @@ internal sealed partial class Http1Forwarder : IDisposable
         var connection = request.Headers.Connection;
         foreach (var (name, values) in request.Headers)
         {
-            if (ProxyHeaders.IsHopByHop(name, connection) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || ProxyHeaders.IsSetByGateway(name))
+            if (!Crosses(name, connection))
             {
                 continue;
             }
@@ -245,7 +249,7 @@ internal sealed partial class Http1Forwarder : IDisposable
         return small is null ? head : [.. head, .. small];
     }
 
-    private static void CopyHeaders(Http1ResponseHead head, HttpResponse response, bool bodyless)
+    private void CopyHeaders(Http1ResponseHead head, HttpResponse response, bool bodyless)
     {
         string[] connection = [];
         foreach (var (name, value) in head.Headers)
@@ -258,7 +262,7 @@ internal sealed partial class Http1Forwarder : IDisposable
 
         foreach (var (name, value) in head.Headers)
         {
-            if (ProxyHeaders.IsHopByHop(name, connection) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || ProxyHeaders.IsSetByGateway(name))
+            if (!Crosses(name, connection))
             {
                 continue;
             }
@@ -282,4 +286,7 @@ internal sealed partial class Http1Forwarder : IDisposable
         }
     }
 
+    /// <summary>Whether a header goes across: not hop-by-hop, not framing (each side frames its own message), not one the app writes itself.</summary>
+    private bool Crosses(string name, StringValues connection) =>
+        !HopByHopHeaders.IsHopByHop(name, connection) && !name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && !_ownHeaders.Contains(name);
 }

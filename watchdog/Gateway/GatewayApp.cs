@@ -103,11 +103,11 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var retries = new RetryPolicy(options.RetryCodes, options.InitialRetryWait, options.MaxRetryWait);
         var runner = new JobRunner(queue, registry, client, retries, spool, callbacks, metrics, time, loggers.CreateLogger<JobRunner>());
         var dispatcher = new AsyncDispatcher(options, queue, registry, runner, callbacks, time, loggers.CreateLogger<AsyncDispatcher>());
-        var forwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes));
+        var forwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes), ProxyHeaders.SetByGateway);
 
         // Hosts that callers' names chose (upstream_template) get their own pool, whose every
         // new connection checks where the name resolves.
-        var checkedForwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes), Reach.CheckedConnect.ConnectAsync);
+        var checkedForwarder = new Http1Forwarder(time, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes), ProxyHeaders.SetByGateway, Reach.CheckedConnect.ConnectAsync);
         var proxy = new FunctionProxy(registry, forwarder, checkedForwarder, metrics, time, loggers.CreateLogger<FunctionProxy>());
         var admissions = new QueueAdmission(options, registry, queue, new DiskBudget(Path.GetFullPath(options.DataDir), options.AsyncMaxDiskBytes, time));
         var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, admissions, metrics, loggers.CreateLogger<AsyncAcceptHandler>());

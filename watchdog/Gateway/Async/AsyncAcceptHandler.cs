@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
@@ -228,7 +229,7 @@ internal sealed partial class AsyncAcceptHandler(
         var connection = request.Headers.Connection;
         foreach (var (name, values) in request.Headers)
         {
-            if (ProxyHeaders.IsHopByHop(name, connection) || NotStored.Contains(name) || (!options.AsyncKeepCredentials && Credentials.Contains(name)))
+            if (HopByHopHeaders.IsHopByHop(name, connection) || NotStored.Contains(name) || (!options.AsyncKeepCredentials && Credentials.Contains(name)))
             {
                 continue;
             }
