@@ -63,8 +63,6 @@ internal sealed partial class Http1Forwarder : IDisposable
         var request = context.Request;
         var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
         var small = hasBody && request.ContentLength is <= 16 * 1024 ? await ReadSmallBodyAsync(request, cancellationToken) : null;
-        var headBytes = BuildHead(context, baseUri, host ?? baseUri.Authority, pathAndQuery, head, hasBody, small);
-        var key = (baseUri.IdnHost, baseUri.Port);
         await using var spool = new ResponseSpool(context.Response.BodyWriter, _spool, cancellationToken);
         if (!hasBody || small is not null)
         {
@@ -73,118 +71,174 @@ internal sealed partial class Http1Forwarder : IDisposable
 
         // A streamed body is read while the answer is awaited: if it breaks HTTP/1.1, the wait ends.
         using var body = hasBody && small is null ? new CallerBody(cancellationToken) : null;
-        var reading = body?.Token ?? cancellationToken;
-
+        var call = new Call(context, BuildHead(context, baseUri, host ?? baseUri.Authority, pathAndQuery, head, hasBody, small),
+            (baseUri.IdnHost, baseUri.Port), spool, body, cancellationToken);
         for (var attempt = 0; ; attempt++)
         {
             Http1Connection connection;
             try
             {
-                connection = attempt == 0 && Rent(key) is { } pooled ? pooled : await Http1Connection.ConnectAsync(key.IdnHost, key.Port, _connect, cancellationToken);
+                connection = await RentOrConnectAsync(call.Key, attempt == 0, cancellationToken);
             }
             catch (SocketException e)
             {
-                return ForwardResult.Failed(ForwarderError.ConnectFailed, $"cannot connect to {key.IdnHost}:{key.Port}: {e.Message}", e);
+                return ForwardResult.Failed(ForwarderError.ConnectFailed, $"cannot connect to {call.Key.Host}:{call.Key.Port}: {e.Message}", e);
             }
 
-            var reusable = false;
-            var finished = false;
-            var pump = Task.FromResult(true);
-            CancellationTokenSource? pumping = null;
-            Http1ResponseHead? responseHead = null;
-            try
+            if (await ExchangeAsync(call, connection, attempt == 0) is { } result)
             {
-                try
-                {
-                    await connection.Stream.WriteAsync(headBytes, cancellationToken);
-                }
-                catch (Exception e) when (e is IOException or SocketException && connection.Reused && attempt == 0 && connection.FailedWriteSentNothing(headBytes.Length))
-                {
-                    // The pooled connection died between the reuse check and the write, and not a
-                    // byte of the request left (Go's nothingWrittenError): safe to send it again,
-                    // whatever the method, since the caller's body has not been read yet.
-                    continue;
-                }
-
-                if (body is not null)
-                {
-                    pumping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    pump = PumpBodyAsync(request.Body, connection.Stream, request.ContentLength, spool, body, pumping.Token, cancellationToken);
-                }
-
-                // From here on the upstream may have seen the request: no retry, whatever happens.
-                responseHead = await connection.ReadHeadAsync(reading)
-                    ?? throw new IOException("the upstream closed the connection without answering");
-                var bodyless = HttpMethods.IsHead(request.Method) || responseHead.Status is 204 or 304;
-                if (bodyless && responseHead.Framing == Http1Framing.Chunked && responseHead.Status != 304 && !HttpMethods.IsHead(request.Method))
-                {
-                    throw new Http1ResponseException("the upstream sent Transfer-Encoding with 204 No Content");
-                }
-
-                context.Response.StatusCode = responseHead.Status;
-                CopyHeaders(responseHead, context.Response, bodyless);
-                if (!bodyless)
-                {
-                    await CopyBodyAsync(connection, responseHead, new BodySink(context.Response, spool), reading);
-                }
-
-                if (!pump.IsCompleted)
-                {
-                    // An answer that came before the caller finished its body (a 401, a 413) is
-                    // complete: the rest of the body goes to the bin, not to the upstream.
-                    await pumping!.CancelAsync();
-                }
-
-                // The answer is whole (a chunked one with its last chunk) before the rest of the
-                // caller's body is read below: a caller may wait for it before it sends more, or stop.
-                await spool.CompleteAsync(cancellationToken);
-                await context.Response.CompleteAsync();
-                finished = true;
-
-                // Reuse needs the whole request sent, an unambiguous end of the response and
-                // nothing after it (a 204 or HEAD answer followed by bytes is not reused).
-                reusable = pump.IsCompleted && pump.Result && !responseHead.Close && !responseHead.Http10
-                    && (bodyless || responseHead.Framing != Http1Framing.UntilClose) && connection.IsDrained;
-                return ForwardResult.Answered(responseHead.Status);
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !context.Response.HasStarted)
-            {
-                finished = true;
-                ResetResponse(context.Response, responseHead);
-                if (body?.Error is { } refused)
-                {
-                    // The caller's fault, not the upstream's: it hears why, with Kestrel's status (400, or 413 past a size limit).
-                    return ForwardResult.Failed(body.Status == StatusCodes.Status413PayloadTooLarge ? ForwarderError.RequestBodyTooLarge : ForwarderError.RequestBodyMalformed,
-                        $"the request body was refused: {refused.Message}");
-                }
-
-                var error = cancellationToken.IsCancellationRequested ? ForwarderError.Cancelled
-                    : e is Http1ResponseException ? ForwarderError.BadResponse : ForwarderError.NoResponse;
-                return ForwardResult.Failed(error, $"the call to {key.IdnHost}:{key.Port} failed: {e.Message}");
-            }
-            finally
-            {
-                if (reusable)
-                {
-                    Return(key, connection);
-                }
-                else
-                {
-                    pumping?.Cancel();
-                    connection.Dispose();
-                }
-
-                if (!finished && context.Response.HasStarted)
-                {
-                    context.Abort(); // a broken answer: the caller's body is not worth reading
-                }
-
-                // The pump reads what is left of the caller's body (never cancelled half-way, or
-                // the server could not drain it): a caller that sends before it reads gets the answer.
-                await pump;
-                pumping?.Dispose();
+                return result;
             }
         }
+    }
+
+    /// <summary>
+    /// One try on one connection: sends the request, copies the answer, and gives the connection
+    /// back to the pool when its framing allows. Null when the request may be sent again on a new
+    /// connection because not a byte of it left.
+    /// </summary>
+    private async Task<ForwardResult?> ExchangeAsync(Call call, Http1Connection connection, bool firstAttempt)
+    {
+        var response = call.Context.Response;
+        var reusable = false;
+        var finished = false;
+        var pump = BodyPump.None;
+        Http1ResponseHead? head = null;
+        try
+        {
+            if (!await TrySendHeadAsync(call, connection, firstAttempt))
+            {
+                return null;
+            }
+
+            pump = BodyPump.Start(call.Context.Request, connection.Stream, call.Spool, call.Body, call.Deadline);
+
+            // From here on the upstream may have seen the request: no retry, whatever happens.
+            head = await ReadResponseHeadAsync(connection, call);
+            await CopyResponseAsync(call, connection, head);
+            await pump.StopSendingAsync();
+
+            // The answer is whole (a chunked one with its last chunk) before the rest of the
+            // caller's body is read: a caller may wait for it before it sends more, or stop.
+            await call.Spool.CompleteAsync(call.Deadline);
+            await response.CompleteAsync();
+            finished = true;
+            reusable = IsReusable(call.Context.Request, connection, head, pump);
+            return ForwardResult.Answered(head.Status);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !response.HasStarted)
+        {
+            finished = true;
+            ResetResponse(response, head);
+            return Failure(call, e);
+        }
+        finally
+        {
+            Release(call.Key, connection, reusable, pump);
+            if (!finished && response.HasStarted)
+            {
+                call.Context.Abort(); // a broken answer: the caller's body is not worth reading
+            }
+
+            // The pump reads what is left of the caller's body (never cancelled half-way, or
+            // the server could not drain it): a caller that sends before it reads gets the answer.
+            await pump.DisposeAsync();
+        }
+    }
+
+    private async Task<Http1Connection> RentOrConnectAsync((string Host, int Port) key, bool mayReuse, CancellationToken cancellationToken) =>
+        mayReuse && Rent(key) is { } pooled ? pooled : await Http1Connection.ConnectAsync(key.Host, key.Port, _connect, cancellationToken);
+
+    /// <summary>Writes the request head (and a small body with it); false when a pooled connection died before a byte of it left.</summary>
+    private static async Task<bool> TrySendHeadAsync(Call call, Http1Connection connection, bool firstAttempt)
+    {
+        try
+        {
+            await connection.Stream.WriteAsync(call.Head, call.Deadline);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or SocketException && connection.Reused && firstAttempt && connection.FailedWriteSentNothing(call.Head.Length))
+        {
+            // The pooled connection died between the reuse check and the write, and not a
+            // byte of the request left (Go's nothingWrittenError): safe to send it again,
+            // whatever the method, since the caller's body has not been read yet.
+            return false;
+        }
+    }
+
+    /// <summary>The final response head; a 204 with Transfer-Encoding is refused, and so is no answer at all.</summary>
+    private static async Task<Http1ResponseHead> ReadResponseHeadAsync(Http1Connection connection, Call call)
+    {
+        var head = await connection.ReadHeadAsync(call.Reading)
+            ?? throw new IOException("the upstream closed the connection without answering");
+        if (head.Status == 204 && head.Framing == Http1Framing.Chunked && !HttpMethods.IsHead(call.Context.Request.Method))
+        {
+            throw new Http1ResponseException("the upstream sent Transfer-Encoding with 204 No Content");
+        }
+
+        return head;
+    }
+
+    /// <summary>Status, headers and (unless the method or status has none) the body, into the caller's response.</summary>
+    private async Task CopyResponseAsync(Call call, Http1Connection connection, Http1ResponseHead head)
+    {
+        var response = call.Context.Response;
+        var bodyless = IsBodyless(call.Context.Request, head);
+        response.StatusCode = head.Status;
+        CopyHeaders(head, response, bodyless);
+        if (!bodyless)
+        {
+            await CopyBodyAsync(connection, head, new BodySink(response, call.Spool), call.Reading);
+        }
+    }
+
+    private static bool IsBodyless(HttpRequest request, Http1ResponseHead head) =>
+        HttpMethods.IsHead(request.Method) || head.Status is 204 or 304;
+
+    /// <summary>
+    /// Reuse needs the whole request sent, an unambiguous end of the response and nothing after it
+    /// (a 204 or HEAD answer followed by bytes is not reused).
+    /// </summary>
+    private static bool IsReusable(HttpRequest request, Http1Connection connection, Http1ResponseHead head, BodyPump pump) =>
+        pump.SentWholeBody && !head.Close && !head.Http10
+        && (IsBodyless(request, head) || head.Framing != Http1Framing.UntilClose) && connection.IsDrained;
+
+    /// <summary>Why no answer could be sent: the caller's body, the deadline, a broken response, or a connection that broke first.</summary>
+    private static ForwardResult Failure(Call call, Exception e)
+    {
+        if (call.Body?.Error is { } refused)
+        {
+            // The caller's fault, not the upstream's: it hears why, with Kestrel's status (400, or 413 past a size limit).
+            return ForwardResult.Failed(call.Body.Status == StatusCodes.Status413PayloadTooLarge ? ForwarderError.RequestBodyTooLarge : ForwarderError.RequestBodyMalformed,
+                $"the request body was refused: {refused.Message}");
+        }
+
+        var error = call.Deadline.IsCancellationRequested ? ForwarderError.Cancelled
+            : e is Http1ResponseException ? ForwarderError.BadResponse : ForwarderError.NoResponse;
+        return ForwardResult.Failed(error, $"the call to {call.Key.Host}:{call.Key.Port} failed: {e.Message}");
+    }
+
+    /// <summary>Gives a cleanly ended connection back to the pool; any other is closed, and a body still being sent to it stops.</summary>
+    private void Release((string Host, int Port) key, Http1Connection connection, bool reusable, BodyPump pump)
+    {
+        if (reusable)
+        {
+            Return(key, connection);
+            return;
+        }
+
+        pump.StopSending();
+        connection.Dispose();
+    }
+
+    /// <summary>One forwarded call: what every try sends and where the answer goes.</summary>
+    /// <param name="Head">The request head, with a small body after it.</param>
+    /// <param name="Body">The caller's streamed body; null when it was small or there is none.</param>
+    /// <param name="Deadline">The call's token: the caller's deadline, the caller leaving.</param>
+    private sealed record Call(HttpContext Context, byte[] Head, (string Host, int Port) Key, ResponseSpool Spool, CallerBody? Body, CancellationToken Deadline)
+    {
+        /// <summary>What reads from the upstream wait on: the deadline, and a refused caller's body.</summary>
+        public CancellationToken Reading => Body?.Token ?? Deadline;
     }
 
     /// <summary>Forgets the status and headers taken from a response that then failed, so the caller can write its own.</summary>
