@@ -52,7 +52,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         // Kestrel's default waits for each read with a one-byte MSG_PEEK before it takes a buffer:
         // one more system call per receive, 4 KiB at a time. A function serves few connections, so
-        // the 4 KiB an idle connection then holds is cheap (issue 14).
+        // the 4 KiB an idle connection then holds is cheap.
         builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
@@ -67,7 +67,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes > 0 ? options.MaxRequestBytes : null;
 
             // Our own read/write timeouts rule; Kestrel's minimum data rates would otherwise abort
-            // slow uploads and downloads with surprises (users-voice, notes for Kestrel).
+            // slow uploads and downloads with surprises.
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.Limits.MinResponseDataRate = null;
             if (options.ReadTimeout > TimeSpan.Zero)

@@ -6,7 +6,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// mode=http (issue 13) against a real function server (Fixtures/upstream.py): readiness, pass-through
+/// mode=http against a real function server (Fixtures/upstream.py): readiness, pass-through
 /// both ways, streaming, exec_timeout, restarts, max_inflight and big bodies.
 /// </summary>
 public sealed class HttpModeSpecs

@@ -38,7 +38,7 @@ internal sealed partial class AsyncAcceptHandler(
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var callId = CallIds.ForQueuedCall(context.Request);
 
-        // Every answer names the call id, refusals too, so a caller can match its logs (issue 9).
+        // Every answer names the call id, refusals too, so a caller can match its logs.
         context.Response.Headers[ProxyHeaders.CallId] = callId;
         if (!FunctionRoute.TryParse(rawTarget, Prefix, out var route))
         {
@@ -98,7 +98,7 @@ internal sealed partial class AsyncAcceptHandler(
         }
         catch (QueueUnavailableException e)
         {
-            // data_dir is full or read-only: our fault, not the caller's (issue 10).
+            // data_dir is full or read-only: our fault, not the caller's.
             await QueueUnavailableAsync(context, route.Name, e.Message);
             return;
         }

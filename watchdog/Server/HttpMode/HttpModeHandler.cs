@@ -182,7 +182,7 @@ internal sealed partial class HttpModeHandler(
     /// <summary>
     /// http_buffer_req_body: the whole body is read first (held in memory up to 30 KiB, in a temp
     /// file past that), so the function gets a Content-Length instead of chunked encoding. Unlike the
-    /// of-watchdog's, this one works (watchdog-reference 2.6, weak points).
+    /// of-watchdog's, this one works.
     /// </summary>
     private static async Task BufferBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
