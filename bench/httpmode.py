@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mode=http benchmarks (issue 13): the AOT fwatchdog in mode=http in front of the bare Kestrel
+"""mode=http benchmarks: the AOT fwatchdog in mode=http in front of the bare Kestrel
 hello (bench/Hello) against the hello hit directly, in the same run; p50 at one connection; and
 1 GiB through an upstream that streams the body back. Reuses bench/run.py's helpers."""
 import os, shutil, subprocess, sys, tempfile, time

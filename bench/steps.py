@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Cold start and idle RSS of several watchdog binaries, interleaved with the bare Kestrel hello in
-one run, as a markdown table: what each step of a change bought (issue 14).
+one run, as a markdown table: what each step of a change bought.
 Usage: python3 bench/steps.py [--starts N] "label=path/to/fwatchdog" ...   (the last = ends the label)
 (build the hello first: dotnet publish bench/Hello -c Release -r linux-x64 -o artifacts/hello)"""
 import os, statistics, sys, time

@@ -1,4 +1,4 @@
-// The cost of the forwarder's reuse check (issue 9): before a pooled connection carries another
+// The cost of the forwarder's reuse check: before a pooled connection carries another
 // request, Http1Connection.IsIdleAndClean polls its socket once with a zero timeout. This times
 // exactly that call on an idle loopback connection. Run: dotnet run -c Release bench/ReuseCheck/reuse-check.cs
 using System.Diagnostics;

@@ -1,7 +1,9 @@
 using Fwatchdog.Configuration;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Configuration;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class ByteSizeParserTests
 {
     [Theory]

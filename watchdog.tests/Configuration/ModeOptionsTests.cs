@@ -1,8 +1,10 @@
 using Fwatchdog.Configuration;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Configuration;
 
-/// <summary>The of-watchdog's mode settings (issue 13): its names, aliases and every bad value reported.</summary>
+/// <summary>The of-watchdog's mode settings: its names, aliases and every bad value reported.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class ModeOptionsTests
 {
     private static readonly Dictionary<string, string> NoFlags = [];
@@ -89,15 +91,6 @@ public sealed class ModeOptionsTests
         var outcome = WatchdogOptions.Parse(new Dictionary<string, string?> { ["mode"] = "static", ["static_path"] = "/no/such/folder" }, NoFlags);
 
         outcome.Errors.Should().ContainSingle().Which.Should().Contain("static_path=\"/no/such/folder\"").And.Contain("does not exist");
-    }
-
-    [Fact]
-    public async Task A_bad_mode_exits_2_naming_the_variable_and_value()
-    {
-        var (exitCode, output) = await Tests.Infrastructure.WatchdogProcess.RunAsync(new Dictionary<string, string> { ["fprocess"] = "cat", ["mode"] = "htp" });
-
-        exitCode.Should().Be(2);
-        output.Should().Contain("mode=\"htp\"");
     }
 
     private static Dictionary<string, string?> Env(params (string Name, string? Value)[] pairs)

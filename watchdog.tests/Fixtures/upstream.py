@@ -1,7 +1,8 @@
 """A function server for the mode=http specs (standard library only).
 
 python3 upstream.py PORT STATE_DIR
-  Listens on 127.0.0.1:PORT once STATE_DIR/gate exists (so specs control "not ready").
+  Writes STATE_DIR/booting at once, and listens on 127.0.0.1:PORT once STATE_DIR/gate exists
+  (so specs control "not ready").
   GET  /healthz        200 once STATE_DIR/healthy exists, else 503 (for ready_path)
   ANY  /inspect...     201 with the method, raw target, headers and body as text;
                        X-Want-Status sets the status; two X-Reply headers come back
@@ -136,6 +137,7 @@ def on_term(signum, frame):
 
 signal.signal(signal.SIGTERM, on_term)
 print("upstream: waiting for the gate", flush=True)
+mark("booting")
 while not exists("gate"):
     time.sleep(0.05)
 server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)

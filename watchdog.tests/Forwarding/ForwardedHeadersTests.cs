@@ -1,10 +1,12 @@
 using System.Net;
 using System.Text;
 using Fwatchdog.Forwarding;
+using Fwatchdog.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Forwarding;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class ForwardedHeadersTests
 {
     [Theory]

@@ -1,8 +1,10 @@
 using Fwatchdog.Gateway.Queue;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 
 /// <summary>The workers' round-robin across functions.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class FairTurnsTests
 {
     [Fact]

@@ -2,9 +2,11 @@ using Fwatchdog.Gateway;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewayUnitTests
 {
     [Theory]
@@ -126,7 +128,7 @@ public sealed class GatewayUnitTests
     {
         var errors = new List<string>();
         StackFile.Parse("s.json", """{ "functions": { "bad name": { "upstream": "http://x" }, "x": { "upstream": "http://x", "environment": { "a": "b" } }, "y": { "fprocess": "cat", "max_concurrency": 0 }, "z": { "fprocess": "cat", "colour": "red" } } }""", hasTemplate: false, errors);
-        errors.Should().HaveCount(4, "every problem is named, not only the first (issue 10)")
+        errors.Should().HaveCount(4, "every problem is named, not only the first")
             .And.Contain(e => e.Contains("functions.z.colour: unknown property", StringComparison.Ordinal));
 
         errors.Clear();

@@ -1,8 +1,10 @@
 using System.Net;
 using Fwatchdog.Gateway.Reach;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class RefusedAddressesTests
 {
     [Theory]

@@ -1,8 +1,10 @@
 using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 
-/// <summary>The stack file is checked whole at load time (issue 10, finding 6): every problem, each with its JSON path.</summary>
+/// <summary>The stack file is checked whole at load time: every problem, each with its JSON path.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class StackFileTests
 {
     [Fact]

@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Fwatchdog.Hosting;
+using Fwatchdog.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Tests.Hosting;
 
 /// <summary>The log line format is the one the SimpleConsole formatter wrote (single line, UTC), which log shippers already parse.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed partial class LineLoggerTests
 {
     [Fact]

@@ -1,9 +1,11 @@
 using System.Text;
 using Fwatchdog.Hosting;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Hosting;
 
 /// <summary>The Prometheus text format (0.0.4) as scrapers parse it: HELP, TYPE, escaped labels, cumulative buckets.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class MetricsRegistryTests
 {
     [Fact]

@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Fwatchdog.Hosting;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Hosting;
 
 /// <summary>Call ids are random version 4 UUIDs, as Guid.NewGuid made them, whatever thread asks.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed partial class UuidTests
 {
     [Fact]

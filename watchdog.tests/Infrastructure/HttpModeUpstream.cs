@@ -4,7 +4,7 @@ using Fwatchdog.Configuration;
 namespace Fwatchdog.Tests.Infrastructure;
 
 /// <summary>
-/// The state folder and free port of one Fixtures/upstream.py function server (mode=http specs):
+/// The state folder and port (<see cref="Ports.Unshared"/>) of one Fixtures/upstream.py function server (mode=http specs):
 /// files in the folder open its gate, make it healthy, and record what it saw.
 /// </summary>
 internal sealed class HttpModeUpstream : IDisposable
@@ -12,7 +12,7 @@ internal sealed class HttpModeUpstream : IDisposable
     public HttpModeUpstream()
     {
         State = Directory.CreateTempSubdirectory("upstream-").FullName;
-        Port = TestWatchdog.FreePort();
+        Port = Ports.Unshared();
     }
 
     public string State { get; }

@@ -23,7 +23,7 @@ public sealed class NatsCluster : IAsyncDisposable
 
     public static async Task<NatsCluster> StartAsync(int size = 3)
     {
-        var routes = Enumerable.Range(0, size).Select(_ => TestWatchdog.FreePort()).ToList();
+        var routes = Enumerable.Range(0, size).Select(_ => Ports.Unshared()).ToList();
         var all = string.Join(",", routes.Select(p => $"nats://127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}"));
         var nodes = routes.Select((route, i) => new NatsServer(
         [

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace Fwatchdog.Tests.Infrastructure;
 
 /// <summary>
-/// A real nats-server (the Debian package) with JetStream on a free loopback port and a temp
+/// A real nats-server (the Debian package) with JetStream on a loopback port (<see cref="Ports.Unshared"/>, so a restart finds it free) and a temp
 /// store folder; stopped and deleted after. <see cref="RestartAsync"/> stops it and starts it
 /// again on the same port and store, as an outage would.
 /// </summary>
@@ -25,7 +25,7 @@ public sealed class NatsServer : IAsyncDisposable
     internal NatsServer(IReadOnlyList<string> extra)
     {
         _extra = extra;
-        Port = TestWatchdog.FreePort();
+        Port = Ports.Unshared();
         Start();
     }
 
@@ -81,7 +81,7 @@ public sealed class NatsServer : IAsyncDisposable
     {
         // nats-server runs under a guard that holds a pipe from this test host: when the host goes
         // away by any path (a spec that timed out, a crash, SIGKILL), the pipe closes and the guard
-        // kills nats-server, so no run leaves one behind (issue 10, finding 8).
+        // kills nats-server, so no run leaves one behind.
         var info = new ProcessStartInfo("bash")
         {
             RedirectStandardInput = true,

@@ -11,6 +11,9 @@ namespace Fwatchdog.Tests.Infrastructure;
 /// </summary>
 internal sealed class NetworkNamespace : IAsyncDisposable
 {
+    /// <summary>Why a spec that makes one needs root.</summary>
+    public const string Needs = "unshare --net --pid --mount and mount -t tmpfs make the fresh network and /tmp the docs' commands run in";
+
     private readonly Process _holder;
     private readonly int _init;
     private readonly List<Process> _shells = [];

@@ -15,6 +15,9 @@ internal static class Processes
     public static IReadOnlyList<int> Zombies(int parent) =>
         All().Where(pid => Stat(pid) is { State: 'Z' } stat && stat.Parent == parent).ToList();
 
+    /// <summary>The processes (zombies too) whose parent is <paramref name="parent"/>.</summary>
+    public static IReadOnlyList<int> ChildrenOf(int parent) => All().Where(pid => ParentOf(pid) == parent).ToList();
+
     /// <summary>Every process id in /proc.</summary>
     public static IEnumerable<int> All() =>
         Directory.EnumerateDirectories("/proc")

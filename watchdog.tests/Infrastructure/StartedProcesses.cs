@@ -5,8 +5,7 @@ namespace Fwatchdog.Tests.Infrastructure;
 
 /// <summary>
 /// Processes the test run started that could outlive it. A spec that times out never reaches its
-/// <c>await using</c>, so its server would be left running after the test host exits (issue 10,
-/// finding 8): when the test host exits, whatever is still alive here is killed with its tree.
+/// <c>await using</c>, so its server would be left running after the test host exits: when the test host exits, whatever is still alive here is killed with its tree.
 /// </summary>
 internal static class StartedProcesses
 {

@@ -109,7 +109,7 @@ internal sealed class TestGateway : IAsyncDisposable
 
     /// <summary>
     /// Settings for a gateway run as a real process (<c>fwatchdog gateway</c>) with its stack file
-    /// and data in <paramref name="folder"/>: loopback, free ports, a 1 s lease so a killed
+    /// and data in <paramref name="folder"/>: loopback, port 0, a 1 s lease so a killed
     /// gateway's calls come back quickly.
     /// </summary>
     public static Dictionary<string, string> ProcessEnvironment(string folder, string stack)

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Fwatchdog.Configuration;
 
 namespace Fwatchdog.Tests.Infrastructure;
@@ -54,13 +53,6 @@ internal sealed class TestWatchdog : IAsyncDisposable
         StartAsync($"sh {Fixture(script)}", configure);
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

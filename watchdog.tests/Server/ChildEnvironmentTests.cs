@@ -1,8 +1,10 @@
 using Fwatchdog.Server.ForkMode;
+using Fwatchdog.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Server;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class ChildEnvironmentTests
 {
     [Theory]

@@ -1,9 +1,11 @@
 using System.Text;
 using Fwatchdog.Server.ForkMode;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Server;
 
 /// <summary>Rows checked against Go's net/http DetectContentType (sniff.go and its sniff_test.go cases).</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class ContentSnifferTests
 {
     [Theory]

@@ -1,8 +1,10 @@
 using Fwatchdog.Execution;
 using Fwatchdog.Server.ForkMode;
+using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Server;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class OutcomeStatusTests
 {
     [Theory]

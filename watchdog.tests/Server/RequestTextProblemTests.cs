@@ -1,9 +1,11 @@
 using Fwatchdog.Server;
+using Fwatchdog.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Fwatchdog.Tests.Server;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class RequestTextProblemTests
 {
     [Theory]

@@ -4,9 +4,10 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// Chaining functions through callbacks (issue 9, finding 10): an X-Callback-Url pointing at the
+/// Chaining functions through callbacks: an X-Callback-Url pointing at the
 /// same gateway's /async-function/ starts a second call with its own id, linked to the first.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class AsyncChainingSpecs
 {
     [Fact(Timeout = 60_000)]

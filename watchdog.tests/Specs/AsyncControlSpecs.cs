@@ -77,12 +77,11 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
         var callback = await receiver.NextAsync();
         File.Delete(secretFile);
 
+        callback.Text.Should().Be("signed body");
         var timestamp = callback.Header("X-Callback-Timestamp");
         var signed = Encoding.UTF8.GetBytes(timestamp + "." + callback.Header("X-Call-Id") + ".").Concat(callback.Body).ToArray();
         var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData("s3cret"u8, signed));
         callback.Header("X-Callback-Signature").Should().Be(expected);
-        var tampered = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData("s3cret"u8, signed.Append((byte)'!').ToArray()));
-        callback.Header("X-Callback-Signature").Should().NotBe(tampered);
     }
 
     [Fact(Timeout = 30_000)]
@@ -233,8 +232,9 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
     public async Task Finished_calls_are_forgotten_after_async_retention()
     {
         await using var function = await TestUpstream.StartAsync();
-        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["async_retention"] = "1s" });
+        await using var gateway = await StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["async_retention"] = "3s" });
 
+        // Long enough for the wait below to see the finished call on a busy machine, before it goes.
         using var accepted = await gateway.PostAsync("/async-function/echo", "x");
         var callId = accepted.Headers.GetValues("X-Call-Id").Single();
         await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(10), "succeeded");
@@ -260,6 +260,7 @@ public abstract class AsyncControlSpecs : QueueBackendSpecs
 }
 
 /// <summary>The same specs against the embedded SQLite queue.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class AsyncControlSpecsOnSqlite : AsyncControlSpecs
 {
     private protected override Dictionary<string, string> Backend() => [];

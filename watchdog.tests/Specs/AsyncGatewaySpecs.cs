@@ -189,6 +189,7 @@ public abstract class AsyncGatewaySpecs : QueueBackendSpecs
 }
 
 /// <summary>The same specs against the embedded SQLite queue.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class AsyncGatewaySpecsOnSqlite : AsyncGatewaySpecs
 {
     private protected override Dictionary<string, string> Backend() => [];

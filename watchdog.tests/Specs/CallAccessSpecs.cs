@@ -11,7 +11,7 @@ namespace Fwatchdog.Tests.Specs;
 /// <summary>
 /// docs/security.md, "Async calls": a call is read, cancelled and replayed by whoever holds the
 /// status URL its 202 gave (or the operator's credentials), never by someone who knows or guesses
-/// its id; an Idempotency-Key never hands one caller another's call (issue 21, finding 1).
+/// its id; an Idempotency-Key never hands one caller another's call.
 /// </summary>
 public abstract class CallAccessSpecs : QueueBackendSpecs
 {
@@ -202,6 +202,7 @@ public abstract class CallAccessSpecs : QueueBackendSpecs
 }
 
 /// <summary>The same specs against the embedded SQLite queue.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class CallAccessSpecsOnSqlite : CallAccessSpecs
 {
     private protected override Dictionary<string, string> Backend() => [];

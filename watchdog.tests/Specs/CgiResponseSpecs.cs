@@ -4,10 +4,11 @@ namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
 /// What a function's CGI header block (<c>cgi_response=true</c>) may and may not do: status and
-/// end-to-end headers only, never the framing of the connection (issue 9, finding 1). Each spec
+/// end-to-end headers only, never the framing of the connection. Each spec
 /// talks raw HTTP/1.1 on one keep-alive connection and checks that the next request on it still
 /// gets its own answer.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class CgiResponseSpecs
 {
     [Fact(Timeout = 30_000)]

@@ -6,7 +6,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-/// <summary><c>--help</c> and <c>--version</c> of both commands (issue 11, finding 3).</summary>
+/// <summary><c>--help</c> and <c>--version</c> of both commands.</summary>
 public sealed class CommandLineSpecs
 {
     private static readonly Dictionary<string, string> NoSettings = [];
@@ -66,11 +66,11 @@ public sealed class CommandLineSpecs
     [Fact(Timeout = 60_000)]
     public async Task The_classic_one_dash_run_healthcheck_still_asks_the_watchdog()
     {
-        var port = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
+        using var closed = new ClosedPort();
 
-        var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["port"] = port }, "-run-healthcheck");
+        var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["port"] = closed.Text }, "-run-healthcheck");
 
-        exitCode.Should().Be(1, $"nothing listens on {port}, so it is unhealthy (2 would be a parse error): {output}");
+        exitCode.Should().Be(1, $"nothing listens on {closed.Port}, so it is unhealthy (2 would be a parse error): {output}");
     }
 
     private static IEnumerable<string> OptionLines(string help) =>

@@ -4,6 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed partial class DocumentationSpecs
 {
     [Fact]
@@ -114,7 +115,7 @@ public sealed partial class DocumentationSpecs
     {
         var root = RepositoryRoot();
 
-        // curl before 7.84 prints `%header{location}` unexpanded and the quick start failed silently (issue 11, finding 4).
+        // curl before 7.84 prints `%header{location}` unexpanded and the quick start failed silently.
         DocBlocks.Files(root).SelectMany(file => DocBlocks.Read(root, file))
             .Where(b => b.Text.Contains("%header{", StringComparison.Ordinal) || b.Text.Contains("%{header_json}", StringComparison.Ordinal))
             .Select(b => $"{b.File}:{b.Line}").Should().BeEmpty();

@@ -25,7 +25,7 @@ public sealed class DocumentedCommandSpecs(FreshClone clone) : IClassFixture<Fre
 
     public static TheoryData<string> Samples() => new(SampleSpecs.SampleNames(DocumentationSpecs.RepositoryRoot()));
 
-    [Fact(Timeout = 300_000)]
+    [RootFact(NetworkNamespace.Needs, Timeout = 300_000)]
     public async Task The_readme_setup_command_starts_the_gateway_and_the_quick_start_prints_what_the_readme_promises()
     {
         var setup = Block("README.md", "setup").Split('\n')[0];
@@ -38,19 +38,19 @@ public sealed class DocumentedCommandSpecs(FreshClone clone) : IClassFixture<Fre
         File.Exists(Path.Combine(clone.Root, "fwatchdog-data", "queue.db")).Should().BeTrue($"the default data_dir lands in the folder the command ran from; it holds {string.Join(", ", Directory.EnumerateFileSystemEntries(clone.Root))}");
     }
 
-    [Fact(Timeout = 300_000)]
+    [RootFact(NetworkNamespace.Needs, Timeout = 300_000)]
     public Task The_nats_recipe_runs_two_replicas_that_share_calls() =>
         StartThenCallAsync("docs/gateway.md", ("nats-start", clone.Root), "Gateway: Listening on port 808", 2, ("nats-call", clone.Root));
 
-    [Fact(Timeout = 300_000)]
+    [RootFact(NetworkNamespace.Needs, Timeout = 300_000)]
     public Task The_watchdog_page_serves_wc_from_the_repository_root() =>
         StartThenCallAsync("docs/watchdog.md", ("serve", clone.Root), "Listening on port 8080;", 1, ("call", clone.Root));
 
-    [Fact(Timeout = 300_000)]
+    [RootFact(NetworkNamespace.Needs, Timeout = 300_000)]
     public Task A_function_written_outside_the_repository_runs_as_the_guide_says() =>
         StartThenCallAsync("docs/writing-a-function.md", ("create-and-serve", clone.Root), "Listening on port 8080;", 1, ("call", Path.Combine(clone.Parent, "hello-fn")));
 
-    [Theory(Timeout = 300_000)]
+    [RootTheory(NetworkNamespace.Needs, Timeout = 300_000)]
     [MemberData(nameof(Samples))]
     public Task A_sample_runs_from_its_own_folder_as_its_readme_says(string sample)
     {

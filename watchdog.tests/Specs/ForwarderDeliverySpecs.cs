@@ -4,10 +4,11 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// When the forwarder's answer reaches the caller (issue 13): an answer read whole goes out with
+/// When the forwarder's answer reaches the caller: an answer read whole goes out with
 /// its end at once, even while the caller is still sending its body, and a streamed answer flows
 /// piece by piece.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class ForwarderDeliverySpecs
 {
     [Fact(Timeout = 60_000)]

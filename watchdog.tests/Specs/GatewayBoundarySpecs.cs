@@ -4,10 +4,11 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// What a caller cannot reach or forge through the gateway (issue 9, findings 6, 7 and 9):
+/// What a caller cannot reach or forge through the gateway:
 /// paths above a function's base path, IP addresses through upstream_template, a mapped IPv6
 /// X-Forwarded-For, call ids the status API cannot address.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewayBoundarySpecs
 {
     private static readonly UriCreationOptions Raw = new() { DangerousDisablePathAndQueryCanonicalization = true };

@@ -5,10 +5,11 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// Header values are bytes (issue 9, finding 8): UTF-8 in a request or response header passes
+/// Header values are bytes: UTF-8 in a request or response header passes
 /// through the gateway byte for byte, sync and async (store, replay, result, callback), as it
 /// does through the OpenFaaS gateway.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewayEncodingSpecs
 {
     private const string Utf8Text = "café ☕ Grüße";

@@ -8,11 +8,12 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// Where a caller can make the gateway connect (issue 21): X-Callback-Url and names filled into
+/// Where a caller can make the gateway connect: X-Callback-Url and names filled into
 /// upstream_template are checked against the addresses they resolve to, when the connection is
 /// made, so the gateway is no proxy into its own host (loopback, link-local, cloud metadata),
 /// no port scanner through the status API and no DNS oracle.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewayReachSpecs
 {
     /// <summary>The gateway's defaults: TestGateway lets specs call back to 127.0.0.1, these do not.</summary>

@@ -6,7 +6,7 @@ namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
 /// Every way <c>fwatchdog gateway</c> can fail to start ends in exit code 2 and one readable line
-/// per problem: no stack trace, no bare resource key (issue 10, findings 5 and 6).
+/// per problem: no stack trace, no bare resource key.
 /// </summary>
 public sealed class GatewayStartupSpecs : IDisposable
 {
@@ -45,7 +45,7 @@ public sealed class GatewayStartupSpecs : IDisposable
         output.Should().Contain("is a folder, not a file");
     }
 
-    [Fact(Timeout = 30_000)]
+    [RootFact("chattr +i makes the folder unwritable even for root", Timeout = 30_000)]
     public async Task A_data_dir_that_cannot_be_written_stops_start_up()
     {
         // Root ignores permission bits; an immutable parent folder refuses even root.

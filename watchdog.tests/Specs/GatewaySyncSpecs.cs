@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>Sync calls on /function/{name}: what reaches the function, what comes back, and the gateway's own errors.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewaySyncSpecs
 {
     [Fact(Timeout = 30_000)]
@@ -99,9 +100,9 @@ public sealed class GatewaySyncSpecs
     public async Task Unknown_function_is_404_unreachable_is_502_and_a_slow_one_is_504_each_with_a_reason()
     {
         await using var slow = await TestUpstream.StartAsync(async (context, _) => await Task.Delay(5000, context.RequestAborted));
-        var closedPort = TestWatchdog.FreePort();
+        using var closed = new ClosedPort();
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(
-            ("down", $$"""{ "upstream": "http://127.0.0.1:{{closedPort}}" }"""),
+            ("down", $$"""{ "upstream": "{{closed.Url}}" }"""),
             ("slow", $$"""{ "upstream": "{{slow.Url}}", "timeout": "300ms" }""")));
 
         foreach (var (path, status, reason) in new[]
@@ -255,14 +256,22 @@ public sealed class GatewaySyncSpecs
     [Fact(Timeout = 30_000)]
     public async Task A_pooled_connection_the_function_closed_while_idle_is_not_used_again()
     {
-        await using var upstream = await TestUpstream.StartAsync(keepAlive: TimeSpan.FromSeconds(1));
+        await using var upstream = ScriptedUpstream.Start(exchange => exchange.WriteAsync(ScriptedUpstream.OwnAnswer(exchange.Request)), idleClose: TimeSpan.FromMilliseconds(200));
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", upstream.Url)));
 
-        (await gateway.PostAsync("/function/echo", "first")).StatusCode.Should().Be(HttpStatusCode.OK);
-        await Task.Delay(2500);
-        using var second = await gateway.PostAsync("/function/echo", "second");
+        (await MarkedCallAsync(gateway, "first")).Should().Be("own:first");
+        (await Processes.EventuallyAsync(() => upstream.IsClosed(1), TimeSpan.FromSeconds(10))).Should().BeTrue("the function closes an idle connection after 200 ms");
+        (await MarkedCallAsync(gateway, "second")).Should().Be("own:second");
 
-        second.StatusCode.Should().Be(HttpStatusCode.OK);
-        (await second.Content.ReadAsStringAsync()).Should().Be("second");
+        upstream.Requests.Select(r => (r.Connection, r.Header("X-Marker"))).Should().Equal((1, "first"), (2, "second"));
+    }
+
+    private static async Task<string> MarkedCallAsync(TestGateway gateway, string marker)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/function/echo");
+        request.Headers.Add("X-Marker", marker);
+        using var response = await gateway.Client.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, marker);
+        return await response.Content.ReadAsStringAsync();
     }
 }

@@ -8,6 +8,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>/healthz, /system/functions with basic auth, and the Prometheus metrics.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewaySystemSpecs
 {
     [Fact(Timeout = 30_000)]
@@ -57,7 +58,7 @@ public sealed class GatewaySystemSpecs
     public async Task Metrics_count_calls_by_function_and_code_and_show_the_queue()
     {
         await using var function = await TestUpstream.StartAsync();
-        var metricsPort = TestWatchdog.FreePort();
+        var metricsPort = Ports.Unshared();
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), new Dictionary<string, string> { ["metrics_port"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture) });
 
         (await gateway.PostAsync("/function/echo", "x")).StatusCode.Should().Be(HttpStatusCode.OK);

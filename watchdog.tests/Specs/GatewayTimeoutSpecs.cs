@@ -7,9 +7,10 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// The gateway's read_timeout and write_timeout (issue 10, finding 4): slow or stalled callers and
+/// The gateway's read_timeout and write_timeout: slow or stalled callers and
 /// stalled responses are cut, and callers behaving normally are served meanwhile.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class GatewayTimeoutSpecs
 {
     [Fact(Timeout = 90_000)]

@@ -6,8 +6,9 @@ namespace Fwatchdog.Tests.Specs;
 /// <summary>
 /// UTF-8 bytes in header values pass through the watchdog byte for byte, as with the classic
 /// watchdog (Go's net/http): into the function's environment and JSON envelope, and back out in
-/// response headers (issue 9, findings 8 and 9). Control characters are still refused.
+/// response headers. Control characters are still refused.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class HeaderEncodingSpecs
 {
     private const string Utf8Text = "café ☕ Grüße";

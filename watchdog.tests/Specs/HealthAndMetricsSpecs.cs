@@ -86,7 +86,7 @@ public sealed class HealthAndMetricsSpecs
     [Fact(Timeout = 30_000)]
     public async Task Metrics_use_the_OpenFaaS_names_and_labels()
     {
-        var metricsPort = TestWatchdog.FreePort();
+        var metricsPort = Ports.Unshared();
         await using var watchdog = await TestWatchdog.StartAsync("sh -c 'exit ${Http_Query:-0}'", o => o with { MetricsPort = metricsPort });
         (await watchdog.Client.PostAsync(watchdog.Url, new StringContent("x"))).Dispose();
         (await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/?1"))).Dispose();
@@ -106,7 +106,7 @@ public sealed class HealthAndMetricsSpecs
     [Fact(Timeout = 30_000)]
     public async Task Metrics_port_serves_only_metrics()
     {
-        var metricsPort = TestWatchdog.FreePort();
+        var metricsPort = Ports.Unshared();
         await using var watchdog = await TestWatchdog.StartAsync("cat", o => o with { MetricsPort = metricsPort });
 
         using var response = await watchdog.Client.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/other"));

@@ -6,11 +6,12 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// The forwarder against an upstream that breaks HTTP/1.1 on purpose (issue 9, findings 2 and 5):
+/// The forwarder against an upstream that breaks HTTP/1.1 on purpose:
 /// for each misbehaviour, what the caller gets, that the connection is not used again, and
 /// that the next callers get their own answers. Every case first warms the pool, so the
 /// misbehaving answer arrives on a reused connection.
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed partial class HostileUpstreamSpecs
 {
     private const string Forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
@@ -50,7 +51,7 @@ public sealed partial class HostileUpstreamSpecs
 
     internal static readonly Dictionary<string, Misbehaviour> Table = new()
     {
-        // Finding 2: bytes nobody asked for poison the pooled connection.
+        // Bytes nobody asked for poison the pooled connection.
         ["unsolicited_response_after_a_framed_one"] = new(AnswerThen(Forged), Outcome.Answer(200, "own:m0")),
         ["unsolicited_response_after_204"] = new(async e =>
         {
@@ -70,7 +71,7 @@ public sealed partial class HostileUpstreamSpecs
             await e.ReadBodyAsync();
         }, Outcome.Answer(200, "early"), Discarded: false, RequestBody: 256 * 1024),
 
-        // Finding 5: malformed heads are refused, not guessed at.
+        // Malformed heads are refused, not guessed at.
         ["control_character_in_a_header_value"] = new(Send(Ok("X-Bad: a\u0001b\r\nContent-Length: 2")), Outcome.Refused),
         ["bare_lf_line_ends"] = new(Send("HTTP/1.1 200 OK\nContent-Length: 2\n\nok"), Outcome.Refused),
         ["bare_cr_in_the_head"] = new(Send("HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nok"), Outcome.Refused),
@@ -167,7 +168,7 @@ public sealed partial class HostileUpstreamSpecs
     internal static async Task<TestGateway> StartGatewayAsync(ScriptedUpstream upstream) =>
         await TestGateway.StartAsync(TestGateway.Stack(("evil", upstream.Url)), new Dictionary<string, string>
         {
-            ["metrics_port"] = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["metrics_port"] = Ports.Unshared().ToString(CultureInfo.InvariantCulture),
         });
 
     /// <summary>One sync call; Status 0 when the response broke off.</summary>

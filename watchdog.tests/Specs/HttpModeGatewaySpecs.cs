@@ -30,8 +30,11 @@ public sealed class HttpModeGatewaySpecs
         await using var gateway = await StartGatewayAsync(upstream);
         var host = gateway.App.LocalFunctions["py"];
 
-        // The child watchdog answers 503 upstream-not-ready while its function boots (here: 3 s).
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // The child watchdog answers 503 upstream-not-ready while its function boots: once the
+        // function has started, the gate stays shut for ten of the gateway's 100 ms health checks,
+        // where three failed checks would restart a function that had been ready.
+        (await Processes.EventuallyAsync(() => upstream.Has("booting"), TimeSpan.FromSeconds(60))).Should().BeTrue("the child watchdog starts the function");
+        await Task.Delay(TimeSpan.FromSeconds(1));
         upstream.Touch("gate");
         (await Processes.EventuallyAsync(async () => (await gateway.Client.GetAsync("/function/py/pid")).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(60)))
             .Should().BeTrue();

@@ -14,7 +14,7 @@ public sealed class HttpModeLifecycleSpecs
         upstream.Touch("gate");
         var env = upstream.Environment(("healthcheck_interval", "0"), ("kill_grace", "5s"))
             .ToDictionary(pair => pair.Key, pair => pair.Value ?? "");
-        env["port"] = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
+        env["port"] = "0";
         env["metrics_port"] = "0";
         env["suppress_lock"] = "true";
         env["bind_address"] = "127.0.0.1";

@@ -140,9 +140,9 @@ public sealed class HttpModeSpecs
         using var response = await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/stream"), HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
 
-        // The function only writes "second" once the "go" file exists, which is made after "first" arrived.
-        (await reader.ReadLineAsync()).Should().Be("first");
-        upstream.Has("go").Should().BeFalse();
+        // The function writes "second" only once the "go" file exists, and it is made only after
+        // "first" arrived: a watchdog that held the answer back would never deliver "first".
+        (await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20))).Should().Be("first");
         upstream.Touch("go");
         (await reader.ReadLineAsync()).Should().Be("second");
         (await reader.ReadToEndAsync()).Should().BeEmpty();

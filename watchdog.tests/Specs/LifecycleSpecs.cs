@@ -24,6 +24,15 @@ public sealed class LifecycleSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_bad_mode_exits_2_naming_the_variable_and_value()
+    {
+        var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["fprocess"] = "cat", ["mode"] = "htp" });
+
+        exitCode.Should().Be(2);
+        output.Should().Contain("mode=\"htp\"");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Flags_override_the_environment_and_are_validated_too()
     {
         var (exitCode, output) = await WatchdogProcess.RunAsync(new Dictionary<string, string> { ["fprocess"] = "cat" }, "--exec-timeout", "later");
@@ -62,11 +71,10 @@ public sealed class LifecycleSpecs
     public async Task Sigterm_turns_health_503_keeps_serving_for_the_interval_then_drains_and_exits_0()
     {
         var tmp = Directory.CreateTempSubdirectory("fwatchdog-tmp-").FullName;
-        var port = TestWatchdog.FreePort();
         await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>
         {
             ["fprocess"] = "sleep 1",
-            ["port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["port"] = "0",
             ["bind_address"] = "127.0.0.1",
             ["metrics_port"] = "0",
             ["healthcheck_interval"] = "20s",
@@ -78,11 +86,11 @@ public sealed class LifecycleSpecs
         File.Exists(Path.Combine(tmp, ".lock")).Should().BeTrue("the lock file is written once serving");
         (await client.GetAsync(new Uri(watchdog.Url, "/_/health"))).StatusCode.Should().Be(HttpStatusCode.OK);
         var inflight = client.GetAsync(watchdog.Url);
-        await Task.Delay(300);
+        (await Processes.EventuallyAsync(() => Processes.ChildrenOf(watchdog.Pid).Count > 0, TimeSpan.FromSeconds(10))).Should().BeTrue("the call runs its process");
         var clock = Stopwatch.StartNew();
 
         watchdog.Signal(Libc.SIGTERM);
-        await Task.Delay(300);
+        (await Processes.EventuallyAsync(() => watchdog.Output.Contains("SIGTERM: health is 503", StringComparison.Ordinal), TimeSpan.FromSeconds(10))).Should().BeTrue(watchdog.Output);
 
         (await client.GetAsync(new Uri(watchdog.Url, "/_/health"))).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         File.Exists(Path.Combine(tmp, ".lock")).Should().BeFalse("the lock file goes at SIGTERM");
@@ -209,28 +217,29 @@ public sealed class LifecycleSpecs
     [Fact(Timeout = 60_000)]
     public async Task Run_healthcheck_exits_0_when_healthy_and_1_when_nothing_listens()
     {
-        var port = TestWatchdog.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var env = new Dictionary<string, string> { ["fprocess"] = "cat", ["port"] = port, ["metrics_port"] = "0", ["suppress_lock"] = "true", ["bind_address"] = "127.0.0.1" };
-
+        using var closed = new ClosedPort();
+        var env = new Dictionary<string, string> { ["fprocess"] = "cat", ["port"] = closed.Text, ["metrics_port"] = "0", ["suppress_lock"] = "true", ["bind_address"] = "127.0.0.1" };
         var (downExit, downOutput) = await WatchdogProcess.RunAsync(env, "--run-healthcheck");
-        await using var watchdog = WatchdogProcess.Start(env);
+
+        await using var watchdog = WatchdogProcess.Start(new Dictionary<string, string>(env) { ["port"] = "0" });
         await watchdog.WaitUntilListeningAsync();
+        env["port"] = watchdog.Url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var (upExit, _) = await WatchdogProcess.RunAsync(env, "--run-healthcheck");
 
+        upExit.Should().Be(0, "suppress_lock must not make health fail");
         downExit.Should().Be(1);
         downOutput.Should().Contain("unhealthy");
-        upExit.Should().Be(0, "suppress_lock must not make health fail");
     }
 
-    // As PID 1 every orphan is re-parented to us. The .NET runtime reaps all children when it
-    // runs as PID 1 (its SIGCHLD handling), so no reaper of our own is needed; this spec
-    // guards that behaviour with orphans that escaped the group kill.
-    [Fact(Timeout = 60_000)]
+    // As PID 1 every orphan is re-parented to the watchdog, and ChildReaper reaps them (the
+    // runtime reaps only children of its Process class). The orphans here escaped the group kill
+    // and wait for a file, so the spec sees them re-parented before it lets them exit.
+    [RootFact("unshare --pid makes the watchdog PID 1 of a new PID namespace", Timeout = 60_000)]
     public async Task As_pid_1_orphaned_grandchildren_are_reaped()
     {
-        var port = TestWatchdog.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var folder = Directory.CreateTempSubdirectory("fwatchdog-orphans-").FullName;
         await using var watchdog = WatchdogProcess.Start(
-            new Dictionary<string, string> { ["fprocess"] = $"sh {TestWatchdog.Fixture("orphan.sh")}", ["port"] = port, ["metrics_port"] = "0", ["suppress_lock"] = "true", ["bind_address"] = "127.0.0.1" },
+            new Dictionary<string, string> { ["fprocess"] = $"sh {TestWatchdog.Fixture("orphan.sh")} {folder}", ["port"] = "0", ["metrics_port"] = "0", ["suppress_lock"] = "true", ["bind_address"] = "127.0.0.1" },
             wrapper: ["unshare", "--pid", "--fork", "--mount-proc"]);
         await watchdog.WaitUntilListeningAsync();
         using var client = new HttpClient();
@@ -240,9 +249,16 @@ public sealed class LifecycleSpecs
         }
 
         // unshare forks: its child is the watchdog, PID 1 inside the new namespace.
-        var init = Processes.All().Single(pid => Processes.ParentOf(pid) == watchdog.Pid);
-        await Task.Delay(1500);
+        var init = Processes.ChildrenOf(watchdog.Pid).Single();
+        (await Processes.EventuallyAsync(() => Processes.ChildrenOf(init).Count(Processes.IsAlive) == 5, TimeSpan.FromSeconds(20)))
+            .Should().BeTrue($"the five orphans are re-parented to the watchdog as PID 1; its children: {Describe(Processes.ChildrenOf(init))}");
+        await File.WriteAllTextAsync(Path.Combine(folder, "go"), "");
 
-        Processes.Zombies(init).Should().BeEmpty("orphans that exited must be reaped by the watchdog as PID 1");
+        (await Processes.EventuallyAsync(() => Processes.ChildrenOf(init).Count == 0, TimeSpan.FromSeconds(20)))
+            .Should().BeTrue($"orphans that exited must be reaped by the watchdog as PID 1; its children: {Describe(Processes.ChildrenOf(init))}");
+        Directory.Delete(folder, recursive: true);
     }
+
+    private static string Describe(IEnumerable<int> pids) =>
+        string.Join(", ", pids.Select(pid => $"{pid} {(Processes.IsAlive(pid) ? "alive" : "zombie")}"));
 }

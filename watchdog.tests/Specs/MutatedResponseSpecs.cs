@@ -7,10 +7,11 @@ namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
 /// Randomised: valid responses with bytes flipped, cut or duplicated, each followed by an honest
-/// call through the same gateway (issue 9). Invariants: no unhandled exception (no 500 the
+/// call through the same gateway. Invariants: no unhandled exception (no 500 the
 /// upstream did not send), no caller gets bytes meant for another, the gateway stays healthy.
 /// Seeded and bounded; set FWATCHDOG_FUZZ_SEED to replay a failure (the seed is in every message).
 /// </summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class MutatedResponseSpecs
 {
     private const int Rounds = 120;

@@ -7,7 +7,7 @@ namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
 /// The NativeAOT binary, the images built from deploy/images/Dockerfile, and the Dockerfile.template
-/// users copy into function images (issue 12; .ci/containers builds and runs them all).
+/// users copy into function images (.ci/containers builds and runs them all).
 /// </summary>
 public sealed partial class PackagingSpecs
 {
@@ -67,7 +67,7 @@ public sealed partial class PackagingSpecs
         var watchdog = Stage(lines, "watchdog");
         var gateway = Stage(lines, "gateway");
 
-        // The watchdog image gets the watchdog-only build, the gateway image the full one (issue 14).
+        // The watchdog image gets the watchdog-only build, the gateway image the full one.
         Stage(lines, "build-watchdog").Should().ContainSingle(l => l.StartsWith("RUN ", StringComparison.Ordinal))
             .Which.Should().Contain("deploy/publish --watchdog-only \"$rid\" /out");
         Stage(lines, "build-gateway").Should().ContainSingle(l => l.StartsWith("RUN ", StringComparison.Ordinal))
@@ -147,8 +147,7 @@ public sealed partial class PackagingSpecs
             noGateway.Output.Should().Contain("this is the watchdog-only build (for function images), which has no gateway");
 
             var env = DockerfileEnv.Read(Template);
-            var port = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
-            env["port"] = port;
+            env["port"] = "0";
             env["metrics_port"] = "0";
             env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
             string[] nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
@@ -157,7 +156,7 @@ public sealed partial class PackagingSpecs
             using var client = new HttpClient();
 
             using var response = await client.PostAsync(watchdog.Url, new StringContent("from the image"));
-            var healthcheck = await Commands.CaptureAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", $"port={port}", binary, "--run-healthcheck"], Timeout.InfiniteTimeSpan);
+            var healthcheck = await Commands.CaptureAsync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", $"port={watchdog.Url.Port.ToString(CultureInfo.InvariantCulture)}", binary, "--run-healthcheck"], Timeout.InfiniteTimeSpan);
 
             (await response.Content.ReadAsStringAsync()).Should().Be("from the image");
             healthcheck.ExitCode.Should().Be(0, healthcheck.Output);
@@ -180,45 +179,28 @@ public sealed partial class PackagingSpecs
         var stack = Path.Combine(folder, "stack.json");
         var upstream = function.ToString().TrimEnd('/');
         await File.WriteAllTextAsync(stack, $$"""{"functions": {"echo": {"upstream": "{{upstream}}" } } }""");
-        var port = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
         var env = new Dictionary<string, string>
         {
             ["config"] = stack,
-            ["port"] = port,
+            ["port"] = "0",
             ["bind_address"] = "127.0.0.1",
             ["metrics_port"] = "0",
             ["data_dir"] = Path.Combine(folder, "data"),
         };
         await using var gateway = WatchdogProcess.Start(env, args: ["gateway"], workingDirectory: folder, binary: binary, cleanEnvironment: true);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        string? callId = null;
-        while (DateTime.UtcNow < deadline && !gateway.HasExited)
+        await gateway.WaitUntilListeningAsync();
+        using var client = new HttpClient { BaseAddress = gateway.Url, Timeout = TimeSpan.FromSeconds(10) };
+        using var accepted = await client.PostAsync("/async-function/echo", new StringContent("queued"));
+        accepted.StatusCode.Should().Be(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
+        var callId = TestGateway.Remember(accepted);
+        string? answer = null;
+        (await Processes.EventuallyAsync(async () =>
         {
-            try
-            {
-                if (callId is null)
-                {
-                    using var accepted = await client.PostAsync("/async-function/echo", new StringContent("queued"));
-                    accepted.StatusCode.Should().Be(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
-                    callId = TestGateway.Remember(accepted);
-                }
-
-                using var result = await client.GetAsync(TestGateway.StatusOf(callId) + "/result");
-                if (result.IsSuccessStatusCode)
-                {
-                    return await result.Content.ReadAsStringAsync();
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new InvalidOperationException($"the gateway ran no async call within 60 s; it printed:\n{gateway.Output}");
+            using var result = await client.GetAsync(TestGateway.StatusOf(callId) + "/result");
+            answer = result.IsSuccessStatusCode ? await result.Content.ReadAsStringAsync() : null;
+            return answer is not null;
+        }, TimeSpan.FromSeconds(60))).Should().BeTrue($"the gateway runs the async call; it printed:\n{gateway.Output}");
+        return answer ?? "";
     }
 
     /// <summary>A Dockerfile's instructions, one per item: comments dropped, continued lines joined.</summary>

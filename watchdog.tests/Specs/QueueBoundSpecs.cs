@@ -196,6 +196,7 @@ public abstract class QueueBoundSpecs : QueueBackendSpecs
 }
 
 /// <summary>The same specs against the embedded SQLite queue, and the data_dir budget (only SQLite keeps calls in data_dir).</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class QueueBoundSpecsOnSqlite : QueueBoundSpecs
 {
     private protected override Dictionary<string, string> Backend() => [];

@@ -8,9 +8,9 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// The embedded queue through real faults (issue 10): another process holding SQLite's write lock,
-/// a full disk (a small tmpfs this spec mounts; the suite runs as root), a database file that
-/// cannot be written (chattr +i, since root ignores permission bits). While the fault lasts
+/// The embedded queue through real faults: another process holding SQLite's write lock,
+/// a full disk (a small tmpfs this spec mounts, as root), a database file that
+/// cannot be written (chattr +i, as root, since root ignores permission bits). While the fault lasts
 /// /readyz says the queue cannot store calls; once it ends the queue resumes by itself with all
 /// queue_workers, and every accepted call completes.
 /// </summary>
@@ -31,10 +31,10 @@ public sealed class QueueFaultSpecs
                 await holder.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
                 holder.Dispose();
             };
-        }, faultLasts: TimeSpan.FromSeconds(1));
+        });
     }
 
-    [Fact(Timeout = 150_000)]
+    [RootFact("mount -t tmpfs makes the small disk that fills up", Timeout = 150_000)]
     public async Task Queue_resumes_with_all_workers_after_the_disk_was_full()
     {
         await RunThroughFaultAsync(async folder =>
@@ -45,10 +45,10 @@ public sealed class QueueFaultSpecs
                 File.Delete(filler);
                 return Task.CompletedTask;
             };
-        }, faultLasts: TimeSpan.FromSeconds(3), tmpfs: true);
+        }, tmpfs: true);
     }
 
-    [Fact(Timeout = 150_000)]
+    [RootFact("chattr +i makes the database file read-only even for root", Timeout = 150_000)]
     public async Task Queue_resumes_with_all_workers_after_the_database_file_was_read_only()
     {
         await RunThroughFaultAsync(async folder =>
@@ -56,10 +56,10 @@ public sealed class QueueFaultSpecs
             var files = new[] { "queue.db", "queue.db-wal" }.Select(f => Path.Combine(folder, "data", f)).ToArray();
             await Commands.RunAsync("chattr", ["+i", .. files]);
             return () => Commands.RunAsync("chattr", ["-i", .. files]);
-        }, faultLasts: TimeSpan.FromSeconds(3));
+        });
     }
 
-    [Fact(Timeout = 60_000)]
+    [RootFact("mount -t tmpfs makes the small disk that fills up", Timeout = 60_000)]
     public async Task Disk_full_at_accept_answers_503_queue_unavailable_and_leaves_no_file()
     {
         var folder = Directory.CreateTempSubdirectory("fwatchdog-full-").FullName;
@@ -100,7 +100,7 @@ public sealed class QueueFaultSpecs
     /// succeeds, a pair of calls that only succeed together proves both workers are back, and the
     /// gateway is ready again.
     /// </summary>
-    private static async Task RunThroughFaultAsync(Func<string, Task<Func<Task>>> startFault, TimeSpan faultLasts, bool tmpfs = false)
+    private static async Task RunThroughFaultAsync(Func<string, Task<Func<Task>>> startFault, bool tmpfs = false)
     {
         var folder = Directory.CreateTempSubdirectory("fwatchdog-fault-").FullName;
         var data = Path.Combine(folder, "data");
@@ -132,12 +132,13 @@ public sealed class QueueFaultSpecs
 
             endFault = await startFault(folder);
             worker.Release();
-            await Task.Delay(faultLasts);
-            using (var ready = await gateway.Client.GetAsync("/readyz"))
+            var said = "";
+            (await Processes.EventuallyAsync(async () =>
             {
-                ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the queue cannot store calls during the fault");
-                (await ready.Content.ReadAsStringAsync()).Should().Contain("queue unavailable");
-            }
+                using var ready = await gateway.Client.GetAsync("/readyz");
+                said = $"{(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}";
+                return ready.StatusCode == HttpStatusCode.ServiceUnavailable && said.Contains("queue unavailable", StringComparison.Ordinal);
+            }, TimeSpan.FromSeconds(60))).Should().BeTrue($"the queue cannot store calls during the fault, and /readyz says so (it said {said})");
 
             var end = endFault;
             endFault = null;

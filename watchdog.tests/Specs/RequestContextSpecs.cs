@@ -4,6 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class RequestContextSpecs
 {
     [Fact(Timeout = 30_000)]
@@ -48,7 +49,7 @@ public sealed class RequestContextSpecs
     [Fact(Timeout = 30_000)]
     public async Task A_run_leads_its_own_process_group_in_the_watchdogs_session_unless_the_watchdog_has_a_terminal()
     {
-        // In the watchdog's session the scheduler's autogroup is shared (issue 13); with a
+        // In the watchdog's session the scheduler's autogroup is shared; with a
         // terminal, a session of its own keeps the function away from it.
         await using var watchdog = await TestWatchdog.StartAsync("cat /proc/self/stat");
 

@@ -30,16 +30,15 @@ public sealed class SampleSpecs
         var env = DockerfileEnv.Read(Path.Combine(dir, "Dockerfile"));
         File.Exists(Path.Combine(dir, "Dockerfile")).Should().BeTrue();
         env.Should().ContainKey("fprocess");
-        var port = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
-        env["port"] = port;
+        env["port"] = "0";
         env["metrics_port"] = "0";
         env["suppress_lock"] = "true";
         env["bind_address"] = "127.0.0.1";
 
         if (env.ContainsKey("http_upstream_url"))
         {
-            // mode=http samples listen where http_upstream_url says: a free port here, not the README's.
-            env["http_upstream_url"] = "http://127.0.0.1:" + TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
+            // mode=http samples listen where http_upstream_url says: a port of the spec's here, not the README's.
+            env["http_upstream_url"] = "http://127.0.0.1:" + Ports.Unshared().ToString(CultureInfo.InvariantCulture);
         }
 
         await using var watchdog = WatchdogProcess.Start(env, workingDirectory: dir);
@@ -47,7 +46,7 @@ public sealed class SampleSpecs
         using var probe = new HttpClient();
         (await Processes.EventuallyAsync(async () => (await probe.GetAsync(new Uri(watchdog.Url, "/_/ready"))).IsSuccessStatusCode, TimeSpan.FromSeconds(30)))
             .Should().BeTrue($"samples/{sample} should become ready; it printed:\n{watchdog.Output}");
-        var output = await BashAsync(call.Replace("127.0.0.1:8080", "127.0.0.1:" + port, StringComparison.Ordinal));
+        var output = await BashAsync(call.Replace("127.0.0.1:8080", "127.0.0.1:" + watchdog.Url.Port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
 
         DocBlocks.Matches(expected, output).Should().BeTrue($"the README of samples/{sample} promises\n{expected}\nbut the call printed\n{output}");
     }

@@ -5,7 +5,8 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-/// <summary>mode=static (issue 13): files from static_path with types, ETag, ranges, index.html, and nothing outside the folder.</summary>
+/// <summary>mode=static: files from static_path with types, ETag, ranges, index.html, and nothing outside the folder.</summary>
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class StaticModeSpecs : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("static-").FullName;

@@ -3,6 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class StatusSpecs
 {
     [Fact(Timeout = 30_000)]

@@ -21,7 +21,7 @@ public sealed class TemplateHandlerSpecs
     [MemberData(nameof(HttpTemplates))]
     public async Task A_framework_behind_mode_http_sees_the_callers_host_and_body_and_stops_inside_dockers_grace(string template)
     {
-        var upstreamPort = TestWatchdog.FreePort();
+        var upstreamPort = Ports.Unshared();
         await using var watchdog = Start(template, upstreamPort);
         await watchdog.WaitUntilListeningAsync();
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -42,7 +42,8 @@ public sealed class TemplateHandlerSpecs
         // docker stop: SIGTERM, then SIGKILL 10 s later. The call in flight is answered, and the
         // watchdog exits once no call has been in flight or arrived for 1 s (docs/watchdog.md#lifecycle).
         var slow = client.GetStringAsync(new Uri(watchdog.Url, "/slow"));
-        await Task.Delay(300);
+        (await Processes.EventuallyAsync(() => watchdog.Output.Contains("slow: started", StringComparison.Ordinal), TimeSpan.FromSeconds(20)))
+            .Should().BeTrue($"the call reaches the framework; the watchdog printed:\n{watchdog.Output}");
         var clock = Stopwatch.StartNew();
         watchdog.Signal(Libc.SIGTERM);
 
@@ -75,7 +76,7 @@ public sealed class TemplateHandlerSpecs
 
     /// <summary>
     /// fwatchdog with the template's ENV lines, in the template's folder, as its image would run it:
-    /// Debian's python3 and node first on PATH. The upstream port becomes a free one.
+    /// Debian's python3 and node first on PATH. The upstream port becomes one of <see cref="Ports.Unshared"/>.
     /// </summary>
     private static WatchdogProcess Start(string template, int? upstreamPort)
     {

@@ -5,7 +5,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>
-/// The test suite itself (issue 10, finding 8; issue 11, finding 2): its servers never outlive
+/// The test suite itself: its servers never outlive
 /// it, and a missing prerequisite is one line naming the package, not a page of failures.
 /// </summary>
 public sealed class TestHygieneSpecs
@@ -13,14 +13,13 @@ public sealed class TestHygieneSpecs
     [Fact(Timeout = 60_000)]
     public async Task A_nats_server_started_by_the_fixture_dies_with_a_test_host_killed_before_it_could_dispose()
     {
-        var port = TestWatchdog.FreePort().ToString(CultureInfo.InvariantCulture);
         var store = Directory.CreateTempSubdirectory("fwatchdog-nats-host-").FullName;
         // A stand-in test host that starts nats-server the way NatsServer does and is then killed with SIGKILL.
         var host = new ProcessStartInfo("python3") { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var arg in new[]
         {
             "-c", "import subprocess, sys, time; p = subprocess.Popen(['bash', '-c'] + sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(p.pid, flush=True); time.sleep(600)",
-            NatsServer.Guard, "nats-guard", NatsServer.Executable(), "-js", "-a", "127.0.0.1", "-p", port, "-sd", store,
+            NatsServer.Guard, "nats-guard", NatsServer.Executable(), "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store,
         })
         {
             host.ArgumentList.Add(arg);

@@ -4,6 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
+[Trait(Tier.Name, Tier.Fast)]
 public sealed class TimeoutSpecs
 {
     [Fact(Timeout = 30_000)]

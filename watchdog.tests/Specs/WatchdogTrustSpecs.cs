@@ -67,7 +67,7 @@ public sealed class WatchdogTrustSpecs
     public async Task Mode_http_refuses_control_characters_with_400_an_access_line_and_a_metric_and_the_upstream_never_sees_them()
     {
         await using var upstream = ScriptedUpstream.Start(exchange => exchange.WriteAsync(ScriptedUpstream.OwnAnswer(exchange.Request)));
-        var metricsPort = TestWatchdog.FreePort();
+        var metricsPort = Ports.Unshared();
         await using var watchdog = StartWatchdogProcess(metricsPort, ("fprocess", "sleep 600"), ("mode", "http"), ("http_upstream_url", upstream.Url.ToString()));
         await watchdog.WaitUntilListeningAsync();
         (await Processes.EventuallyAsync(async () => (await ExchangeAsync(watchdog.Url, "GET", "/_/health")).Status == 200, Within)).Should().BeTrue(watchdog.Output);

@@ -12,7 +12,7 @@ namespace Fwatchdog.Execution;
 /// POSIX_SPAWN_SETPGROUP, so the run leads its own process group without the extra exec of a
 /// wrapper. The group stays in the watchdog's session: Linux's scheduler autogroups give every
 /// session a scheduling group of its own, and a mode=http server in a session of its own got about
-/// 40% fewer requests through on 2 cores (issue 13). Only when the watchdog has a controlling
+/// 40% fewer requests through on 2 cores. Only when the watchdog has a controlling
 /// terminal does each run get a session of its own (POSIX_SPAWN_SETSID), so that no function can
 /// read or write that terminal or be stopped by it (SIGTTIN, SIGTTOU). The environment block of
 /// the watchdog is built once, not per call; exits are collected by one reaper thread. Same contract as <see cref="CliWrapFunctionRunner"/>.
@@ -76,7 +76,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
             group.Stop();
 
             // Pipe reads cannot be cancelled, so a holder that could not be stopped is left
-            // behind by this bounded wait instead of holding the call (issue 10).
+            // behind by this bounded wait instead of holding the call.
             await Task.WhenAll(output, errors).WaitAsync(stopPipes.Token);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
@@ -110,7 +110,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
 
     /// <summary>
     /// Waits for the stdin feeder, at most <paramref name="limit"/>: a pipe write cannot be
-    /// cancelled, and a process outside the group may hold stdin without reading it (issue 10).
+    /// cancelled, and a process outside the group may hold stdin without reading it.
     /// </summary>
     private static async Task BoundedAsync(Task feeding, TimeSpan limit)
     {
@@ -169,7 +169,7 @@ internal sealed class NativeFunctionRunner : IFunctionRunner, IDisposable
         // The runtime ignores SIGPIPE and may block signals; a child must start with defaults.
         // Every signal is in the default set: glibc's child then makes one sigaction per signal,
         // where a smaller set would make it read each other signal's disposition first (measured
-        // slower, issue 14).
+        // slower).
         var group = NewSession ? Spawn.POSIX_SPAWN_SETSID : Spawn.POSIX_SPAWN_SETPGROUP;
         Spawn.AttrSetFlags(attributes, (short)(group | Spawn.POSIX_SPAWN_SETSIGDEF | Spawn.POSIX_SPAWN_SETSIGMASK));
         Spawn.AttrSetPgroup(attributes, 0);

@@ -5,7 +5,7 @@ namespace Fwatchdog.Execution;
 /// <summary>
 /// Finds the processes that still hold a run's stdin, stdout or stderr pipe open, by the pipes' ids in
 /// /proc (<c>pipe:[inode]</c>). Used only on the slow path, when a run's pipes stay open after
-/// its process group is gone: a daemon that left the group with setsid (issue 10, finding 3).
+/// its process group is gone: a daemon that left the group with setsid.
 /// </summary>
 internal sealed class PipeHolders(IReadOnlyList<string> pipes)
 {
@@ -13,7 +13,7 @@ internal sealed class PipeHolders(IReadOnlyList<string> pipes)
 
     /// <summary>
     /// The pipes behind our own file descriptors: one fstat each, on every call, so it costs a
-    /// few syscalls instead of a readlink through /proc per descriptor (issue 14).
+    /// few syscalls instead of a readlink through /proc per descriptor.
     /// </summary>
     public static PipeHolders OfOwn(params int[] fds) =>
         new(fds.Select(Native.Libc.Inode).Where(inode => inode >= 0).Select(inode => $"pipe:[{inode.ToString(CultureInfo.InvariantCulture)}]").ToList());

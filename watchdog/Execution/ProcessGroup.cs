@@ -5,7 +5,7 @@ namespace Fwatchdog.Execution;
 
 /// <summary>
 /// Stops one run's process group politely: SIGTERM to the group, <c>kill_grace</c> for it to
-/// exit, then SIGKILL to the group. Every wait is bounded (issue 10, finding 3): when the pipes
+/// exit, then SIGKILL to the group. Every wait is bounded: when the pipes
 /// stay open after that, even with the group already empty, what holds them left the group
 /// (setsid) and would hold the call for as long as it lives, so it is stopped the same way; if
 /// it cannot be, the runner's forceful cancellation stops waiting for the pipes.

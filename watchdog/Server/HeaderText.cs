@@ -6,8 +6,8 @@ namespace Fwatchdog.Server;
 /// <summary>
 /// Header values arrive one char per byte (Kestrel reads and writes them as Latin-1, see
 /// <c>HostSetup.ByteTransparentHeaders</c>), so UTF-8 bytes pass through responses unchanged.
-/// Where a value meets the OS or JSON as text, its bytes are read as the UTF-8 they spell
-/// (issue 9, finding 8), as the classic watchdog's Go strings do.
+/// Where a value meets the OS or JSON as text, its bytes are read as the UTF-8 they spell,
+/// as the classic watchdog's Go strings do.
 /// </summary>
 internal static class HeaderText
 {

@@ -5,7 +5,7 @@ namespace Fwatchdog.Server;
 /// <summary>
 /// The classic <c>$TMPDIR/.lock</c> file (or <c>lock_file</c>): present while the watchdog serves,
 /// removed at SIGTERM. Watchdogs sharing a host each need their own, or SIGTERM to one turns the
-/// others' health to 503 (issue 10). With <c>suppress_lock</c> no file is written and health does
+/// others' health to 503. With <c>suppress_lock</c> no file is written and health does
 /// not depend on one (the classic watchdog then answered 503 for ever).
 /// </summary>
 internal sealed class LockFile(bool suppressed, string path)

@@ -9,7 +9,7 @@ internal sealed partial class NatsJobQueue
     /// <summary>How long a status, result, cancel or replay waits for a lost NATS connection before its caller gets a 503.</summary>
     private static readonly TimeSpan CallerWait = TimeSpan.FromSeconds(1);
 
-    /// <summary>The status API answers within a second or two: with NATS down, 503 (issue 21), not a wait until write_timeout.</summary>
+    /// <summary>The status API answers within a second or two: with NATS down, 503, not a wait until write_timeout.</summary>
     private async Task<Resources> ReadyForCallerAsync(CancellationToken cancellationToken)
     {
         if (_resources is not null && !await ConnectedWithinAsync(CallerWait, cancellationToken))

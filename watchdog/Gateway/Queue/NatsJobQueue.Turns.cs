@@ -42,7 +42,7 @@ internal sealed partial class NatsJobQueue
         catch (Exception e) when (claimed.Count > 0 && e is not (OutOfMemoryException or OperationCanceledException))
         {
             // The calls claimed before the failure hold slots and leases: hand them over to run
-            // rather than drop them (issue 10). The next fetch meets the fault again.
+            // rather than drop them. The next fetch meets the fault again.
             LogProblem(_logger, "NATS fetch broke off: " + e.Message);
         }
         catch (NatsException e)

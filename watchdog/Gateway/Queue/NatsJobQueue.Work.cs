@@ -81,7 +81,7 @@ internal sealed partial class NatsJobQueue
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The slot goes back whatever failed (issue 10); the unacknowledged message comes back
+            // The slot goes back whatever failed; the unacknowledged message comes back
             // after its ack wait and the call runs then.
             _held.TryRemove(job.CallId, out _);
             if (holdsSlot)
@@ -152,7 +152,7 @@ internal sealed partial class NatsJobQueue
     public async Task ReleaseAsync(string callId, CancellationToken cancellationToken)
     {
         // Let go of the message first: if NATS cannot be reached now, it is no longer renewed and
-        // comes back after its ack wait, instead of being held (and renewed) for good (issue 10).
+        // comes back after its ack wait, instead of being held (and renewed) for good.
         _held.TryRemove(callId, out var msg);
         await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner ? r with { State = "queued", Attempts = r.Attempts - 1, Owner = null } : null, cancellationToken);
         if (msg is not null)

@@ -40,7 +40,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
     /// <summary>
     /// Opens (or creates) the database and checks it before the gateway takes calls: a folder that
     /// cannot be written, a file that is not a database or is damaged (<c>PRAGMA quick_check</c>)
-    /// stop start-up with one line instead of failing calls later (issue 10).
+    /// stop start-up with one line instead of failing calls later.
     /// </summary>
     private static SqliteWriter Open(string dataDir, string path, string connectionString)
     {
@@ -154,7 +154,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
         finally
         {
             // Every slot taken for a call that was not claimed goes back, also when the claim failed
-            // (SQLITE_BUSY, disk full): a leaked slot is a worker lost until restart (issue 10).
+            // (SQLITE_BUSY, disk full): a leaked slot is a worker lost until restart.
             foreach (var (callId, function) in candidates)
             {
                 if (!claimed.Any(j => j.Request.CallId == callId))

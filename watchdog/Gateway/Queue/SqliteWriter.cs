@@ -9,7 +9,7 @@ namespace Fwatchdog.Gateway.Queue;
 /// without paying one disk flush per request. Each operation runs inside its own savepoint so
 /// one failing statement cannot undo its neighbours. A failing batch (another process holding the
 /// write lock past busy_timeout, a full disk, a read-only file) fails its operations and the loop
-/// goes on, so the queue writes again as soon as the fault is gone (issue 10).
+/// goes on, so the queue writes again as soon as the fault is gone.
 /// </summary>
 internal sealed class SqliteWriter : IAsyncDisposable
 {

@@ -10,6 +10,7 @@ app.use(express.raw({ type: () => true, limit: "10mb" }));
 
 app.all("*", (req, res) => {
   if (req.path === "/slow") {
+    console.error("slow: started");
     setTimeout(() => res.type("text/plain").send("slow done"), 1500);
     return;
   }

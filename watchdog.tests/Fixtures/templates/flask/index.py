@@ -1,6 +1,7 @@
 # A Flask function written the way OpenFaaS's python3-flask template is: every method and path to
 # one handler, served by waitress on the port the image's upstream_url names.
 import os
+import sys
 import time
 from urllib.parse import urlparse
 
@@ -15,6 +16,7 @@ METHODS = ["GET", "PUT", "POST", "PATCH", "DELETE"]
 @app.route("/<path:path>", methods=METHODS)
 def call_handler(path):
     if path == "slow":
+        print("slow: started", file=sys.stderr, flush=True)
         time.sleep(1.5)
         return "slow done"
     return jsonify(
