@@ -4,6 +4,7 @@ using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
 using Fwatchdog.Hosting;
 using Fwatchdog.Server;
+using Fwatchdog.Server.ForkMode;
 using Fwatchdog.Server.HttpMode;
 using Fwatchdog.Server.StaticMode;
 using Microsoft.AspNetCore.Builder;

@@ -1,4 +1,4 @@
-using Fwatchdog.Server;
+using Fwatchdog.Server.ForkMode;
 using Fwatchdog.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 

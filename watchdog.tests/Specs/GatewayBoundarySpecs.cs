@@ -80,6 +80,19 @@ public sealed class GatewayBoundarySpecs
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task X_Forwarded_For_sent_on_several_lines_reaches_the_function_as_one_chain_without_empty_hops()
+    {
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("fn", upstream.Url)));
+        await using var raw = await RawHttpClient.ConnectAsync(gateway.Url);
+
+        var (status, _, _) = await raw.ExchangeAsync("GET", "/function/fn", "X-Forwarded-For: 10.0.0.1", "X-Forwarded-For: ", "X-Forwarded-For: 10.0.0.2");
+
+        status.Should().Be(200);
+        (await upstream.NextAsync()).Header("X-Forwarded-For").Should().Be("10.0.0.1, 10.0.0.2, 127.0.0.1", "mode=http passes the same chain");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Call_ids_the_status_API_cannot_address_are_replaced_with_fresh_ones()
     {
         await using var upstream = await TestUpstream.StartAsync();

@@ -115,6 +115,22 @@ public sealed class HttpModeSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task On_a_dual_stack_listener_the_function_sees_an_IPv4_caller_as_IPv4_in_X_Forwarded_For()
+    {
+        using var upstream = new HttpModeUpstream();
+        upstream.Touch("gate");
+        await using var watchdog = await TestWatchdog.StartAsync(upstream.Environment(), options => options with { BindAddress = "*" });
+        var url = new Uri($"http://127.0.0.1:{watchdog.Url.Port.ToString(CultureInfo.InvariantCulture)}/inspect");
+        (await Processes.EventuallyAsync(async () => await watchdog.Client.GetAsync(url) is { IsSuccessStatusCode: true }, Within)).Should().BeTrue();
+
+        using var response = await watchdog.Client.GetAsync(url);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n');
+
+        lines.Should().Contain("X-Forwarded-For: 127.0.0.1", "the listener sees the caller as ::ffff:127.0.0.1, and the gateway passes the IPv4 form too");
+        lines.Should().Contain("X-Forwarded-Proto: http");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_streamed_response_arrives_before_the_function_has_finished_it()
     {
         using var upstream = new HttpModeUpstream();

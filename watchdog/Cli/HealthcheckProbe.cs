@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using Fwatchdog.Configuration;
-using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Forwarding;
 
 namespace Fwatchdog.Cli;
 

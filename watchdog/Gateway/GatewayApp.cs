@@ -1,4 +1,5 @@
 using Fwatchdog.Configuration;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Fwatchdog.Forwarding;
 using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Gateway;
@@ -43,6 +44,21 @@ internal static class GatewayFailures
         error is Reach.AddressRefusedException || error?.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData
             ? GatewayFailure.FunctionNotFound
             : GatewayFailure.FunctionUnreachable;
+
+    /// <summary>
+    /// What a forwarded call that got no answer means for the caller: the upstream is a function,
+    /// a fired token the call's deadline (the caller's own leaving is told apart by the proxy).
+    /// </summary>
+    public static GatewayFailure FromForwarder(ForwardResult result) => result.Error switch
+    {
+        ForwarderError.None => GatewayFailure.None,
+        ForwarderError.ConnectFailed => FromConnectError(result.ConnectError),
+        ForwarderError.BadResponse => GatewayFailure.BadUpstreamResponse,
+        ForwarderError.Cancelled => GatewayFailure.UpstreamTimeout,
+        ForwarderError.RequestBodyTooLarge => GatewayFailure.BodyTooLarge,
+        ForwarderError.RequestBodyMalformed => GatewayFailure.BadRequestBody,
+        _ => GatewayFailure.FunctionUnreachable,
+    };
 
     /// <summary>Writes the status, the reason header and a one-line text body, unless the response has started.</summary>
     public static Task WriteAsync(HttpContext context, GatewayFailure failure, string message)

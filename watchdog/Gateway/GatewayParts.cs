@@ -1,3 +1,4 @@
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;
@@ -51,11 +52,11 @@ internal sealed class GatewayParts : IAsyncDisposable
         var retries = new RetryPolicy(options.RetryCodes, options.InitialRetryWait, options.MaxRetryWait);
         var runner = new JobRunner(queue, registry, client, retries, spool, callbacks, metrics, time, loggers.CreateLogger<JobRunner>());
         var dispatcher = new AsyncDispatcher(options, queue, registry, runner, callbacks, time, loggers.CreateLogger<AsyncDispatcher>());
-        var forwarder = new Http1Forwarder(time, SpoolLimits.InTempFolder(options.MaxSpoolBytes));
+        var forwarder = new Http1Forwarder(time, SpoolLimits.InTempFolder(options.MaxSpoolBytes), ProxyHeaders.SetByGateway);
 
         // Hosts that callers' names chose (upstream_template) get their own pool, whose every
         // new connection checks where the name resolves.
-        var checkedForwarder = new Http1Forwarder(time, SpoolLimits.InTempFolder(options.MaxSpoolBytes), Reach.CheckedConnect.ConnectAsync);
+        var checkedForwarder = new Http1Forwarder(time, SpoolLimits.InTempFolder(options.MaxSpoolBytes), ProxyHeaders.SetByGateway, Reach.CheckedConnect.ConnectAsync);
         var admissions = new QueueAdmission(options, registry, queue, new DiskBudget(Path.GetFullPath(options.DataDir), options.AsyncMaxDiskBytes, time));
         return new GatewayParts
         {

@@ -1,57 +1,21 @@
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Primitives;
+using Fwatchdog.Forwarding;
 
 namespace Fwatchdog.Gateway;
 
 /// <summary>
-/// Which headers cross the gateway: hop-by-hop ones (and those named in <c>Connection</c>) never
-/// do, in either direction (gateway-reference 1.5); content headers go on the content.
+/// The headers the gateway writes itself, and how a header goes on a request message (content
+/// headers on the content). Hop-by-hop rules are the forwarder's (<see cref="HopByHopHeaders"/>).
 /// </summary>
 internal static class ProxyHeaders
 {
     public const string CallId = "X-Call-Id";
     public const string StartTime = "X-Start-Time";
 
-    /// <summary>Names the call a request continues: sent with every callback, kept on the async call it starts (issue 9, finding 10).</summary>
+    /// <summary>Names the call a request continues: sent with every callback, kept on the async call it starts.</summary>
     public const string ParentCallId = "X-Parent-Call-Id";
 
-    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-        "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Expect",
-    };
-
-    public static bool IsHopByHop(string name, StringValues connection)
-    {
-        if (HopByHop.Contains(name))
-        {
-            return true;
-        }
-
-        if (connection.Count == 0)
-        {
-            return false;
-        }
-
-        foreach (var value in connection)
-        {
-            foreach (var token in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                if (string.Equals(token, name, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Headers the gateway writes itself on the way in and out (the caller's values are folded in or kept).</summary>
-    public static bool IsSetByGateway(string name) =>
-        name.Equals(CallId, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(StartTime, StringComparison.OrdinalIgnoreCase)
-        || name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Headers the gateway writes itself on the way in and out (the caller's values are folded in or kept): the forwarder copies none of them.</summary>
+    public static readonly IReadOnlySet<string> SetByGateway = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { CallId, StartTime, ForwardedHeaders.For };
 
     /// <summary>Adds one header to a request message, on its content when it is a content header.</summary>
     public static void Add(HttpRequestMessage request, string name, IEnumerable<string?> values)

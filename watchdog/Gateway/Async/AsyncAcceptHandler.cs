@@ -1,3 +1,4 @@
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
@@ -108,7 +109,7 @@ internal sealed partial class AsyncAcceptHandler(
         var connection = request.Headers.Connection;
         foreach (var (name, values) in request.Headers)
         {
-            if (ProxyHeaders.IsHopByHop(name, connection) || NotStored.Contains(name) || (!options.AsyncKeepCredentials && Credentials.Contains(name)))
+            if (HopByHopHeaders.IsHopByHop(name, connection) || NotStored.Contains(name) || (!options.AsyncKeepCredentials && Credentials.Contains(name)))
             {
                 continue;
             }

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Reach;
-using Fwatchdog.Gateway.Sync;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Async;
@@ -50,7 +50,7 @@ internal sealed partial class CallbackSender : IDisposable
         PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
         ActivityHeadersPropagator = null,
 
-        // The result's Content-Type goes out byte for byte, UTF-8 included (issue 9, finding 8).
+        // The result's Content-Type goes out byte for byte, UTF-8 included.
         RequestHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
         ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
         ConnectCallback = async (context, cancellationToken) =>

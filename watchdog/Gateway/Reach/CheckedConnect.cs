@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Fwatchdog.Forwarding;
 
 namespace Fwatchdog.Gateway.Reach;
 
@@ -19,7 +20,7 @@ internal static class CheckedConnect
             throw new AddressRefusedException(host, refused);
         }
 
-        return await Sync.TcpConnect.ConnectAsync(addresses, port, cancellationToken);
+        return await TcpConnect.ConnectAsync(addresses, port, cancellationToken);
     }
 
     /// <summary>Every address of <paramref name="host"/> (an IP literal is its own); a name without any throws HostNotFound.</summary>

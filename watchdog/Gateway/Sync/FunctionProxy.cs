@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Functions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -48,8 +49,11 @@ internal sealed partial class FunctionProxy(
         var status = 0;
         try
         {
-            (status, var failure, var detail) = await (target.CheckAddress ? checkedForwarder : forwarder).ForwardAsync(context, target.BaseUri, route.PathAndQuery,
+            var result = await (target.CheckAddress ? checkedForwarder : forwarder).ForwardAsync(context, target.BaseUri, route.PathAndQuery,
                 GatewayHeaders(context, callId, startTime), deadline.Token);
+            status = result.Status;
+            var failure = GatewayFailures.FromForwarder(result);
+            var detail = result.Detail;
             if (failure != GatewayFailure.None)
             {
                 if (context.RequestAborted.IsCancellationRequested)
@@ -94,30 +98,10 @@ internal sealed partial class FunctionProxy(
     /// <summary>X-Call-Id, X-Start-Time and the X-Forwarded-* headers, as header lines.</summary>
     private static string GatewayHeaders(HttpContext context, string callId, string startTime)
     {
-        var incoming = context.Request;
         var lines = new StringBuilder(256)
             .Append(ProxyHeaders.CallId).Append(": ").Append(callId).Append("\r\n")
             .Append(ProxyHeaders.StartTime).Append(": ").Append(startTime).Append("\r\n");
-        var forwarded = incoming.Headers["X-Forwarded-For"].ToString();
-        // A dual-stack listener (bind "*") sees IPv4 callers as ::ffff:a.b.c.d; pass on a.b.c.d.
-        var remote = context.Connection.RemoteIpAddress;
-        var client = (remote is { IsIPv4MappedToIPv6: true } ? remote.MapToIPv4() : remote)?.ToString();
-        if (client is not null || forwarded.Length > 0)
-        {
-            lines.Append("X-Forwarded-For: ").Append(forwarded.Length == 0 ? client : client is null ? forwarded : forwarded + ", " + client).Append("\r\n");
-        }
-
-        if (!incoming.Headers.ContainsKey("X-Forwarded-Host") && incoming.Host.HasValue)
-        {
-            lines.Append("X-Forwarded-Host: ").Append(incoming.Host.Value).Append("\r\n");
-        }
-
-        if (!incoming.Headers.ContainsKey("X-Forwarded-Proto"))
-        {
-            lines.Append("X-Forwarded-Proto: ").Append(incoming.Scheme).Append("\r\n");
-        }
-
-        return lines.ToString();
+        return ForwardedHeaders.AppendTo(lines, context).ToString();
     }
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "{Method} /function/{Function} failed: {Detail} (call {CallId})")]

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using Fwatchdog.Configuration;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -130,7 +131,7 @@ internal sealed partial class HttpModeHandler(
         }
     }
 
-    /// <summary>Which token fired decides the outcome (house style 7); a refused connection while the process restarts is "not ready".</summary>
+    /// <summary>Which token fired decides the outcome; a refused connection while the process restarts is "not ready".</summary>
     private UpstreamOutcome Classify(CancellationTokenSource? exec, CancellationTokenSource? write, HttpContext context) =>
         context.RequestAborted.IsCancellationRequested ? UpstreamOutcome.ClientGone
         : health.CallsStopping.IsCancellationRequested ? UpstreamOutcome.ShuttingDown
@@ -144,7 +145,7 @@ internal sealed partial class HttpModeHandler(
         var (status, reason) = UpstreamOutcomes.Describe(outcome);
         if (status is not { } code || context.Response.HasStarted)
         {
-            // Headers are gone already (or nothing may be sent): a broken response, never a clean short one (house style 8).
+            // Headers are gone already (or nothing may be sent): a broken response, never a clean short one.
             context.Abort();
             return outcome;
         }
@@ -181,7 +182,7 @@ internal sealed partial class HttpModeHandler(
     /// <summary>
     /// http_buffer_req_body: the whole body is read first (held in memory up to 30 KiB, in a temp
     /// file past that), so the function gets a Content-Length instead of chunked encoding. Unlike the
-    /// of-watchdog's, this one works (watchdog-reference 2.6, weak points).
+    /// of-watchdog's, this one works.
     /// </summary>
     private static async Task BufferBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -201,37 +202,12 @@ internal sealed partial class HttpModeHandler(
     {
         var request = context.Request;
         var lines = new StringBuilder(192).Append(WatchdogHeaders.CallId).Append(": ").Append(callId).Append("\r\n");
-        foreach (var startTime in request.Headers["X-Start-Time"])
+        foreach (var startTime in request.Headers[WatchdogHeaders.StartTime])
         {
-            lines.Append("X-Start-Time: ").Append(startTime).Append("\r\n");
+            lines.Append(WatchdogHeaders.StartTime).Append(": ").Append(startTime).Append("\r\n");
         }
 
-        // The chain the caller sent, then the caller itself; empty values are dropped.
-        var hops = 0;
-        foreach (var hop in request.Headers["X-Forwarded-For"])
-        {
-            if (!string.IsNullOrEmpty(hop))
-            {
-                lines.Append(hops++ == 0 ? "X-Forwarded-For: " : ", ").Append(hop);
-            }
-        }
-
-        if (context.Connection.RemoteIpAddress?.ToString() is { Length: > 0 } client)
-        {
-            lines.Append(hops++ == 0 ? "X-Forwarded-For: " : ", ").Append(client);
-        }
-
-        if (hops > 0)
-        {
-            lines.Append("\r\n");
-        }
-
-        if (!request.Headers.ContainsKey("X-Forwarded-Host") && request.Host.HasValue)
-        {
-            lines.Append("X-Forwarded-Host: ").Append(request.Host.Value).Append("\r\n");
-        }
-
-        return lines.ToString();
+        return ForwardedHeaders.AppendTo(lines, context).ToString();
     }
 
     [LoggerMessage(EventId = 510, Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Seconds:F6}s call={CallId} reason={Reason}")]

@@ -1,13 +1,13 @@
 using System.Net.Sockets;
 using Fwatchdog.Configuration;
-using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Forwarding;
 
 namespace Fwatchdog.Server.HttpMode;
 
 /// <summary>
 /// mode=http readiness: the upstream accepts a TCP connection, and with <c>ready_path</c> also
 /// answers a GET of that path with 2xx. The of-watchdog reports ready at once, so calls that
-/// arrive while the function still boots get 500 (watchdog-reference 2.6).
+/// arrive while the function still boots get 500.
 /// </summary>
 internal sealed class UpstreamProbe(WatchdogOptions options)
 {

@@ -1,20 +1,22 @@
 using Fwatchdog.Configuration;
-using Fwatchdog.Gateway;
-using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Forwarding;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Fwatchdog.Server.HttpMode;
 
 /// <summary>
-/// The one place mode=http touches the gateway's HTTP/1.1 forwarder (full duplex, pooled
-/// connections, hop-by-hop headers dropped both ways; house style 19). It turns the forwarder's
-/// gateway failures into the watchdog's own <see cref="UpstreamOutcome"/>, so a change of the
-/// forwarder's API is mended here and nowhere else.
+/// The one place mode=http touches the HTTP/1.1 forwarder it shares with the gateway (full
+/// duplex, pooled connections, hop-by-hop headers dropped both ways). It turns the forwarder's
+/// <see cref="ForwarderError"/> into the watchdog's own <see cref="UpstreamOutcome"/>, so a
+/// change of the forwarder's API is mended here and nowhere else.
 /// </summary>
 internal sealed class UpstreamProxy(WatchdogOptions options) : IDisposable
 {
-    private readonly Http1Forwarder _forwarder = new(TimeProvider.System, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes));
+    /// <summary>Written by <see cref="HttpModeHandler"/>'s header lines, never copied: X-Start-Time is passed on from there.</summary>
+    private static readonly HashSet<string> OwnHeaders = new(StringComparer.OrdinalIgnoreCase) { WatchdogHeaders.CallId, WatchdogHeaders.StartTime, ForwardedHeaders.For };
+
+    private readonly Http1Forwarder _forwarder = new(TimeProvider.System, Streaming.SpoolLimits.InTempFolder(options.MaxSpoolBytes), OwnHeaders);
     private readonly Uri _upstream = options.UpstreamUrl ?? throw new InvalidOperationException("mode=http needs http_upstream_url");
 
     /// <summary>
@@ -28,14 +30,14 @@ internal sealed class UpstreamProxy(WatchdogOptions options) : IDisposable
         // The function sees the caller's Host, as behind the of-watchdog (virtual hosts, absolute
         // redirects); X-Forwarded-Host carries it too.
         var host = context.Request.Host is { HasValue: true } given ? given.Value : null;
-        var (_, failure, detail) = await _forwarder.ForwardAsync(context, _upstream, PathAndQuery(context), headerLines, cancellationToken, host);
-        return failure switch
+        var result = await _forwarder.ForwardAsync(context, _upstream, PathAndQuery(context), headerLines, cancellationToken, host);
+        return result.Error switch
         {
-            GatewayFailure.None => (UpstreamOutcome.Answered, ""),
-            GatewayFailure.UpstreamTimeout => (UpstreamOutcome.Cancelled, detail),
-            GatewayFailure.BadRequestBody => (UpstreamOutcome.BadRequestBody, detail),
-            GatewayFailure.BodyTooLarge => (UpstreamOutcome.BodyTooLarge, detail),
-            _ => (UpstreamOutcome.Unreachable, detail),
+            ForwarderError.None => (UpstreamOutcome.Answered, ""),
+            ForwarderError.Cancelled => (UpstreamOutcome.Cancelled, result.Detail),
+            ForwarderError.RequestBodyMalformed => (UpstreamOutcome.BadRequestBody, result.Detail),
+            ForwarderError.RequestBodyTooLarge => (UpstreamOutcome.BodyTooLarge, result.Detail),
+            _ => (UpstreamOutcome.Unreachable, result.Detail),
         };
     }
 

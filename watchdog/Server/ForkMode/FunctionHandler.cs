@@ -5,7 +5,7 @@ using Fwatchdog.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>Serves one function call: limits, deadlines, the run, then the status it earned.</summary>
 internal sealed partial class FunctionHandler(

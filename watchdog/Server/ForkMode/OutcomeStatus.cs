@@ -1,7 +1,7 @@
 using Fwatchdog.Execution;
 using Microsoft.AspNetCore.Http;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>The one place where outcomes become status codes.</summary>
 internal static class OutcomeStatus

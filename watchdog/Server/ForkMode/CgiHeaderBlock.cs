@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Text;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// A CGI-style header block at the start of stdout (<c>cgi_response=true</c>): lines of
 /// <c>Name: value</c> ended by a blank line. <c>Status: 201 Created</c> sets the status,
 /// every other end-to-end line becomes a response header. The connection's framing belongs to
-/// the watchdog alone (issue 9: a function printing <c>Transfer-Encoding: chunked</c> could end
+/// the watchdog alone (a function printing <c>Transfer-Encoding: chunked</c> could end
 /// its body early and smuggle a forged response to the next caller), so framing and hop-by-hop
 /// headers are dropped and reported in <see cref="Dropped"/>. Bytes pass as they are (Latin-1
 /// in, Latin-1 out), so UTF-8 values reach the client unchanged; control characters are refused.

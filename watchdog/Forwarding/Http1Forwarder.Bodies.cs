@@ -5,12 +5,67 @@ using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>Body framing: the request pumped out (chunked when its length is unknown), the response copied in.</summary>
 internal sealed partial class Http1Forwarder
 {
     private static readonly ReadOnlyMemory<byte> LastChunk = "0\r\n\r\n"u8.ToArray();
+
+    /// <summary>
+    /// The caller's streamed body on its way to the upstream (<see cref="PumpBodyAsync"/>), beside
+    /// the answer coming back. Disposing waits for the pump: it reads what is left of the body.
+    /// </summary>
+    private sealed class BodyPump : IAsyncDisposable
+    {
+        /// <summary>No body to stream: it was small and went with the head, or there is none.</summary>
+        public static readonly BodyPump None = new(Task.FromResult(true), null);
+
+        private readonly Task<bool> _pump;
+        private readonly CancellationTokenSource? _stopSending;
+
+        private BodyPump(Task<bool> pump, CancellationTokenSource? stopSending)
+        {
+            _pump = pump;
+            _stopSending = stopSending;
+        }
+
+        /// <summary>The whole body reached the upstream.</summary>
+        public bool SentWholeBody => _pump.IsCompleted && _pump.Result;
+
+        /// <summary>Starts sending <paramref name="body"/>'s bytes to <paramref name="destination"/>; <see cref="None"/> when there is no streamed body.</summary>
+        public static BodyPump Start(HttpRequest request, Stream destination, ResponseSpool spool, CallerBody? body, CancellationToken deadline)
+        {
+            if (body is null)
+            {
+                return None;
+            }
+
+            var stopSending = CancellationTokenSource.CreateLinkedTokenSource(deadline);
+            return new(PumpBodyAsync(request.Body, destination, request.ContentLength, spool, body, stopSending.Token, deadline), stopSending);
+        }
+
+        /// <summary>
+        /// An answer that came before the caller finished its body (a 401, a 413) is complete:
+        /// the rest of the body goes to the bin, not to the upstream.
+        /// </summary>
+        public async Task StopSendingAsync()
+        {
+            if (!_pump.IsCompleted && _stopSending is not null)
+            {
+                await _stopSending.CancelAsync();
+            }
+        }
+
+        /// <summary>The connection is going away: nothing more is sent to it.</summary>
+        public void StopSending() => _stopSending?.Cancel();
+
+        public async ValueTask DisposeAsync()
+        {
+            await _pump;
+            _stopSending?.Dispose();
+        }
+    }
 
     /// <summary>
     /// Sends the request body; of unknown length, each read goes out as one chunk, its size line and

@@ -6,7 +6,7 @@ using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// Feeds the request body to the child's stdin as it arrives (never the whole body in memory),
@@ -26,6 +26,9 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
     private bool _ended;
     private Task? _rest;
 
+    /// <summary>With marshal_request: body bytes at the start of the read buffer not yet encoded (fewer than a 3-byte group).</summary>
+    private int _carry;
+
     public long BytesRead { get; private set; }
 
     /// <summary>
@@ -35,9 +38,8 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
     public async Task WriteAsync(Stream stdin, CancellationToken stop)
     {
         _feeding = true;
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        byte[]? buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         byte[] encoded = marshal ? ArrayPool<byte>.Shared.Rent(Base64.GetMaxEncodedToUtf8Length(ChunkSize + 2)) : [];
-        var carry = 0;
         try
         {
             if (marshal)
@@ -47,52 +49,18 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
 
             while (true)
             {
-                var pending = request.Body.ReadAsync(buffer.AsMemory(carry, ChunkSize - carry), _reading.Token).AsTask();
-                try
-                {
-                    await pending.WaitAsync(stop);
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested && !pending.IsCompleted)
+                var pending = request.Body.ReadAsync(buffer.AsMemory(_carry, ChunkSize - _carry), _reading.Token).AsTask();
+                if (!await ReadEndsFirstAsync(pending, stop))
                 {
                     // The child is gone and a read is under way: it goes on, into the bin.
                     _rest = DiscardAsync(pending, buffer);
                     buffer = null;
                     return;
                 }
-                catch (Exception) when (pending.IsCompleted)
-                {
-                    // The read itself failed (read_timeout, max_request_bytes, the caller left): said below.
-                }
 
                 var read = await ReadOrFailAsync(pending);
-                if (read < 0)
+                if (read < 0 || !await (marshal ? WriteEncodedAsync(stdin, buffer, encoded, read, stop) : WriteRawAsync(stdin, buffer, read, stop)))
                 {
-                    return;
-                }
-
-                BytesRead += read;
-                if (!marshal)
-                {
-                    if (read == 0)
-                    {
-                        endOfInput();
-                        return;
-                    }
-
-                    await stdin.WriteAsync(buffer.AsMemory(0, read), stop);
-                    continue;
-                }
-
-                var final = read == 0;
-                var available = carry + read;
-                Base64.EncodeToUtf8(buffer.AsSpan(0, available), encoded, out var consumed, out var written, isFinalBlock: final);
-                await stdin.WriteAsync(encoded.AsMemory(0, written), stop);
-                carry = available - consumed;
-                buffer.AsSpan(consumed, carry).CopyTo(buffer);
-                if (final)
-                {
-                    endOfInput();
-                    await stdin.WriteAsync("\"}}"u8.ToArray(), stop);
                     return;
                 }
             }
@@ -103,24 +71,11 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
             // while a write waited. Not an error: plenty of functions never read their input (the
             // classic watchdog agrees). The caller may still be sending: read the rest, unless
             // the end was already seen.
-            if (buffer is not null && _rest is null && !_ended)
-            {
-                _rest = DiscardAsync(null, buffer);
-                buffer = null;
-            }
+            buffer = DiscardRestUnlessEnded(buffer);
         }
         finally
         {
-            if (buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
-            if (encoded.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(encoded);
-            }
-
+            ReturnBuffers(buffer, encoded);
             _fed.TrySetResult();
         }
     }
@@ -169,6 +124,92 @@ internal sealed class RequestInput(HttpRequest request, CallAbort abort, TimeSpa
         catch (OperationCanceledException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Waits for one read of the body while the child lives: false when <paramref name="stop"/>
+    /// (the child exited) fired first and the read is still under way. A read that failed is
+    /// true here: <see cref="ReadOrFailAsync"/> says why.
+    /// </summary>
+    private static async Task<bool> ReadEndsFirstAsync(Task<int> pending, CancellationToken stop)
+    {
+        try
+        {
+            await pending.WaitAsync(stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !pending.IsCompleted)
+        {
+            return false;
+        }
+        catch (Exception) when (pending.IsCompleted)
+        {
+            // The read itself failed (read_timeout, max_request_bytes, the caller left): said by ReadOrFailAsync.
+        }
+
+        return true;
+    }
+
+    /// <summary>Passes one read on to stdin as it came; false at the end of the body.</summary>
+    private async Task<bool> WriteRawAsync(Stream stdin, byte[] buffer, int read, CancellationToken stop)
+    {
+        BytesRead += read;
+        if (read == 0)
+        {
+            endOfInput();
+            return false;
+        }
+
+        await stdin.WriteAsync(buffer.AsMemory(0, read), stop);
+        return true;
+    }
+
+    /// <summary>
+    /// Passes one read on to stdin as base64 inside the marshal_request envelope; the bytes that
+    /// do not fill a 3-byte group wait at the start of the buffer for the next read. At the end of
+    /// the body, closes the envelope and returns false.
+    /// </summary>
+    private async Task<bool> WriteEncodedAsync(Stream stdin, byte[] buffer, byte[] encoded, int read, CancellationToken stop)
+    {
+        BytesRead += read;
+        var final = read == 0;
+        var available = _carry + read;
+        Base64.EncodeToUtf8(buffer.AsSpan(0, available), encoded, out var consumed, out var written, isFinalBlock: final);
+        await stdin.WriteAsync(encoded.AsMemory(0, written), stop);
+        _carry = available - consumed;
+        buffer.AsSpan(consumed, _carry).CopyTo(buffer);
+        if (!final)
+        {
+            return true;
+        }
+
+        endOfInput();
+        await stdin.WriteAsync("\"}}"u8.ToArray(), stop);
+        return false;
+    }
+
+    /// <summary>Hands <paramref name="buffer"/> to a discard of the rest of the body, unless one runs or the body has ended; returns what is left to give back.</summary>
+    private byte[]? DiscardRestUnlessEnded(byte[]? buffer)
+    {
+        if (buffer is null || _rest is not null || _ended)
+        {
+            return buffer;
+        }
+
+        _rest = DiscardAsync(null, buffer);
+        return null;
+    }
+
+    private static void ReturnBuffers(byte[]? buffer, byte[] encoded)
+    {
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (encoded.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(encoded);
         }
     }
 

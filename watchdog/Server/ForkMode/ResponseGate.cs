@@ -6,7 +6,7 @@ using Fwatchdog.Execution;
 using Fwatchdog.Streaming;
 using Microsoft.AspNetCore.Http;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// Holds the function's output back until the process exits or the output passes
@@ -175,7 +175,7 @@ internal sealed partial class ResponseGate : IAsyncDisposable
 
             var message = outcome == FunctionOutcome.BadCgiResponse ? _cgiError : result.Message;
             // A failed run's output explains it, as with the classic watchdog ("exit status 3" and the
-            // output): it is what was held back, so at most response_buffer_bytes (issue 11).
+            // output): it is what was held back, so at most response_buffer_bytes.
             var output = outcome == FunctionOutcome.Failed ? _pending.AsMemory(0, _pendingLength) : ReadOnlyMemory<byte>.Empty;
             await WriteErrorAsync(status, OutcomeStatus.Reason(outcome), ErrorText(outcome, message), output, stderrTail);
             Answered = true;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Hosting;
 
 /// <summary>
 /// Replaces the generic host's console lifetime, which would stop the server the moment SIGTERM

@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// The classic watchdog's CGI-style variables, made safe: every value of a repeated header
@@ -64,7 +64,7 @@ internal static class ChildEnvironment
             env["Http_Method"] = request.Method;
             env["Http_Content_Length"] = length;
             env["Http_ContentLength"] = length;
-            env["Http_Path"] = request.PathBase.Value + request.Path.Value; // decoded, as Go's r.URL.Path (issue 9)
+            env["Http_Path"] = request.PathBase.Value + request.Path.Value; // decoded, as Go's r.URL.Path
             env["Http_Host"] = HeaderText.FromBytes(request.Host.Value ?? "");
             env["Http_X_Call_Id"] = HeaderText.FromBytes(callId);
             if (request.QueryString.Value is { Length: > 1 } query)

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>
 /// The caller's side of one forwarded call with a streamed body: when the body breaks HTTP/1.1

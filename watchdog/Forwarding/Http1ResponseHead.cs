@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>How the body of a response is delimited (RFC 9112 section 6.3).</summary>
 internal enum Http1Framing
@@ -14,7 +14,7 @@ internal enum Http1Framing
 /// A parsed HTTP/1.x status line and header section, and what they say about the body's framing.
 /// Parsing is strict (RFC 9112 as a client): anything a lenient parser would have to guess about
 /// is refused with <see cref="Http1ResponseException"/>, because a guess that differs from the
-/// upstream's intent is how one caller ends up with another caller's bytes (issue 9).
+/// upstream's intent is how one caller ends up with another caller's bytes.
 /// </summary>
 internal sealed record Http1ResponseHead(int Status, bool Http10, IReadOnlyList<(string Name, string Value)> Headers)
 {
@@ -27,7 +27,7 @@ internal sealed record Http1ResponseHead(int Status, bool Http10, IReadOnlyList<
 
     /// <summary>
     /// Parses a head without its final empty line (<paramref name="head"/> ends before the last CRLF CRLF).
-    /// Header values are read as Latin-1, so any byte from 0x80 up passes through unchanged (issue 9, finding 8).
+    /// Header values are read as Latin-1, so any byte from 0x80 up passes through unchanged.
     /// </summary>
     public static Http1ResponseHead Parse(ReadOnlySpan<byte> head)
     {

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// Forwards the child's stderr to the log line by line, tagged with the call id, and keeps the

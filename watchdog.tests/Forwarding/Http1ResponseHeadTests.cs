@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Forwarding;
 using Fwatchdog.Tests.Infrastructure;
 
-namespace Fwatchdog.Tests.Gateway;
+namespace Fwatchdog.Tests.Forwarding;
 
 /// <summary>
 /// Response heads as bytes, read the way the forwarder reads them (<see cref="Http1Connection.ReadHeadAsync"/>

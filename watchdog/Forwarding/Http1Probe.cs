@@ -1,12 +1,12 @@
 using System.Text;
 
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>
 /// One GET on a fresh connection, for health and readiness probes: the status of the answer,
 /// whose head is parsed by the forwarder's strict parser and whose body is not read. The
 /// watchdog uses this instead of HttpClient, which would bring TLS, HTTP/2 and HTTP/3 into the
-/// watchdog-only binary and cost every function container start-up time and memory (issue 14).
+/// watchdog-only binary and cost every function container start-up time and memory.
 /// </summary>
 internal static class Http1Probe
 {

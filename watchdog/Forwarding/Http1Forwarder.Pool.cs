@@ -1,7 +1,7 @@
-namespace Fwatchdog.Gateway.Sync;
+namespace Fwatchdog.Forwarding;
 
 /// <summary>
-/// Idle connections per function address. Each is watched while idle (<see cref="Http1Connection.WatchIdleAsync"/>):
+/// Idle connections per upstream address. Each is watched while idle (<see cref="Http1Connection.WatchIdleAsync"/>):
 /// bytes nobody asked for, or the upstream's close, end it and take it out of the pool at once.
 /// </summary>
 internal sealed partial class Http1Forwarder

@@ -1,6 +1,6 @@
 using Fwatchdog.Execution;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>The cgi_response part of the gate: peel a header block off the front of stdout.</summary>
 internal sealed partial class ResponseGate

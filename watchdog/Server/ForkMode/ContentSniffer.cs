@@ -2,12 +2,12 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Fwatchdog.Server;
+namespace Fwatchdog.Server.ForkMode;
 
 /// <summary>
 /// The Content-Type of output nothing else typed, from its first 512 bytes, with the table and
 /// rules of Go's <c>http.DetectContentType</c> (the WHATWG MIME sniffing standard), so a function
-/// printing HTML shows as a page in a browser, as with the classic watchdog (issue 11).
+/// printing HTML shows as a page in a browser, as with the classic watchdog.
 /// </summary>
 internal static class ContentSniffer
 {
