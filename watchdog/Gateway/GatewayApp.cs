@@ -111,6 +111,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var admissions = new QueueAdmission(options, registry, queue, new DiskBudget(Path.GetFullPath(options.DataDir), options.AsyncMaxDiskBytes, time));
         var accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, admissions, metrics, loggers.CreateLogger<AsyncAcceptHandler>());
         var calls = new AsyncCallsEndpoints(queue, dispatcher, options);
+        var listing = new AsyncCallListing(queue, dispatcher, admissions, new CallFilters(options, registry, time), options, loggers.CreateLogger<AsyncCallListing>());
         var system = new SystemEndpoints(options, registry, local, metrics, queue);
 
         var metricsPort = options.MetricsPort;
@@ -138,6 +139,11 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             if (path.StartsWith(AsyncAcceptHandler.Prefix, StringComparison.Ordinal))
             {
                 return accept.HandleAsync(context);
+            }
+
+            if (AsyncCallListing.Handles(context.Request))
+            {
+                return listing.HandleAsync(context);
             }
 
             if (path.StartsWith(AsyncCallsEndpoints.Prefix, StringComparison.Ordinal))
