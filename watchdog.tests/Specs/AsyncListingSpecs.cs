@@ -322,6 +322,23 @@ public abstract class AsyncListingSpecs : QueueBackendSpecs
         Ids(await ListAsync(gateway.Client, $"?function={name}&state=cancelled")).Should().Equal(queued.AsEnumerable().Reverse());
     }
 
+    /// <summary>Sends until <paramref name="admitted"/> says the function had room (at most 10 s); returns the last answer.</summary>
+    private static async Task<HttpResponseMessage> WhenRoomAsync(Func<Task<HttpResponseMessage>> send, Func<HttpResponseMessage, Task<bool>> admitted)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var response = await send();
+            if (await admitted(response) || DateTime.UtcNow > deadline)
+            {
+                return response;
+            }
+
+            response.Dispose();
+            await Task.Delay(50);
+        }
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Bulk_replay_stops_at_the_functions_max_queued_with_429_and_says_how_many_it_refused()
     {
@@ -342,12 +359,16 @@ public abstract class AsyncListingSpecs : QueueBackendSpecs
         var dead = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            dead.Add(await AcceptAsync(gateway, name, "x"));
+            // On NATS a dead call leaves the work stream (where max_queued counts) just after its state is written.
+            using var accepted = await WhenRoomAsync(() => gateway.PostAsync("/async-function/" + name, "x"), r => Task.FromResult(r.StatusCode == HttpStatusCode.Accepted));
+            accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
+            dead.Add(accepted.Headers.GetValues("X-Call-Id").Single());
             await gateway.WaitForStateAsync(dead[^1], TimeSpan.FromSeconds(20), "dead");
         }
 
         Volatile.Write(ref healthy, true);
-        using var replay = await gateway.PostAsync($"/async-calls/replay?function={name}", "");
+        using var replay = await WhenRoomAsync(() => gateway.PostAsync($"/async-calls/replay?function={name}", ""),
+            async r => !(await r.Content.ReadAsStringAsync()).Contains("\"replayed\":0", StringComparison.Ordinal));
         replay.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         replay.Headers.RetryAfter.Should().NotBeNull();
         var answer = await replay.Content.ReadFromJsonAsync<JsonElement>();
