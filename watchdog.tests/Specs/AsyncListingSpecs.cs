@@ -440,4 +440,42 @@ public sealed class AsyncListingSpecsOnSqlite : AsyncListingSpecs
 public sealed class AsyncListingSpecsOnNats(NatsServer nats) : AsyncListingSpecs, IClassFixture<NatsServer>
 {
     private protected override Dictionary<string, string> Backend() => nats.Settings();
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_listing_reads_a_bounded_window_of_the_bucket_and_says_when_older_calls_are_left_out()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        var settings = nats.Settings();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), settings);
+        var old = await AcceptAsync(gateway, "echo", "old");
+        await gateway.WaitForStateAsync(old, TimeSpan.FromSeconds(20), "succeeded");
+        Ids(await ListAsync(gateway.Client, "?function=echo")).Should().Equal(old);
+
+        // More records than one listing reads (10,000), all written after the old call's.
+        await using var client = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = nats.Url });
+        var bucket = await new NATS.Client.KeyValueStore.NatsKVContext(new NATS.Client.JetStream.NatsJSContext(client)).GetStoreAsync(settings["nats_bucket"]);
+        // Each made as the gateway makes a call's record: created when it is first written.
+        for (var batch = 0; batch < 101; batch++)
+        {
+            var createdAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            await Task.WhenAll(Enumerable.Range(batch * 100, 100).Select(i => bucket.PutAsync($"call.filler-{i:D5}", Encoding.UTF8.GetBytes(
+                $$"""{"callId":"filler-{{i:D5}}","function":"echo","state":"succeeded","attempts":1,"maxAttempts":1,"createdAt":{{createdAt}},"callbackState":"none"}""")).AsTask()));
+        }
+
+        var page = await ListAsync(gateway.Client, "?function=echo&limit=500");
+        page.GetProperty("olderUnlisted").GetBoolean().Should().BeTrue("the bucket holds more records than one listing reads");
+        Ids(page).Should().HaveCount(500).And.OnlyContain(id => id.StartsWith("filler-", StringComparison.Ordinal));
+        var seen = Ids(page).Length;
+        for (var pages = 1; page.TryGetProperty("next", out var next); pages++)
+        {
+            pages.Should().BeLessThan(30, "at most 10,000 records are read, 500 a page");
+            page = await ListAsync(gateway.Client, next.GetString()?["/async-calls".Length..] ?? "");
+            Ids(page).Should().NotContain(old, "a call made before the oldest record read is left out, not shown out of order");
+            seen += Ids(page).Length;
+        }
+
+        seen.Should().BeLessThanOrEqualTo(10_000).And.BeGreaterThan(9_000);
+        var fresh = await AcceptAsync(gateway, "echo", "new");
+        Ids(await ListAsync(gateway.Client, "?function=echo&limit=1")).Should().Equal(fresh);
+    }
 }
