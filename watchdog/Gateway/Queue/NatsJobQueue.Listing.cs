@@ -17,6 +17,13 @@ internal sealed partial class NatsJobQueue
     /// <summary>How many bucket messages one listing reads at most: its cost, bounded.</summary>
     internal const int ListWindow = 10_000;
 
+    /// <summary>
+    /// A pause this long in a listing's read ends it. Seen with records being rewritten while a
+    /// listing reads (a call moving on): the pending count of the last message read can stay above
+    /// zero with nothing more to come, and the read would wait for <see cref="ListWait"/>.
+    /// </summary>
+    private static readonly TimeSpan ListIdleEnd = TimeSpan.FromSeconds(2);
+
     /// <summary>How long one listing may read before its caller gets a 503.</summary>
     private static readonly TimeSpan ListWait = TimeSpan.FromSeconds(10);
 
@@ -36,26 +43,38 @@ internal sealed partial class NatsJobQueue
                 var start = state.LastSeq >= ListWindow ? state.LastSeq - ListWindow + 1 : 0;
                 olderUnlisted = start > state.FirstSeq;
                 var options = new NatsKVWatchOpts { ResumeAtRevision = olderUnlisted ? start : 0, OnNoData = _ => ValueTask.FromResult(true) };
-                await foreach (var entry in resources.Calls.WatchAsync<byte[]>("call.>", opts: options, cancellationToken: timeout.Token))
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+                try
                 {
-                    if (entry.Operation == NatsKVOperation.Put && Deserialize(entry.Value) is { } record)
+                    await foreach (var entry in resources.Calls.WatchAsync<byte[]>("call.>", opts: options, cancellationToken: idle.Token))
                     {
-                        records[entry.Key] = record;
-                    }
-                    else
-                    {
-                        records.Remove(entry.Key);
-                    }
+                        if (entry.Operation == NatsKVOperation.Put && Deserialize(entry.Value) is { } record)
+                        {
+                            records[entry.Key] = record;
+                        }
+                        else
+                        {
+                            records.Remove(entry.Key);
+                        }
 
-                    if (oldestRead == long.MinValue)
-                    {
-                        oldestRead = entry.Created.ToUnixTimeMilliseconds();
-                    }
+                        if (oldestRead == long.MinValue)
+                        {
+                            oldestRead = entry.Created.ToUnixTimeMilliseconds();
+                        }
 
-                    if (entry.Delta == 0)
-                    {
-                        break;
+                        // Done at the last message: none pending. Records written meanwhile are read too, so a
+                        // call that moved on while the listing read is shown once, as it is now.
+                        if (entry.Delta == 0)
+                        {
+                            break;
+                        }
+
+                        idle.CancelAfter(ListIdleEnd);
                     }
+                }
+                catch (OperationCanceledException) when (idle.IsCancellationRequested && !timeout.IsCancellationRequested)
+                {
+                    // Nothing more came for ListIdleEnd after records had been arriving: the window has been read.
                 }
             }
         }
