@@ -83,6 +83,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         {
             _ when path.StartsWith(FunctionProxy.Prefix, StringComparison.Ordinal) => parts.Proxy.HandleAsync(context),
             _ when path.StartsWith(AsyncAcceptHandler.Prefix, StringComparison.Ordinal) => parts.Accept.HandleAsync(context),
+            _ when AsyncCallListing.Handles(context.Request) => parts.Listing.HandleAsync(context),
             _ when path.StartsWith(AsyncCallsEndpoints.Prefix, StringComparison.Ordinal) => parts.Calls.HandleAsync(context),
             "/healthz" => parts.System.HealthAsync(context),
             "/readyz" => parts.System.ReadyAsync(context),

@@ -27,4 +27,5 @@ internal enum GatewayFailure
     Unauthorized,
     NotFound,
     BadHeader,
+    BadQuery,
 }

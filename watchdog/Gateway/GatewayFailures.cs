@@ -32,6 +32,7 @@ internal static class GatewayFailures
         GatewayFailure.Unauthorized => (401, "unauthorized"),
         GatewayFailure.NotFound => (404, "not_found"),
         GatewayFailure.BadHeader => (400, "bad_header"),
+        GatewayFailure.BadQuery => (400, "bad_query"),
         _ => (500, "internal_error"),
     };
 

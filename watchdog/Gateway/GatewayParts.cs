@@ -28,6 +28,8 @@ internal sealed class GatewayParts : IAsyncDisposable
 
     public required AsyncCallsEndpoints Calls { get; init; }
 
+    public required AsyncCallListing Listing { get; init; }
+
     public required SystemEndpoints System { get; init; }
 
     public required FunctionClient Client { get; init; }
@@ -68,6 +70,7 @@ internal sealed class GatewayParts : IAsyncDisposable
             Accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, admissions, metrics,
                 loggers.CreateLogger<AsyncAcceptHandler>()),
             Calls = new AsyncCallsEndpoints(queue, dispatcher, options),
+            Listing = new AsyncCallListing(queue, dispatcher, admissions, new CallFilters(options, registry, time), options, loggers.CreateLogger<AsyncCallListing>()),
             System = new SystemEndpoints(options, registry, local, metrics, queue),
             Client = client,
             Callbacks = callbacks,

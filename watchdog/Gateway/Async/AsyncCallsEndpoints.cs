@@ -183,7 +183,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
 
     private async Task CancelAsync(HttpContext context, string callId, string handle)
     {
-        switch (await queue.CancelAsync(callId, CancellationToken.None))
+        switch (await queue.CancelAsync(callId, queuedOnly: false, CancellationToken.None))
         {
             case CancelResult.NotFound:
                 await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, $"no async call {callId}");

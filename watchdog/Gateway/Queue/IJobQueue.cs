@@ -37,7 +37,11 @@ internal interface IJobQueue : IAsyncDisposable
 
     Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken);
 
-    Task<CancelResult> CancelAsync(string callId, CancellationToken cancellationToken);
+    /// <summary>Cancels a queued call, or a running one unless <paramref name="queuedOnly"/> (then it is left running: <see cref="CancelResult.Running"/>).</summary>
+    Task<CancelResult> CancelAsync(string callId, bool queuedOnly, CancellationToken cancellationToken);
+
+    /// <summary>One page of the calls that match <paramref name="query"/>, newest first (creation time, then id).</summary>
+    Task<CallPage> ListAsync(CallQuery query, CancellationToken cancellationToken);
 
     /// <summary>Queues a failed, dead or cancelled call again, with its attempts and callback state reset (dead-letter replay).</summary>
     Task<RequeueResult> RequeueAsync(string callId, CancellationToken cancellationToken);

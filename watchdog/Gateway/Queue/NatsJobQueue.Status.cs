@@ -28,6 +28,11 @@ internal sealed partial class NatsJobQueue
             return null;
         }
 
+        return ToStatus(r);
+    }
+
+    private static JobStatus ToStatus(NatsCallRecord r)
+    {
         var state = Enum.Parse<JobState>(r.State, ignoreCase: true);
         static DateTimeOffset? Time(long? ms) => ms is { } value ? DateTimeOffset.FromUnixTimeMilliseconds(value) : null;
         return new JobStatus(r.CallId, r.Function, state, r.Attempts, r.MaxAttempts, DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt),
@@ -45,7 +50,7 @@ internal sealed partial class NatsJobQueue
             : null;
     }
 
-    public async Task<CancelResult> CancelAsync(string callId, CancellationToken cancellationToken)
+    public async Task<CancelResult> CancelAsync(string callId, bool queuedOnly, CancellationToken cancellationToken)
     {
         await ReadyForCallerAsync(cancellationToken);
         var result = CancelResult.NotFound;
@@ -55,10 +60,10 @@ internal sealed partial class NatsJobQueue
             result = r.State switch
             {
                 "queued" => CancelResult.CancelledQueued,
-                "running" => CancelResult.CancelledRunning,
+                "running" => queuedOnly ? CancelResult.Running : CancelResult.CancelledRunning,
                 _ => CancelResult.AlreadyFinished,
             };
-            return result == CancelResult.AlreadyFinished ? null : r with { State = "cancelled", FinishedAt = now, Error = "cancelled by DELETE", Owner = null };
+            return result is CancelResult.AlreadyFinished or CancelResult.Running ? null : r with { State = "cancelled", FinishedAt = now, Error = "cancelled by DELETE", Owner = null };
         }, cancellationToken);
         return result;
     }

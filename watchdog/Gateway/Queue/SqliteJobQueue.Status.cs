@@ -78,23 +78,25 @@ internal sealed partial class SqliteJobQueue
             """,
             ("$id", callId), ("$state", QueueNames.Name(state)), ("$status", statusCode), ("$error", error), ("$due", retryAt?.ToUnixTimeMilliseconds())));
 
+    /// <summary>The columns <see cref="ReadStatus"/> reads, in its order.</summary>
+    private const string StatusColumns = """
+        call_id, function, state, attempts, max_attempts, created_at, started_at, finished_at, due_at, status_code, error,
+        callback_url, callback_state, callback_attempts, callback_status, callback_error,
+        (result IS NOT NULL OR result_file IS NOT NULL), result_type, result_length, headers, token
+        """;
+
     public async Task<JobStatus?> GetAsync(string callId, CancellationToken cancellationToken)
     {
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var select = connection.CreateCommand();
-        select.CommandText = """
-            SELECT call_id, function, state, attempts, max_attempts, created_at, started_at, finished_at, due_at, status_code, error,
-                   callback_url, callback_state, callback_attempts, callback_status, callback_error,
-                   (result IS NOT NULL OR result_file IS NOT NULL), result_type, result_length, headers, token
-            FROM jobs WHERE call_id = $id
-            """;
+        select.CommandText = $"SELECT {StatusColumns} FROM jobs WHERE call_id = $id";
         select.Parameters.AddWithValue("$id", callId);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
+        return await reader.ReadAsync(cancellationToken) ? ReadStatus(reader) : null;
+    }
 
+    private static JobStatus ReadStatus(SqliteDataReader reader)
+    {
         var state = Enum.Parse<JobState>(reader.GetString(2), ignoreCase: true);
         return new JobStatus(
             reader.GetString(0),
@@ -134,7 +136,7 @@ internal sealed partial class SqliteJobQueue
             : null;
     }
 
-    public Task<CancelResult> CancelAsync(string callId, CancellationToken cancellationToken)
+    public Task<CancelResult> CancelAsync(string callId, bool queuedOnly, CancellationToken cancellationToken)
     {
         var now = Now;
         return _writer.WriteAsync(connection =>
@@ -150,6 +152,11 @@ internal sealed partial class SqliteJobQueue
             if (state is not ("queued" or "running"))
             {
                 return CancelResult.AlreadyFinished;
+            }
+
+            if (queuedOnly && state == "running")
+            {
+                return CancelResult.Running;
             }
 
             Execute(connection, """

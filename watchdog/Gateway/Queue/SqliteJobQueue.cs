@@ -69,7 +69,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
                     throw new StartupException($"{at}: {path} is damaged (SQLite quick_check: {check}); restore it from a backup, or move it away to start with an empty queue");
                 }
 
-                command.CommandText = "PRAGMA journal_mode=WAL;" + Schema + UsageIndex;
+                command.CommandText = "PRAGMA journal_mode=WAL;" + Schema + UsageIndex + ListingIndexes;
                 command.ExecuteNonQuery();
                 AddMissingColumns(connection);
             }

@@ -1,0 +1,75 @@
+using System.Text;
+
+namespace Fwatchdog.Gateway.Queue;
+
+/// <summary>The listing of calls, newest first, a page at a time.</summary>
+internal sealed partial class SqliteJobQueue
+{
+    /// <summary>
+    /// Run after <see cref="Schema"/> at every start, so a database made before them gets them
+    /// then. Each serves one filter in the listing's order, so a page reads its own rows and stops
+    /// (100,000 calls stored: see BENCHMARKS.md): all calls, one function's, one state's.
+    /// </summary>
+    private const string ListingIndexes = """
+        CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at, call_id);
+        CREATE INDEX IF NOT EXISTS jobs_function_created ON jobs (function, created_at, call_id);
+        CREATE INDEX IF NOT EXISTS jobs_state_created ON jobs (state, created_at, call_id);
+        """;
+
+    public async Task<CallPage> ListAsync(CallQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenReadAsync(cancellationToken);
+        await using var select = connection.CreateCommand();
+        var where = new List<string>();
+        if (query.Function is { } function)
+        {
+            where.Add("function = $function");
+            select.Parameters.AddWithValue("$function", function);
+        }
+
+        if (query.States is { } states)
+        {
+            var names = states.Select((state, i) => (Name: "$s" + i, Value: QueueNames.Name(state))).ToList();
+            where.Add("state IN (" + string.Join(", ", names.Select(n => n.Name)) + ")");
+            names.ForEach(n => select.Parameters.AddWithValue(n.Name, n.Value));
+        }
+
+        if (query.Since is { } since)
+        {
+            where.Add("created_at >= $since");
+            select.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        }
+
+        if (query.After is { } after)
+        {
+            where.Add("(created_at, call_id) < ($at, $id)");
+            select.Parameters.AddWithValue("$at", after.CreatedAt);
+            select.Parameters.AddWithValue("$id", after.CallId);
+        }
+
+        var sql = new StringBuilder($"SELECT {StatusColumns} FROM jobs");
+        if (where.Count > 0)
+        {
+            sql.Append(" WHERE ").AppendJoin(" AND ", where);
+        }
+
+        // One more than the page: whether there is a next page, without counting.
+        sql.Append(" ORDER BY created_at DESC, call_id DESC LIMIT $limit");
+        select.Parameters.AddWithValue("$limit", query.Limit + 1);
+        select.CommandText = sql.ToString();
+        var calls = new List<JobStatus>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            calls.Add(ReadStatus(reader));
+        }
+
+        if (calls.Count <= query.Limit)
+        {
+            return new CallPage(calls, null, OlderUnlisted: false);
+        }
+
+        calls.RemoveAt(calls.Count - 1);
+        return new CallPage(calls, CallCursor.Of(calls[^1]), OlderUnlisted: false);
+    }
+}
