@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Per-call cost of several watchdog binaries, interleaved round by round so a burst of noise from
-the machine hits them alike, as a markdown table: what each step of a change bought (issues 13, 14).
+the machine hits them alike, as a markdown table: what each step of a change bought.
 For each binary and round: fprocess=cat at 16 connections (req/s and the watchdog's own CPU per
 call), mode=http in front of the bare Kestrel hello at 16 connections (req/s and the watchdog's
 CPU per request), and 256 MiB posted through cat (MiB/s). Medians over the rounds.

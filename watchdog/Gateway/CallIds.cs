@@ -18,7 +18,7 @@ internal static class CallIds
     /// <summary>
     /// The id of a queued call. A call that continues another (it carries X-Parent-Call-Id, as
     /// every callback does) and repeats the parent's X-Call-Id, as OpenFaaS callbacks do, gets a
-    /// fresh id: the parent's is taken, and chaining into /async-function must work (issue 9, finding 10).
+    /// fresh id: the parent's is taken, and chaining into /async-function must work.
     /// </summary>
     public static string ForQueuedCall(HttpRequest request)
     {

@@ -37,7 +37,7 @@ internal sealed class FunctionClient : IDisposable
             UseCookies = false,
             ConnectTimeout = TimeSpan.FromSeconds(10),
             // Shorter than the watchdog's keep-alive, so we drop idle connections before it does
-            // (the stale pooled connection trap, users-voice row 17).
+            // (the stale pooled connection trap).
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             MaxConnectionsPerServer = int.MaxValue,
             EnableMultipleHttp2Connections = true,

@@ -11,7 +11,7 @@ namespace Fwatchdog.Gateway;
 /// headers, and the response must be written write_timeout after them; otherwise the connection
 /// is closed. Kestrel's minimum data rates stay off (a function reading its input slowly would
 /// trip them through no fault of the caller), so these deadlines are what bound a slow or stalled
-/// caller (issue 10: 300 one-byte-every-5-s uploads otherwise stayed open for good).
+/// caller (300 one-byte-every-5-s uploads otherwise stayed open for good).
 /// </summary>
 internal sealed partial class RequestDeadlines(TimeSpan readTimeout, TimeSpan writeTimeout, ILogger logger)
 {

@@ -3,7 +3,7 @@ namespace Fwatchdog.Hosting;
 /// <summary>
 /// Says in words what went wrong with a file or folder, from the exception's type and errno rather
 /// than its message, which repeats the path and reads differently per runtime build (with
-/// UseSystemResourceKeys it was a bare key such as <c>IO_PathNotFound_Path</c>, issue 10).
+/// UseSystemResourceKeys it was a bare key such as <c>IO_PathNotFound_Path</c>).
 /// </summary>
 internal static class FileProblem
 {

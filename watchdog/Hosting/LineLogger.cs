@@ -10,7 +10,7 @@ namespace Fwatchdog.Hosting;
 /// newlines in the message or exception folded into spaces. It writes synchronously, so nothing
 /// logged before exit is lost. It replaces AddSimpleConsole, whose options and formatter set-up
 /// (three formatters, each with options monitored through generic types the NativeAOT runtime
-/// builds at start-up) cost every function container about 2 ms and 1.5 MB at start (issue 14).
+/// builds at start-up) cost every function container about 2 ms and 1.5 MB at start.
 /// </summary>
 internal sealed class LineLoggerProvider(TextWriter output) : ILoggerProvider
 {

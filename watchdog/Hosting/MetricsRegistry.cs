@@ -9,7 +9,7 @@ namespace Fwatchdog.Hosting;
 /// The watchdog and the gateway need only these three kinds with a few labels each; this replaces
 /// prometheus-net, which with its name-checking regular expressions, meter and event-counter
 /// adapters made up a sixth of the watchdog-only binary, and a NativeAOT binary's size is paid
-/// in start-up time and memory by every function container (issue 14).
+/// in start-up time and memory by every function container.
 /// </summary>
 internal sealed class MetricsRegistry
 {

@@ -5,7 +5,7 @@ namespace Fwatchdog.Hosting;
 /// <summary>
 /// Random (version 4) UUIDs for call ids, as <see cref="Guid.NewGuid"/> makes them, from the
 /// kernel's CSPRNG (getrandom), but read 32 at a time: Guid.NewGuid costs a read of /dev/urandom
-/// (a system call) per id, which was 1.7% of a mode=http call's CPU (issue 13). Not
+/// (a system call) per id, which was 1.7% of a mode=http call's CPU. Not
 /// RandomNumberGenerator: on Linux it loads OpenSSL, which the function images do not have (the
 /// watchdog crashed on its first call there).
 /// </summary>

@@ -139,7 +139,7 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // Whatever the fault (database locked or full, NATS gone, a bad row), the loop lives
-                // on and claims again once it is gone (issue 10).
+                // on and claims again once it is gone.
                 LogLoopError(_logger, e.Message);
             }
 
@@ -168,7 +168,7 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Its outcome could not be recorded (queue down, disk full): give the call back so that it
-            // runs again, rather than hold it (NATS: renewed for good) or wait for the lease (issue 10).
+            // runs again, rather than hold it (NATS: renewed for good) or wait for the lease.
             LogJobError(_logger, job.Request.CallId, e.Message);
             await TryReleaseAsync(job.Request.CallId);
         }

@@ -8,7 +8,7 @@ namespace Fwatchdog.Gateway.Async;
 /// Takes a body off the wire into a <see cref="StoredBody"/> in constant memory: up to 64 KiB
 /// stays inline; beyond that it streams to a file under data_dir that is fsynced before use.
 /// A failure on our side (disk full, read-only data_dir) is a <see cref="QueueUnavailableException"/>,
-/// never an <see cref="IOException"/>, so it cannot be taken for the caller going away (issue 10):
+/// never an <see cref="IOException"/>, so it cannot be taken for the caller going away:
 /// the caller gets 503 queue_unavailable, and no partial file is left.
 /// </summary>
 internal sealed class BodySpool(string folder)

@@ -2,7 +2,7 @@ namespace Fwatchdog.Gateway.Functions;
 
 /// <summary>
 /// The OpenFaaS name grammar <c>[-a-zA-Z_0-9.]+</c>; <c>name.namespace</c> splits at the last dot
-/// (gateway-reference 1.1), so <c>dev.figlet.openfaas-fn</c> is <c>dev.figlet</c> in <c>openfaas-fn</c>.
+/// (as the OpenFaaS gateway does), so <c>dev.figlet.openfaas-fn</c> is <c>dev.figlet</c> in <c>openfaas-fn</c>.
 /// </summary>
 internal static class FunctionName
 {

@@ -6,7 +6,7 @@ namespace Fwatchdog.Gateway.Sync;
 /// <summary>
 /// Splits a raw request target such as <c>/function/echo/a%2Fb?x=1</c> into the function name,
 /// the still-encoded sub-path (<c>/a%2Fb</c>, or <c>/</c>) and the raw query. Working on the raw
-/// target is what keeps <c>%2F</c>, <c>%3F</c> and <c>%23</c> intact (gateway-reference 1.2).
+/// target is what keeps <c>%2F</c>, <c>%3F</c> and <c>%23</c> intact, as the OpenFaaS gateway keeps them.
 /// Dot segments of the sub-path (<c>.</c>, <c>..</c>, also as <c>%2E</c>) are resolved here
 /// (RFC 3986 5.2.4), so the upstream never gets a path that climbs out of its base path; a
 /// sub-path whose <c>..</c> would climb above the function's root is refused (<see cref="EscapesBase"/>).
