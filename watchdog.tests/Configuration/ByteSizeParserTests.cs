@@ -3,8 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Configuration;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class ByteSizeParserTests
+public sealed class ByteSizeParserTests : FastTier
 {
     [Theory]
     [InlineData("0", 0L)]

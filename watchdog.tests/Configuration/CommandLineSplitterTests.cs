@@ -3,8 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Configuration;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class CommandLineSplitterTests
+public sealed class CommandLineSplitterTests : FastTier
 {
     [Theory]
     [InlineData("cat", new[] { "cat" })]

@@ -3,8 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Configuration;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class DurationParserTests
+public sealed class DurationParserTests : FastTier
 {
     [Theory]
     [InlineData("30", 30_000)]

@@ -4,8 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Configuration;
 
 /// <summary>The of-watchdog's mode settings: its names, aliases and every bad value reported.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class ModeOptionsTests
+public sealed class ModeOptionsTests : FastTier
 {
     private static readonly Dictionary<string, string> NoFlags = [];
 

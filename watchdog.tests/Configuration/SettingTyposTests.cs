@@ -3,8 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Configuration;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class SettingTyposTests
+public sealed class SettingTyposTests : FastTier
 {
     [Theory]
     [InlineData("exec_timout", "env exec_timout is not a setting and is not read; did you mean exec_timeout?")]

@@ -3,8 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Configuration;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class WatchdogOptionsTests
+public sealed class WatchdogOptionsTests : FastTier
 {
     private static readonly Dictionary<string, string> NoFlags = [];
 

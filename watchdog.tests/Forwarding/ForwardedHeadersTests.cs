@@ -6,8 +6,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Forwarding;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class ForwardedHeadersTests
+public sealed class ForwardedHeadersTests : FastTier
 {
     [Theory]
     [InlineData("127.0.0.1", "X-Forwarded-For: 127.0.0.1")]

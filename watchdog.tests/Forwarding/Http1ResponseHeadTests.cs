@@ -12,8 +12,7 @@ namespace Fwatchdog.Tests.Forwarding;
 /// on an in-process loopback socket, then <see cref="Http1ResponseHead.Parse"/>): what a well-formed head
 /// says about its framing, and that each hostile head of HostileUpstreamSpecs is refused for its own reason.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class Http1ResponseHeadTests
+public sealed class Http1ResponseHeadTests : FastTier
 {
     [Theory(Timeout = 10_000)]
     [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "200 ContentLength 2 keep")]

@@ -4,8 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Gateway;
 
 /// <summary>The workers' round-robin across functions.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class FairTurnsTests
+public sealed class FairTurnsTests : FastTier
 {
     [Fact]
     public void Each_functions_first_call_comes_before_any_functions_second()

@@ -6,8 +6,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class GatewayUnitTests
+public sealed class GatewayUnitTests : FastTier
 {
     [Theory]
     [InlineData("/function/echo", "echo", "/", "")]

@@ -4,8 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class RefusedAddressesTests
+public sealed class RefusedAddressesTests : FastTier
 {
     [Theory]
     [InlineData("127.0.0.1", true)]

@@ -4,8 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Gateway;
 
 /// <summary>The stack file is checked whole at load time: every problem, each with its JSON path.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class StackFileTests
+public sealed class StackFileTests : FastTier
 {
     [Fact]
     public void Every_json_problem_is_named_with_its_path()

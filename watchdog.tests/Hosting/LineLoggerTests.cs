@@ -7,8 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Fwatchdog.Tests.Hosting;
 
 /// <summary>The log line format is the one the SimpleConsole formatter wrote (single line, UTC), which log shippers already parse.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed partial class LineLoggerTests
+public sealed partial class LineLoggerTests : FastTier
 {
     [Fact]
     public void An_event_is_one_line_with_utc_time_level_category_event_id_and_message()

@@ -5,8 +5,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Hosting;
 
 /// <summary>The Prometheus text format (0.0.4) as scrapers parse it: HELP, TYPE, escaped labels, cumulative buckets.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class MetricsRegistryTests
+public sealed class MetricsRegistryTests : FastTier
 {
     [Fact]
     public async Task A_counter_without_labels_is_written_at_zero_before_any_increment()

@@ -6,8 +6,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Hosting;
 
 /// <summary>Call ids are random version 4 UUIDs, as Guid.NewGuid made them, whatever thread asks.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed partial class UuidTests
+public sealed partial class UuidTests : FastTier
 {
     [Fact]
     public void Ids_are_lowercase_version_4_uuids_with_the_rfc_variant()

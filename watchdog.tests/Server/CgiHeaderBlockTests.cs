@@ -4,8 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Server;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class CgiHeaderBlockTests
+public sealed class CgiHeaderBlockTests : FastTier
 {
     [Theory]
     [InlineData("Status: 201\n\nbody", 13)]

@@ -4,8 +4,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Server;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class ChildEnvironmentTests
+public sealed class ChildEnvironmentTests : FastTier
 {
     [Theory]
     [InlineData("X-Forwarded-By", "Http_X_Forwarded_By")]

@@ -5,8 +5,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Server;
 
 /// <summary>Rows checked against Go's net/http DetectContentType (sniff.go and its sniff_test.go cases).</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class ContentSnifferTests
+public sealed class ContentSnifferTests : FastTier
 {
     [Theory]
     [InlineData("", "text/plain; charset=utf-8")]

@@ -4,8 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Server;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class OutcomeStatusTests
+public sealed class OutcomeStatusTests : FastTier
 {
     [Theory]
     [InlineData("Succeeded", 200, "ok")]

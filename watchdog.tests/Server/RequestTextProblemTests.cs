@@ -5,8 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Fwatchdog.Tests.Server;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class RequestTextProblemTests
+public sealed class RequestTextProblemTests : FastTier
 {
     [Theory]
     [InlineData("/fn/a\rb", "0x0d")]

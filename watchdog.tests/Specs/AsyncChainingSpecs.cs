@@ -7,8 +7,7 @@ namespace Fwatchdog.Tests.Specs;
 /// Chaining functions through callbacks: an X-Callback-Url pointing at the
 /// same gateway's /async-function/ starts a second call with its own id, linked to the first.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class AsyncChainingSpecs
+public sealed class AsyncChainingSpecs : FastTier
 {
     [Fact(Timeout = 60_000)]
     public async Task A_callback_into_async_function_starts_a_second_call_with_a_fresh_id_linked_to_the_first()

@@ -8,8 +8,7 @@ namespace Fwatchdog.Tests.Specs;
 /// talks raw HTTP/1.1 on one keep-alive connection and checks that the next request on it still
 /// gets its own answer.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class CgiResponseSpecs
+public sealed class CgiResponseSpecs : FastTier
 {
     [Fact(Timeout = 30_000)]
     public async Task A_function_cannot_smuggle_a_second_response_through_its_cgi_header_block()

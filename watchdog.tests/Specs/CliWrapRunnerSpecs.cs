@@ -5,8 +5,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>The CliWrap runner (runner=cliwrap) keeps the same contract as the native default.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class CliWrapRunnerSpecs
+public sealed class CliWrapRunnerSpecs : FastTier
 {
     private static WatchdogOptionsEdit CliWrap(WatchdogOptionsEdit? more = null) => o => (more ?? (x => x))(o with { Runner = RunnerKind.CliWrap });
 

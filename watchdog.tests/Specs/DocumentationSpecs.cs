@@ -4,8 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed partial class DocumentationSpecs
+public sealed partial class DocumentationSpecs : FastTier
 {
     [Fact]
     public void The_watchdog_page_documents_every_setting()

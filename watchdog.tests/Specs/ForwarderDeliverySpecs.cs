@@ -8,8 +8,7 @@ namespace Fwatchdog.Tests.Specs;
 /// its end at once, even while the caller is still sending its body, and a streamed answer flows
 /// piece by piece.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class ForwarderDeliverySpecs
+public sealed class ForwarderDeliverySpecs : FastTier
 {
     [Fact(Timeout = 60_000)]
     public async Task An_answer_given_before_the_request_body_ends_reaches_the_caller_whole_at_once()

@@ -7,8 +7,7 @@ namespace Fwatchdog.Tests.Specs;
 /// keep-alive connection is noticed before the request goes out, and a request that may have
 /// reached the upstream is never sent twice.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class ForwarderReuseSpecs
+public sealed class ForwarderReuseSpecs : FastTier
 {
     [Fact(Timeout = 60_000)]
     public async Task An_upstream_closing_idle_connections_after_50ms_never_fails_large_or_chunked_posts()

@@ -8,8 +8,7 @@ namespace Fwatchdog.Tests.Specs;
 /// paths above a function's base path, IP addresses through upstream_template, a mapped IPv6
 /// X-Forwarded-For, call ids the status API cannot address.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class GatewayBoundarySpecs
+public sealed class GatewayBoundarySpecs : FastTier
 {
     private static readonly UriCreationOptions Raw = new() { DangerousDisablePathAndQueryCanonicalization = true };
 

@@ -9,8 +9,7 @@ namespace Fwatchdog.Tests.Specs;
 /// through the gateway byte for byte, sync and async (store, replay, result, callback), as it
 /// does through the OpenFaaS gateway.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class GatewayEncodingSpecs
+public sealed class GatewayEncodingSpecs : FastTier
 {
     private const string Utf8Text = "café ☕ Grüße";
     private static readonly string AsBytes = Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(Utf8Text));

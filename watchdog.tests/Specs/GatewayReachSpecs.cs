@@ -13,8 +13,7 @@ namespace Fwatchdog.Tests.Specs;
 /// made, so the gateway is no proxy into its own host (loopback, link-local, cloud metadata),
 /// no port scanner through the status API and no DNS oracle.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class GatewayReachSpecs
+public sealed class GatewayReachSpecs : FastTier
 {
     /// <summary>The gateway's defaults: TestGateway lets specs call back to 127.0.0.1, these do not.</summary>
     private static Dictionary<string, string> Defaults(params (string Name, string Value)[] settings)

@@ -5,8 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>Sync calls on /function/{name}: what reaches the function, what comes back, and the gateway's own errors.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class GatewaySyncSpecs
+public sealed class GatewaySyncSpecs : FastTier
 {
     [Fact(Timeout = 30_000)]
     public async Task Function_sees_only_the_raw_sub_path_and_query_with_encoded_characters_intact()

@@ -8,8 +8,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>/healthz, /system/functions with basic auth, and the Prometheus metrics.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class GatewaySystemSpecs
+public sealed class GatewaySystemSpecs : FastTier
 {
     [Fact(Timeout = 30_000)]
     public async Task Routes_match_exactly_so_another_case_or_a_trailing_slash_is_404_not_found()

@@ -10,8 +10,7 @@ namespace Fwatchdog.Tests.Specs;
 /// The gateway's read_timeout and write_timeout: slow or stalled callers and
 /// stalled responses are cut, and callers behaving normally are served meanwhile.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class GatewayTimeoutSpecs
+public sealed class GatewayTimeoutSpecs : FastTier
 {
     [Fact(Timeout = 90_000)]
     public async Task Slow_body_connections_are_closed_after_read_timeout_and_do_not_stop_a_normal_caller()

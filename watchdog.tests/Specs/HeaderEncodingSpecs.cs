@@ -8,8 +8,7 @@ namespace Fwatchdog.Tests.Specs;
 /// watchdog (Go's net/http): into the function's environment and JSON envelope, and back out in
 /// response headers. Control characters are still refused.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class HeaderEncodingSpecs
+public sealed class HeaderEncodingSpecs : FastTier
 {
     private const string Utf8Text = "café ☕ Grüße";
 

@@ -11,8 +11,7 @@ namespace Fwatchdog.Tests.Specs;
 /// that the next callers get their own answers. Every case first warms the pool, so the
 /// misbehaving answer arrives on a reused connection.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed partial class HostileUpstreamSpecs
+public sealed partial class HostileUpstreamSpecs : FastTier
 {
     private const string Forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
 

@@ -10,8 +10,7 @@ namespace Fwatchdog.Tests.Specs;
 /// idle connection at once, so a stray answer never reaches a later caller and a poisoned
 /// connection does not sit in the pool until someone tries to reuse it.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class IdleConnectionSpecs
+public sealed class IdleConnectionSpecs : FastTier
 {
     private const string Stray = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray";
 

@@ -3,8 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class LimitSpecs
+public sealed class LimitSpecs : FastTier
 {
     [Fact(Timeout = 30_000)]
     public async Task Requests_past_max_inflight_get_429_with_Retry_After()

@@ -9,8 +9,7 @@ namespace Fwatchdog.Tests.Specs;
 /// wherever the body goes (a sync call through the gateway, an async accept, mode=http, a forked
 /// process), instead of holding its call until the function's timeout; other callers go on.
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class MalformedRequestBodySpecs
+public sealed class MalformedRequestBodySpecs : FastTier
 {
     private const string Head = "Transfer-Encoding: chunked\r\nX-Marker: bad\r\n\r\n";
 

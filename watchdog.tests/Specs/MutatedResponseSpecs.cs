@@ -11,8 +11,7 @@ namespace Fwatchdog.Tests.Specs;
 /// upstream did not send), no caller gets bytes meant for another, the gateway stays healthy.
 /// Seeded and bounded; set FWATCHDOG_FUZZ_SEED to replay a failure (the seed is in every message).
 /// </summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class MutatedResponseSpecs
+public sealed class MutatedResponseSpecs : FastTier
 {
     private const int Rounds = 120;
     private static readonly byte[] Interesting = "\r\n :0;9\t\0\u007f"u8.ToArray().Append((byte)0xC3).Append((byte)0xFF).ToArray();

@@ -4,8 +4,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class RequestContextSpecs
+public sealed class RequestContextSpecs : FastTier
 {
     [Fact(Timeout = 30_000)]
     public async Task Child_sees_classic_Http_variables_with_every_value_of_repeated_headers()

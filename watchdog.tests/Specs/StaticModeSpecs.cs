@@ -6,8 +6,7 @@ using Fwatchdog.Tests.Infrastructure;
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>mode=static: files from static_path with types, ETag, ranges, index.html, and nothing outside the folder.</summary>
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class StaticModeSpecs : IDisposable
+public sealed class StaticModeSpecs : FastTier, IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("static-").FullName;
 

@@ -3,8 +3,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class StatusSpecs
+public sealed class StatusSpecs : FastTier
 {
     [Fact(Timeout = 30_000)]
     public async Task Non_zero_exit_returns_500_naming_the_exit_code_without_leaking_stderr()

@@ -5,8 +5,7 @@ using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 
-[Trait(Tier.Name, Tier.Fast)]
-public sealed class TimeoutSpecs
+public sealed class TimeoutSpecs : FastTier
 {
     [Fact(Timeout = 30_000)]
     public async Task Process_exceeding_exec_timeout_is_killed_with_its_grandchildren_and_returns_504()
