@@ -1,5 +1,4 @@
 using Fwatchdog.Configuration;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Configuration;
 

@@ -1,8 +1,4 @@
-using System.Net;
-using System.Text;
 using Fwatchdog.Forwarding;
-using Fwatchdog.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Forwarding;
 

@@ -1,9 +1,4 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Fwatchdog.Forwarding;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Forwarding;
 

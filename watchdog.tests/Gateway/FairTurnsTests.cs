@@ -1,5 +1,4 @@
 using Fwatchdog.Gateway.Queue;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 

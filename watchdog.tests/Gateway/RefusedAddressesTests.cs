@@ -1,6 +1,4 @@
-using System.Net;
 using Fwatchdog.Gateway.Reach;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Gateway;
 

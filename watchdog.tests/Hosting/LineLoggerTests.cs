@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Fwatchdog.Hosting;
-using Fwatchdog.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Tests.Hosting;

@@ -1,6 +1,4 @@
-using System.Text;
 using Fwatchdog.Hosting;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Hosting;
 

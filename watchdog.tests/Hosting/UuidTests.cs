@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Fwatchdog.Hosting;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Hosting;
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Fwatchdog.Tests.Infrastructure;
 
 /// <summary>Runs a system command a spec needs (mount, chattr, python3, git, dotnet, a publish script), bounded in time.</summary>

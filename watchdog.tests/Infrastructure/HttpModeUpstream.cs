@@ -1,4 +1,3 @@
-using System.Globalization;
 using Fwatchdog.Configuration;
 
 namespace Fwatchdog.Tests.Infrastructure;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 

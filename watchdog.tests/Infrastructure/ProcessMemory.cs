@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Fwatchdog.Tests.Infrastructure;
 
 /// <summary>

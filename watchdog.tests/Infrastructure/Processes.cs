@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Fwatchdog.Tests.Infrastructure;
 
 /// <summary>Looks at real processes through /proc, and waits for things with a bound.</summary>

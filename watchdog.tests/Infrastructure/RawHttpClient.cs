@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
-
 namespace Fwatchdog.Tests.Infrastructure;
 
 /// <summary>

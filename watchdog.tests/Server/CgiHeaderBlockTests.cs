@@ -1,6 +1,4 @@
-using System.Text;
 using Fwatchdog.Server.ForkMode;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Server;
 

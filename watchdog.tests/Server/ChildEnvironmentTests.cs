@@ -1,6 +1,4 @@
 using Fwatchdog.Server.ForkMode;
-using Fwatchdog.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Server;
 

@@ -1,6 +1,5 @@
 using Fwatchdog.Execution;
 using Fwatchdog.Server.ForkMode;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Server;
 

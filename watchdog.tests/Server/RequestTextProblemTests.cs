@@ -1,6 +1,4 @@
 using Fwatchdog.Server;
-using Fwatchdog.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Fwatchdog.Tests.Server;

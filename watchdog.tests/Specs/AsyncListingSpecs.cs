@@ -1,10 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
-using Fwatchdog.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,6 +1,4 @@
-using System.Net;
 using Fwatchdog.Configuration;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Fwatchdog.Configuration;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,6 +1,3 @@
-using System.Text;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>

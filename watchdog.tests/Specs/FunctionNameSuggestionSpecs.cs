@@ -1,6 +1,3 @@
-using System.Net;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>A mistyped function name gets a 404 that names the function it resembles, where that tells the caller nothing new.</summary>

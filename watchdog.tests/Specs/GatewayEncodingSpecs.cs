@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>

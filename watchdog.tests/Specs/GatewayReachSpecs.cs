@@ -1,10 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Net.Sockets;
-using System.Text.Json;
-using Fwatchdog.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>

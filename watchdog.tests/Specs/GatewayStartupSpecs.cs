@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>

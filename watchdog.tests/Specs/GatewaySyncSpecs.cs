@@ -1,7 +1,3 @@
-using System.Net;
-using Fwatchdog.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>Sync calls on /function/{name}: what reaches the function, what comes back, and the gateway's own errors.</summary>

@@ -1,9 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using Fwatchdog.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>

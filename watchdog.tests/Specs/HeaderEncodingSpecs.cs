@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>

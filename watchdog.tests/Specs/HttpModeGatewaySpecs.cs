@@ -1,7 +1,3 @@
-using System.Net;
-using System.Text.Json;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>The gateway's stack file accepts mode=http local functions: their environment reaches the child watchdog.</summary>

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Net;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>mode=http in the real fwatchdog executable: SIGTERM drains calls in flight before it stops the function's process group.</summary>

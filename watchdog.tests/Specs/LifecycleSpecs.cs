@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Net;
 using Fwatchdog.Native;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,6 +1,3 @@
-using System.Net;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 public sealed class LimitSpecs : FastTier

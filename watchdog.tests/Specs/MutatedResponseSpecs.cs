@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>

@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using Fwatchdog.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Fwatchdog.Tests.Specs;

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Fwatchdog.Native;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,9 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using System.Text.Json;
-using Fwatchdog.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Net;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 public sealed class RequestContextSpecs : FastTier

@@ -1,7 +1,5 @@
-using System.Net;
 using System.Net.Http.Headers;
 using Fwatchdog.Configuration;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,6 +1,4 @@
-using System.Net;
 using System.Security.Cryptography;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using Fwatchdog.Tests.Infrastructure;
-
 namespace Fwatchdog.Tests.Specs;
 
 /// <summary>

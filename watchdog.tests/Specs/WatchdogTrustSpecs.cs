@@ -1,9 +1,5 @@
-using System.Globalization;
-using System.Net;
-using System.Text;
 using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
-using Fwatchdog.Tests.Infrastructure;
 
 namespace Fwatchdog.Tests.Specs;
 

@@ -20,12 +20,8 @@ internal sealed partial class FunctionHandler(
 
     public async Task HandleAsync(HttpContext context)
     {
-        var start = Stopwatch.GetTimestamp();
+        var (start, problem, callId) = CallStart.Begin(context, metrics);
         var request = context.Request;
-        metrics.Started();
-        // A refused call's X-Call-Id may hold the very control character it is refused for: it gets a new one, for the log.
-        var problem = RequestTextProblem.Find(context);
-        var callId = problem is null && request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         FunctionResult? result = null;
         string? refused = null;
         long bytesIn = 0, bytesOut = 0;

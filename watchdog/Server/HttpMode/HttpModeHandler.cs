@@ -28,13 +28,8 @@ internal sealed partial class HttpModeHandler(
 
     public async Task HandleAsync(HttpContext context)
     {
-        var start = Stopwatch.GetTimestamp();
+        var (start, problem, callId) = CallStart.Begin(context, metrics);
         var request = context.Request;
-        metrics.Started();
-        // A refused call's X-Call-Id may hold the very control character it is refused for (it
-        // could not even be sent back): it gets a new one.
-        var problem = RequestTextProblem.Find(context);
-        var callId = problem is null && request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         context.Response.Headers[WatchdogHeaders.CallId] = callId;
         var outcome = UpstreamOutcome.Answered;
         var reason = "ok";
