@@ -117,7 +117,7 @@ def main():
         proc, _, with_indexes = start(args.binary, folder)
         base.stop(proc)
         with sqlite3.connect(os.path.join(folder, "data", "queue.db")) as db:
-            db.executescript("DROP INDEX jobs_created; DROP INDEX jobs_function_created; DROP INDEX jobs_state_created;")
+            db.executescript("DROP INDEX jobs_created_at; DROP INDEX jobs_function_created_at; DROP INDEX jobs_ended_created_at;")
         proc, _, building = start(args.binary, folder)
         base.stop(proc)
         baseline = results[0][1]

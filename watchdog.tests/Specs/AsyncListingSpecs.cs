@@ -411,7 +411,7 @@ public sealed class AsyncListingSpecsOnSqlite : AsyncListingSpecs
             {
                 await connection.OpenAsync();
                 await using var drop = connection.CreateCommand();
-                drop.CommandText = "DROP INDEX jobs_created; DROP INDEX jobs_function_created; DROP INDEX jobs_state_created;";
+                drop.CommandText = "DROP INDEX jobs_created_at; DROP INDEX jobs_function_created_at; DROP INDEX jobs_ended_created_at;";
                 await drop.ExecuteNonQueryAsync();
             }
 
@@ -431,7 +431,7 @@ public sealed class AsyncListingSpecsOnSqlite : AsyncListingSpecs
                 indexes.Add(reader.GetString(0));
             }
 
-            indexes.Should().Contain(["jobs_created", "jobs_function_created", "jobs_state_created"]);
+            indexes.Should().Contain(["jobs_created_at", "jobs_function_created_at", "jobs_ended_created_at"]);
         }
         finally
         {
