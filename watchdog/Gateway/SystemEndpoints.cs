@@ -81,12 +81,27 @@ internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry r
         }
     }
 
+    /// <summary>
+    /// The gate of the operator's routes (/system/*, and the listing and bulk routes of async
+    /// calls): with basic_auth on, a caller without the gateway's credentials gets 401 with a Basic
+    /// challenge and <paramref name="reason"/>. True when the caller was refused.
+    /// </summary>
+    public static async Task<bool> RefusedUnlessOperatorAsync(HttpContext context, GatewayOptions options, string reason)
+    {
+        if (options.BasicAuth is not var (user, password) || Authorized(context.Request, user, password))
+        {
+            return false;
+        }
+
+        context.Response.Headers.WWWAuthenticate = "Basic realm=\"Restricted\"";
+        await GatewayFailures.WriteAsync(context, GatewayFailure.Unauthorized, reason);
+        return true;
+    }
+
     public async Task SystemAsync(HttpContext context)
     {
-        if (options.BasicAuth is var (user, password) && !Authorized(context.Request, user, password))
+        if (await RefusedUnlessOperatorAsync(context, options, "invalid credentials"))
         {
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"Restricted\"";
-            await GatewayFailures.WriteAsync(context, GatewayFailure.Unauthorized, "invalid credentials");
             return;
         }
 

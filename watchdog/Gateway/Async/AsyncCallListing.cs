@@ -32,11 +32,9 @@ internal sealed partial class AsyncCallListing(IJobQueue queue, AsyncDispatcher 
 
     public async Task HandleAsync(HttpContext context)
     {
-        if (options.BasicAuth is var (user, password) && !SystemEndpoints.Authorized(context.Request, user, password))
+        if (await SystemEndpoints.RefusedUnlessOperatorAsync(context, options,
+            "listing, replaying and cancelling calls in bulk is the operator's: send the gateway's basic_auth credentials (a call's token opens only that call)"))
         {
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"Restricted\"";
-            await GatewayFailures.WriteAsync(context, GatewayFailure.Unauthorized,
-                "listing, replaying and cancelling calls in bulk is the operator's: send the gateway's basic_auth credentials (a call's token opens only that call)");
             return;
         }
 
@@ -63,16 +61,16 @@ internal sealed partial class AsyncCallListing(IJobQueue queue, AsyncDispatcher 
         try
         {
             var page = await queue.ListAsync(query, context.RequestAborted);
+            var next = page.Next is { } cursor ? CallFilters.NextLink(context.Request, cursor) : null;
             switch (path)
             {
                 case ReplayPath:
-                    await ReplayAsync(context, page);
+                    await ReplayAsync(context, page, next);
                     break;
                 case CancelPath:
-                    await CancelAsync(context, page);
+                    await CancelAsync(context, page, next);
                     break;
                 default:
-                    var next = page.Next is { } cursor ? CallFilters.NextLink(context.Request, cursor) : null;
                     var body = new CallListBody(page.Calls.Select(c => AsyncCallsEndpoints.ToBody(c, c.CallId)).ToArray(), next, page.Next?.Encode(), page.OlderUnlisted ? true : null);
                     await WriteAsync(context, StatusCodes.Status200OK, body, AsyncJson.Default.CallListBody);
                     break;
@@ -90,7 +88,7 @@ internal sealed partial class AsyncCallListing(IJobQueue queue, AsyncDispatcher 
     /// call first: a function at its max_queued (or its max_queued_bytes, or data_dir at
     /// async_max_disk_bytes) gets no more, and the answer is 429 saying how many were refused.
     /// </summary>
-    private async Task ReplayAsync(HttpContext context, CallPage page)
+    private async Task ReplayAsync(HttpContext context, CallPage page, string? next)
     {
         int replayed = 0, skipped = 0, refused = 0;
         string? reason = null;
@@ -127,34 +125,28 @@ internal sealed partial class AsyncCallListing(IJobQueue queue, AsyncDispatcher 
             context.Response.Headers.RetryAfter = ((int)QueueAdmission.QueueFullRetry.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        var next = page.Next is { } cursor ? CallFilters.NextLink(context.Request, cursor) : null;
         await WriteAsync(context, refused > 0 ? StatusCodes.Status429TooManyRequests : StatusCodes.Status200OK,
             new BulkBody(page.Calls.Count, replayed, null, skipped, refused, reason, next is not null, next), AsyncJson.Default.BulkBody);
     }
 
     /// <summary>Cancels the page's calls as DELETE /async-calls/{id} does, but only those still queued: one that started meanwhile runs on.</summary>
-    private async Task CancelAsync(HttpContext context, CallPage page)
+    private async Task CancelAsync(HttpContext context, CallPage page, string? next)
     {
         int cancelled = 0, skipped = 0;
         foreach (var call in page.Calls)
         {
-            switch (await queue.CancelAsync(call.CallId, queuedOnly: true, CancellationToken.None))
+            // queuedOnly: a call that started meanwhile is left running (CancelResult.Running).
+            if (await queue.CancelAsync(call.CallId, queuedOnly: true, CancellationToken.None) == CancelResult.CancelledQueued)
             {
-                case CancelResult.CancelledQueued:
-                    cancelled++;
-                    break;
-                case CancelResult.CancelledRunning:
-                    dispatcher.CancelRunning(call.CallId);
-                    cancelled++;
-                    break;
-                default:
-                    skipped++;
-                    break;
+                cancelled++;
+            }
+            else
+            {
+                skipped++;
             }
         }
 
         LogBulk(logger, "cancel", context.Request.QueryString.Value ?? "", page.Calls.Count, cancelled, skipped, 0);
-        var next = page.Next is { } cursor ? CallFilters.NextLink(context.Request, cursor) : null;
         await WriteAsync(context, StatusCodes.Status200OK, new BulkBody(page.Calls.Count, null, cancelled, skipped, null, null, next is not null, next), AsyncJson.Default.BulkBody);
     }
 

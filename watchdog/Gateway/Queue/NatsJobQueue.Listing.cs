@@ -89,12 +89,6 @@ internal sealed partial class NatsJobQueue
             .OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.CallId, StringComparer.Ordinal)
             .Take(query.Limit + 1)
             .ToList();
-        if (calls.Count <= query.Limit)
-        {
-            return new CallPage(calls, null, olderUnlisted);
-        }
-
-        calls.RemoveAt(calls.Count - 1);
-        return new CallPage(calls, CallCursor.Of(calls[^1]), olderUnlisted);
+        return CallPage.Of(calls, query.Limit, olderUnlisted);
     }
 }

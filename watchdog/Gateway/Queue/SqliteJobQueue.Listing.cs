@@ -70,12 +70,6 @@ internal sealed partial class SqliteJobQueue
             calls.Add(ReadStatus(reader));
         }
 
-        if (calls.Count <= query.Limit)
-        {
-            return new CallPage(calls, null, OlderUnlisted: false);
-        }
-
-        calls.RemoveAt(calls.Count - 1);
-        return new CallPage(calls, CallCursor.Of(calls[^1]), OlderUnlisted: false);
+        return CallPage.Of(calls, query.Limit, olderUnlisted: false);
     }
 }
