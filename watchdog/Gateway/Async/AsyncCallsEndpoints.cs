@@ -142,7 +142,8 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         status.HasResult ? Prefix + handle + "/result" : null,
         status.HasResult ? status.ResultContentType : null,
         status.HasResult ? status.ResultLength : null,
-        status.ParentCallId);
+        status.ParentCallId,
+        status.TraceId);
 
     private async Task WriteResultAsync(HttpContext context, JobStatus status)
     {

@@ -31,7 +31,8 @@ internal sealed record StatusBody(
     string? Result,
     string? ResultContentType,
     long? ResultLength,
-    string? ParentCallId);
+    string? ParentCallId,
+    string? TraceId);
 
 /// <summary>
 /// One page of GET /async-calls: the calls (each as its status shows it, named by its bare id),
