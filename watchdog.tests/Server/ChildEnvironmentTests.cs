@@ -1,5 +1,5 @@
-using Fwatchdog.Tracing;
 using Fwatchdog.Server.ForkMode;
+using Fwatchdog.Tracing;
 
 namespace Fwatchdog.Tests.Server;
 

@@ -52,10 +52,7 @@ public sealed class TracingSpecs
         string traceParent, string traceState, string baggage, bool continued, string? stateSeen, string? baggageSeen)
     {
         await using var watchdog = await TestWatchdog.StartAsync("env");
-        using var request = new HttpRequestMessage(HttpMethod.Post, watchdog.Url) { Content = new StringContent("") };
-        request.Headers.TryAddWithoutValidation("traceparent", traceParent);
-        request.Headers.TryAddWithoutValidation("tracestate", traceState);
-        request.Headers.TryAddWithoutValidation("baggage", baggage);
+        using var request = Traced(HttpMethod.Post, watchdog.Url, traceParent, traceState, baggage);
 
         using var response = await watchdog.Client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
@@ -82,10 +79,7 @@ public sealed class TracingSpecs
         await using var watchdog = await TestWatchdog.StartAsync("env");
         var state = string.Join(",", Enumerable.Range(0, 100).Select(i => $"k{i}=v"));
         var baggage = string.Join(",", Enumerable.Range(0, 100).Select(i => $"b{i}=v"));
-        using var request = new HttpRequestMessage(HttpMethod.Post, watchdog.Url) { Content = new StringContent("") };
-        request.Headers.TryAddWithoutValidation("traceparent", CallerParent);
-        request.Headers.TryAddWithoutValidation("tracestate", state);
-        request.Headers.TryAddWithoutValidation("baggage", baggage);
+        using var request = Traced(HttpMethod.Post, watchdog.Url, CallerParent, state, baggage);
 
         using var response = await watchdog.Client.SendAsync(request);
         var env = Variables(await response.Content.ReadAsStringAsync());
@@ -102,10 +96,7 @@ public sealed class TracingSpecs
         await using var watchdog = await upstream.StartWatchdogAsync();
         (await Processes.EventuallyAsync(async () => (await watchdog.Client.GetAsync(new Uri(watchdog.Url, "/_/ready"))).StatusCode == HttpStatusCode.OK, Within)).Should().BeTrue();
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(watchdog.Url, "/inspect"));
-        request.Headers.TryAddWithoutValidation("traceparent", CallerParent);
-        request.Headers.TryAddWithoutValidation("tracestate", "congo=1,Bad Key=2");
-        request.Headers.TryAddWithoutValidation("baggage", "userId=alice");
+        using var request = Traced(HttpMethod.Get, new Uri(watchdog.Url, "/inspect"), CallerParent, "congo=1,Bad Key=2", "userId=alice");
         using var response = await watchdog.Client.SendAsync(request);
         var lines = (await response.Content.ReadAsStringAsync()).Split('\n');
 
@@ -137,6 +128,16 @@ public sealed class TracingSpecs
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         (await Processes.EventuallyAsync(() => watchdog.Output.Contains("call=traced-call", StringComparison.Ordinal), TimeSpan.FromSeconds(10))).Should().BeTrue(watchdog.Output);
         watchdog.Output.Split('\n').Single(l => l.Contains("call=traced-call", StringComparison.Ordinal)).TrimEnd().Should().EndWith($"reason=ok trace={Trace}");
+    }
+
+    /// <summary>A request with the three trace headers, sent as given (unchecked).</summary>
+    private static HttpRequestMessage Traced(HttpMethod method, Uri url, string traceParent, string traceState, string baggage)
+    {
+        var request = new HttpRequestMessage(method, url) { Content = method == HttpMethod.Get ? null : new StringContent("") };
+        request.Headers.TryAddWithoutValidation("traceparent", traceParent);
+        request.Headers.TryAddWithoutValidation("tracestate", traceState);
+        request.Headers.TryAddWithoutValidation("baggage", baggage);
+        return request;
     }
 
     /// <summary>The lines of `env`, by name.</summary>
