@@ -4,13 +4,17 @@ beside this one, with span export off and on, in one run, the binaries interleav
 machine's noise hits them alike. Per-call: wrk POSTs 100 bytes through `cat` with a sampled
 traceparent at 16 connections; CPU is the watchdog process's own (its children excluded).
 Export on sends to a stand-in collector in this script (answers 200 to every OTLP/HTTP POST).
+For full builds (a label starting with "full") also the gateway's sync proxy: wrk through
+/function/echo to a bare Kestrel hello (HELLO, bench/Hello), with the gateway's CPU per call.
 
   python3 bench/tracing.py [--quick] LABEL=BINARY[+export] ...
 
-A label ending in +export runs with OTEL_EXPORTER_OTLP_ENDPOINT set to the stand-in collector.
-Prints a markdown table (BENCHMARKS.md, Tracing)."""
-import http.server, os, statistics, sys, threading, time
-from run import ROOT, free_port, rss_kb, start, stop, wrk, cpu_ticks
+A binary ending in +export runs with OTEL_EXPORTER_OTLP_ENDPOINT set to the stand-in collector.
+Prints markdown tables (BENCHMARKS.md, Tracing)."""
+import http.server, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
+from run import HELLO, ROOT, free_port, rss_kb, start, stop, wrk, cpu_ticks
+
+HELLO = os.environ.get("HELLO", HELLO)
 
 QUICK = "--quick" in sys.argv
 STARTS = 8 if QUICK else 30
@@ -64,6 +68,23 @@ def main():
         calls[label] = (rps, p50, p99, errors, cpu_us)
         stop(proc)
 
+    gateway = {}
+    hello_port = free_port()
+    hello = subprocess.Popen([HELLO, str(hello_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = tempfile.mkdtemp(prefix="fwatchdog-tracing-")
+    with open(os.path.join(folder, "stack.json"), "w") as f:
+        json.dump({"functions": {"echo": {"upstream": f"http://127.0.0.1:{hello_port}"}}}, f)
+    for label, path, extra in (b for b in builds if b[0].startswith("full")):
+        port = free_port()
+        proc, _ = start([path, "gateway"], port, dict(extra, config=os.path.join(folder, "stack.json"), data_dir=os.path.join(folder, label)), health="/healthz")
+        wrk(port, 16, duration="2s", script="bench/post100-traced.lua", path="/function/echo")
+        before = cpu_ticks(proc.pid)
+        rps, p50, p99, errors = wrk(port, 16, duration=DURATION, script="bench/post100-traced.lua", path="/function/echo")
+        gateway[label] = (rps, p50, p99, errors, (cpu_ticks(proc.pid) - before) / os.sysconf("SC_CLK_TCK") * 1e6 / (rps * float(DURATION.rstrip("s"))))
+        stop(proc)
+    stop(hello)
+    shutil.rmtree(folder, ignore_errors=True)
+
     base = builds[0][0]
     print(f"| build | size | cold start, median (exec -> 200 /_/health) | idle RSS, median | calls/s | p50 | p99 | watchdog CPU per call |")
     print("|---|---|---|---|---|---|---|---|")
@@ -74,6 +95,11 @@ def main():
         vr = "" if label == base else f" ({rss_mb / statistics.median(rss[base]) - 1:+.1%})"
         print(f"| {label} | {os.path.getsize(path) / 1e6:.1f} MB | {start_ms:.1f} ms{vs} | {rss_mb:.1f} MB{vr} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {cpu_us:.0f} µs |"
               + (f" {errors} non-2xx" if errors else ""))
+    if gateway:
+        print("\n| gateway, sync proxy to a hello | calls/s | p50 | p99 | gateway CPU per call |")
+        print("|---|---|---|---|---|")
+        for label, (rps, p50, p99, errors, cpu_us) in gateway.items():
+            print(f"| {label} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {cpu_us:.0f} µs |" + (f" {errors} non-2xx" if errors else ""))
     print(f"\nstand-in collector: {received['posts']} OTLP posts, {received['bytes'] / 1e6:.1f} MB; {STARTS} starts each, {DURATION} of wrk each")
     collector.shutdown()
 

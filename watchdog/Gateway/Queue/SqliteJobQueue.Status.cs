@@ -101,6 +101,7 @@ internal sealed partial class SqliteJobQueue
     private static JobStatus ReadStatus(SqliteDataReader reader)
     {
         var state = Enum.Parse<JobState>(reader.GetString(2), ignoreCase: true);
+        var headers = DecodeHeaders(reader.GetString(19));
         return new JobStatus(
             reader.GetString(0),
             reader.GetString(1),
@@ -122,8 +123,8 @@ internal sealed partial class SqliteJobQueue
             reader.IsDBNull(17) ? null : reader.GetString(17),
             reader.IsDBNull(18) ? 0 : reader.GetInt64(18))
         {
-            ParentCallId = CallIds.ParentOf(DecodeHeaders(reader.GetString(19))),
-            TraceId = Tracing.TraceHeaders.Read(DecodeHeaders(reader.GetString(19)))?.TraceId,
+            ParentCallId = CallIds.ParentOf(headers),
+            TraceId = Tracing.TraceHeaders.Read(headers)?.TraceId,
             Token = reader.IsDBNull(20) ? null : reader.GetString(20),
         };
     }
