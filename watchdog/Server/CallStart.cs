@@ -28,9 +28,13 @@ internal readonly record struct CallStart(long Timestamp, RequestTextProblem? Pr
         var problem = RequestTextProblem.Find(context);
         var callId = problem is null && context.Request.Headers[WatchdogHeaders.CallId].ToString() is { Length: > 0 } given ? given : Uuid.NewV4();
         var span = Spans.Start(context.Request.Method, ActivityKind.Server, TraceHeaders.Read(context.Request.Headers));
-        span.Tag("http.request.method", context.Request.Method);
-        span.Tag("url.path", RequestTextProblem.ForLog(context.Request.Path.Value ?? "/"));
-        span.Tag("fwatchdog.call_id", callId);
+        if (span.Recording)
+        {
+            span.Tag("http.request.method", context.Request.Method);
+            span.Tag("url.path", RequestTextProblem.ForLog(context.Request.Path.Value ?? "/"));
+            span.Tag("fwatchdog.call_id", callId);
+        }
+
         return new(timestamp, problem, callId, span);
     }
 }

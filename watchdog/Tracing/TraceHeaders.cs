@@ -106,6 +106,11 @@ internal static class TraceHeaders
     /// </summary>
     public static string? TrimState(StringValues values)
     {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
         var members = new List<string>();
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var member in Members(values))
@@ -145,6 +150,11 @@ internal static class TraceHeaders
     /// <summary>The well-formed members, in order, while there are at most 64 and 8192 bytes of them.</summary>
     public static string? TrimBaggage(StringValues values)
     {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
         var kept = new StringBuilder();
         var count = 0;
         foreach (var member in Members(values))

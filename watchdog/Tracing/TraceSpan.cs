@@ -13,7 +13,8 @@ internal readonly struct TraceSpan(Activity? activity, TraceContext context) : I
 
     public bool Recording => activity is not null;
 
-    public void Tag(string key, object? value) => activity?.SetTag(key, value);
+    /// <summary>Sets an attribute; generic, so a number is boxed only when the span records.</summary>
+    public void Tag<T>(string key, T value) => activity?.SetTag(key, value);
 
     /// <summary>Marks the span as failed, with why.</summary>
     public void Fail(string description) => activity?.SetStatus(ActivityStatusCode.Error, description);

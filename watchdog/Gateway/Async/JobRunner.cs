@@ -67,7 +67,7 @@ internal sealed partial class JobRunner(
         upstream.Tag("server.address", target.BaseUri.Authority);
         using var message = BuildRequest(job, target, upstream.Context);
         using var call = await client.SendAsync(target, message, running.Token);
-        upstream.Tag("http.response.status_code", call.Response is { } answered ? (int)answered.StatusCode : null);
+        upstream.Tag("http.response.status_code", call.Response is { } answered ? (int)answered.StatusCode : (int?)null);
         if (call.Failure == GatewayFailure.ClientGone)
         {
             await StoppedAsync(job, running);
