@@ -10,6 +10,24 @@ internal sealed record OtlpSpan(string Service, string TraceId, string SpanId, s
 /// </summary>
 internal static class OtlpSpans
 {
+    /// <summary>A stand-in OTLP/HTTP collector on 127.0.0.1:0: answers 200 to every export (read them with <see cref="Received"/>).</summary>
+    public static Task<TestUpstream> StartCollectorAsync() => TestUpstream.StartAsync((context, _) =>
+    {
+        context.Response.ContentType = "application/x-protobuf";
+        return Task.CompletedTask;
+    });
+
+    /// <summary>The OTEL_* settings that export to <paramref name="collector"/>, batches sent every 100 ms.</summary>
+    public static Dictionary<string, string> ExportTo(TestUpstream collector) => new()
+    {
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url.ToString(),
+        ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+    };
+
+    /// <summary>The spans of one trace <paramref name="collector"/> got so far (other specs in this process may export other traces to it).</summary>
+    public static List<OtlpSpan> Received(TestUpstream collector, string traceId) =>
+        collector.All.Where(r => r.RawTarget == "/v1/traces").SelectMany(r => Read(r.Body)).Where(s => s.TraceId == traceId).ToList();
+
     public static List<OtlpSpan> Read(byte[] request)
     {
         var spans = new List<OtlpSpan>();

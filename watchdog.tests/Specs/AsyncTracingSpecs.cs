@@ -58,17 +58,9 @@ public abstract class AsyncTracingSpecs : QueueBackendSpecs
     public async Task With_export_on_one_calls_spans_reach_the_collector_with_their_parent_links()
     {
         var (trace, callerSpan) = NewCaller();
-        await using var collector = await TestUpstream.StartAsync((context, _) =>
-        {
-            context.Response.ContentType = "application/x-protobuf";
-            return Task.CompletedTask;
-        });
+        await using var collector = await OtlpSpans.StartCollectorAsync();
         await using var receiver = await TestUpstream.StartAsync();
-        var export = new Dictionary<string, string>
-        {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url.ToString(),
-            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
-        };
+        var export = OtlpSpans.ExportTo(collector);
         var function = JsonSerializer.Serialize(new { fprocess = "env", environment = export });
         await using var gateway = await StartAsync(TestGateway.Stack(("env", function)), new Dictionary<string, string>(export) { ["OTEL_SERVICE_NAME"] = "gw" });
 
@@ -79,7 +71,7 @@ public abstract class AsyncTracingSpecs : QueueBackendSpecs
         var names = new[] { "POST /async-function/{name}", "queue wait", "attempt 1", "callback", "process" };
         (await Processes.EventuallyAsync(() =>
         {
-            spans = collector.All.Where(r => r.RawTarget == "/v1/traces").SelectMany(r => OtlpSpans.Read(r.Body)).Where(s => s.TraceId == trace).ToList();
+            spans = OtlpSpans.Received(collector, trace);
             return names.All(n => spans.Any(s => s.Name == n)) && spans.Any(s => s.Service == "env" && s.Kind == Server) && spans.Any(s => s.Service == "gw" && s.Kind == Client && s.Name == "POST");
         }, TimeSpan.FromSeconds(30))).Should().BeTrue(string.Join("\n", spans));
 

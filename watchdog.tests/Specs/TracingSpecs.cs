@@ -130,6 +130,37 @@ public sealed class TracingSpecs
         watchdog.Output.Split('\n').Single(l => l.Contains("call=traced-call", StringComparison.Ordinal)).TrimEnd().Should().EndWith($"reason=ok trace={Trace}");
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task With_export_on_a_sync_calls_spans_link_the_caller_the_gateway_the_watchdog_and_the_process()
+    {
+        var trace = ActivityTraceId.CreateRandom().ToHexString();
+        var callerSpan = ActivitySpanId.CreateRandom().ToHexString();
+        await using var collector = await OtlpSpans.StartCollectorAsync();
+        var export = OtlpSpans.ExportTo(collector);
+        var function = JsonSerializer.Serialize(new { fprocess = "env", environment = export });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("env", function)), new Dictionary<string, string>(export) { ["OTEL_SERVICE_NAME"] = "gw" });
+        (await Processes.EventuallyAsync(async () => (await gateway.Client.PostAsync("/function/env", new StringContent(""))).StatusCode == HttpStatusCode.OK, Within))
+            .Should().BeTrue("the gateway starts the function's watchdog");
+
+        using var response = await gateway.PostAsync("/function/env", "", ("traceparent", $"00-{trace}-{callerSpan}-01"));
+        var env = Variables(await response.Content.ReadAsStringAsync());
+        var spans = new List<OtlpSpan>();
+        (await Processes.EventuallyAsync(() => (spans = OtlpSpans.Received(collector, trace)).Count >= 4, TimeSpan.FromSeconds(30))).Should().BeTrue(string.Join("\n", spans));
+
+        spans.Should().HaveCount(4, string.Join("\n", spans));
+        var gatewayServer = spans.Single(s => s.Service == "gw" && s.Kind == 2);
+        gatewayServer.Should().Match<OtlpSpan>(s => s.Name == "POST /function/{name}" && s.ParentSpanId == callerSpan);
+        gatewayServer.Attributes["faas.invoked_name"].Should().Be("env");
+        var gatewayClient = spans.Single(s => s.Service == "gw" && s.Kind == 3);
+        gatewayClient.ParentSpanId.Should().Be(gatewayServer.SpanId);
+        var watchdog = spans.Single(s => s.Service == "env" && s.Kind == 2);
+        watchdog.ParentSpanId.Should().Be(gatewayClient.SpanId);
+        watchdog.Attributes["http.response.status_code"].Should().Be("200");
+        var process = spans.Single(s => s.Name == "process");
+        process.Should().Match<OtlpSpan>(s => s.Service == "env" && s.ParentSpanId == watchdog.SpanId);
+        env["TRACEPARENT"].Should().Be($"00-{trace}-{process.SpanId}-01");
+    }
+
     /// <summary>A request with the three trace headers, sent as given (unchecked).</summary>
     private static HttpRequestMessage Traced(HttpMethod method, Uri url, string traceParent, string traceState, string baggage)
     {
