@@ -43,7 +43,7 @@ internal sealed class GatewayParts : IAsyncDisposable
     public static GatewayParts Compose(GatewayOptions options, TimeProvider time, ILoggerFactory loggers)
     {
         var local = options.Functions.Where(f => f.IsLocal).ToDictionary(
-            f => f.Name, f => new LocalFunctionHost(f, options.WatchdogCommand, loggers.CreateLogger("Fwatchdog.Gateway.Function")), StringComparer.Ordinal);
+            f => f.Name, f => new LocalFunctionHost(f, options.WatchdogCommand, loggers.CreateLogger("Fwatchdog.Gateway.Function"), time), StringComparer.Ordinal);
         var registry = new FunctionRegistry(options, local);
         var metrics = new GatewayMetrics();
         var client = new FunctionClient(metrics);
