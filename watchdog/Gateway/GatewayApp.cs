@@ -87,7 +87,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             _ when path.StartsWith(AsyncCallsEndpoints.Prefix, StringComparison.Ordinal) => parts.Calls.HandleAsync(context),
             "/healthz" => parts.System.HealthAsync(context),
             "/readyz" => parts.System.ReadyAsync(context),
-            _ when path.StartsWith("/system/", StringComparison.Ordinal) => parts.System.SystemAsync(context),
+            _ when path.StartsWith(OpenFaasApi.SystemRoutes.Prefix, StringComparison.Ordinal) => parts.SystemApi.HandleAsync(context),
             _ => GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route; functions are under /function/{name} and /async-function/{name}"),
         };
     }

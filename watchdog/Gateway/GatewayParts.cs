@@ -32,6 +32,8 @@ internal sealed class GatewayParts : IAsyncDisposable
 
     public required SystemEndpoints System { get; init; }
 
+    public required OpenFaasApi.SystemRoutes SystemApi { get; init; }
+
     public required FunctionClient Client { get; init; }
 
     public required CallbackSender Callbacks { get; init; }
@@ -71,7 +73,9 @@ internal sealed class GatewayParts : IAsyncDisposable
                 loggers.CreateLogger<AsyncAcceptHandler>()),
             Calls = new AsyncCallsEndpoints(queue, dispatcher, options),
             Listing = new AsyncCallListing(queue, dispatcher, admissions, new CallFilters(options, registry, time), options, loggers.CreateLogger<AsyncCallListing>()),
-            System = new SystemEndpoints(options, registry, local, metrics, queue),
+            System = new SystemEndpoints(options, local, queue),
+            SystemApi = new OpenFaasApi.SystemRoutes(options, new OpenFaasApi.FunctionStatuses(options, registry, local, metrics, time.GetUtcNow()),
+                new OpenFaasApi.FunctionLogs(options, registry, local)),
             Client = client,
             Callbacks = callbacks,
             Forwarder = forwarder,

@@ -6,7 +6,6 @@ namespace Fwatchdog.Gateway.Async;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = false)]
 [JsonSerializable(typeof(AcceptedBody))]
 [JsonSerializable(typeof(StatusBody))]
-[JsonSerializable(typeof(FunctionListItem[]))]
 [JsonSerializable(typeof(CallListBody))]
 [JsonSerializable(typeof(BulkBody))]
 internal sealed partial class AsyncJson : JsonSerializerContext;
@@ -50,5 +49,3 @@ internal sealed record BulkBody(int Matched, int? Replayed, int? Cancelled, int 
 /// <summary>The callback part of a status (not its URL: that may carry the receiver's secrets).</summary>
 internal sealed record CallbackBody(string State, int Attempts, int? StatusCode, string? Error);
 
-/// <summary>One entry of GET /system/functions.</summary>
-internal sealed record FunctionListItem(string Name, string Kind, string? Upstream, bool Ready, long InvocationCount, int? Replicas, int? AvailableReplicas);
