@@ -5,7 +5,7 @@ namespace Fwatchdog.Gateway.OpenFaasApi;
 
 /// <summary>
 /// <c>/system/*</c>: the OpenFaaS gateway REST API, for what a gateway whose functions come from a
-/// stack file can do (docs/gateway.md#the-openfaas-rest-api). Behind basic auth when
+/// stack file can do (docs/gateway.md#the-openfaas-rest-api-faas-cli-and-connectors). Behind basic auth when
 /// <c>basic_auth</c> is on; paths match exactly. Deploy, update, remove, scale, secrets and
 /// namespace changes answer 501: the stack file defines the functions.
 /// </summary>
