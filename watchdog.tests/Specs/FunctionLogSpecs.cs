@@ -87,6 +87,21 @@ public sealed class FunctionLogSpecs
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_follow_ends_with_a_complete_response_before_write_timeout_would_cut_the_connection()
+    {
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("loud", Stderr)), new Dictionary<string, string> { ["write_timeout"] = "3s" });
+
+        using var response = await gateway.Client.GetAsync("/system/logs?follow=true&name=loud", HttpCompletionOption.ResponseHeadersRead);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var read = response.Content.ReadAsStringAsync();
+        (await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(20)))).Should().BeSameAs(read, "the follow ends by itself");
+        var body = await read;
+        body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().NotBeEmpty().And.OnlyContain(line => JsonDocument.Parse(line, default).RootElement.ValueKind == JsonValueKind.Object,
+            "a client decoding the stream (faas-cli logs) sees whole lines and a clean end, not a broken connection");
+        (await Processes.EventuallyAsync(() => gateway.App.LocalFunctions["loud"].Log.Followers == 0, TimeSpan.FromSeconds(10))).Should().BeTrue();
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_local_function_shows_its_command_and_never_its_environments_values()
     {
         await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("loud", Stderr)));

@@ -1,6 +1,7 @@
 using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Gateway.OpenFaasApi;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
 using Fwatchdog.Streaming;
@@ -32,7 +33,7 @@ internal sealed class GatewayParts : IAsyncDisposable
 
     public required SystemEndpoints System { get; init; }
 
-    public required OpenFaasApi.SystemRoutes SystemApi { get; init; }
+    public required SystemRoutes SystemApi { get; init; }
 
     public required FunctionClient Client { get; init; }
 
@@ -74,8 +75,8 @@ internal sealed class GatewayParts : IAsyncDisposable
             Calls = new AsyncCallsEndpoints(queue, dispatcher, options),
             Listing = new AsyncCallListing(queue, dispatcher, admissions, new CallFilters(options, registry, time), options, loggers.CreateLogger<AsyncCallListing>()),
             System = new SystemEndpoints(options, local, queue),
-            SystemApi = new OpenFaasApi.SystemRoutes(options, new OpenFaasApi.FunctionStatuses(options, registry, local, metrics, time.GetUtcNow()),
-                new OpenFaasApi.FunctionLogs(options, registry, local)),
+            SystemApi = new SystemRoutes(options, new FunctionStatuses(options, registry, local, metrics, time.GetUtcNow()),
+                new FunctionLogs(options, registry, local)),
             Client = client,
             Callbacks = callbacks,
             Forwarder = forwarder,

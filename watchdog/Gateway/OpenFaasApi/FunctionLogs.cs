@@ -12,7 +12,8 @@ namespace Fwatchdog.Gateway.OpenFaasApi;
 /// <c>GET /system/logs?name=&amp;namespace=&amp;instance=&amp;since=&amp;tail=&amp;follow=</c>: a local
 /// function's recent lines (<see cref="FunctionLog"/>) as newline-delimited JSON, one faas-provider
 /// logs.Message a line; <c>tail</c> 0 or less means every kept line; with <c>follow=true</c> new lines
-/// follow until the caller goes, the gateway stops or <c>write_timeout</c> ends the response. A
+/// follow until the caller goes, the gateway stops, or just before <c>write_timeout</c> (the response
+/// then ends cleanly, where the deadline would cut the connection). A
 /// function the gateway does not run (upstream, template) has no lines here: 404 saying so.
 /// </summary>
 internal sealed class FunctionLogs(GatewayOptions options, FunctionRegistry registry, IReadOnlyDictionary<string, LocalFunctionHost> local)
@@ -53,6 +54,12 @@ internal sealed class FunctionLogs(GatewayOptions options, FunctionRegistry regi
             context.Response.ContentType = "application/x-ndjson";
             var lifetime = context.RequestServices.GetRequiredService<IHostApplicationLifetime>();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+            if (options.WriteTimeout > TimeSpan.Zero)
+            {
+                // write_timeout closes the connection mid-stream, which a client decoding the lines
+                // (faas-cli logs) reports as an error; ending the response a little before is a clean end.
+                stop.CancelAfter(Max(options.WriteTimeout - TimeSpan.FromSeconds(1), options.WriteTimeout / 2));
+            }
             try
             {
                 foreach (var line in kept)
@@ -76,6 +83,8 @@ internal sealed class FunctionLogs(GatewayOptions options, FunctionRegistry regi
             }
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private Task WriteAsync(HttpContext context, string name, FunctionLog.LogLine line, string? instance, CancellationToken cancellationToken)
     {
