@@ -31,7 +31,6 @@ internal sealed partial class FunctionProxy(
         }
 
         var route = addressed with { Name = registry.Bare(addressed.Name) };
-
         var lookup = registry.Resolve(route.Name);
         if (lookup.Target is not { } target)
         {
