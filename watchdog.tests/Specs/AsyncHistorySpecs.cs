@@ -222,6 +222,46 @@ public abstract class AsyncHistorySpecs : QueueBackendSpecs
 public sealed class AsyncHistorySpecsOnSqlite : AsyncHistorySpecs
 {
     private protected override Dictionary<string, string> Backend() => [];
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_database_made_before_histories_gets_the_column_at_the_next_start_and_records_from_then_on()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        var folder = Directory.CreateTempSubdirectory("fwatchdog-gw-").FullName;
+        try
+        {
+            string old;
+            await using (var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), dataDir: folder))
+            {
+                using var accepted = await gateway.PostAsync("/async-function/echo", "old");
+                old = accepted.Headers.GetValues("X-Call-Id").Single();
+                await gateway.WaitForStateAsync(old, TimeSpan.FromSeconds(20), "succeeded");
+            }
+
+            var database = "Data Source=" + Path.Combine(folder, "data", "queue.db") + ";Mode=ReadWrite;Pooling=False";
+            await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(database))
+            {
+                await connection.OpenAsync();
+                await using var drop = connection.CreateCommand();
+                drop.CommandText = "ALTER TABLE jobs DROP COLUMN history";
+                await drop.ExecuteNonQueryAsync();
+            }
+
+            await using (var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", function.Url)), dataDir: folder))
+            {
+                var before = await gateway.Client.GetFromJsonAsync<JsonElement>(TestGateway.StatusOf(old));
+                before.GetProperty("history").GetArrayLength().Should().Be(0, "a call that ran before histories has none recorded");
+                before.GetProperty("attempts").GetInt32().Should().Be(1);
+                using var accepted = await gateway.PostAsync("/async-function/echo", "new");
+                var fresh = await gateway.WaitForStateAsync(accepted.Headers.GetValues("X-Call-Id").Single(), TimeSpan.FromSeconds(20), "succeeded");
+                fresh.GetProperty("history").EnumerateArray().Select(a => a.GetProperty("statusCode").GetInt32()).Should().Equal(200);
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
 
 /// <summary>The same specs against NATS JetStream (a real nats-server).</summary>
