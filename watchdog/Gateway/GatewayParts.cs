@@ -72,7 +72,7 @@ internal sealed class GatewayParts : IAsyncDisposable
             Proxy = new FunctionProxy(registry, forwarder, checkedForwarder, metrics, time, loggers.CreateLogger<FunctionProxy>()),
             Accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, admissions, metrics,
                 loggers.CreateLogger<AsyncAcceptHandler>()),
-            Calls = new AsyncCallsEndpoints(queue, dispatcher, options),
+            Calls = new AsyncCallsEndpoints(queue, dispatcher, admissions, options),
             Listing = new AsyncCallListing(queue, dispatcher, admissions, new CallFilters(options, registry, time), options, loggers.CreateLogger<AsyncCallListing>()),
             System = new SystemEndpoints(options, local, queue),
             SystemApi = new SystemRoutes(options, new FunctionStatuses(options, registry, local, metrics, time.GetUtcNow()),
