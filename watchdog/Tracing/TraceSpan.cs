@@ -19,10 +19,10 @@ internal readonly struct TraceSpan(Activity? activity, TraceContext context) : I
     /// <summary>Marks the span as failed, with why.</summary>
     public void Fail(string description) => activity?.SetStatus(ActivityStatusCode.Error, description);
 
-    /// <summary>Ends the span (at <paramref name="endTime"/> when given).</summary>
+    /// <summary>Ends the span (at <paramref name="endTime"/> when given); ending it again does nothing.</summary>
     public void End(DateTimeOffset endTime = default)
     {
-        if (activity is null)
+        if (activity is null || activity.IsStopped)
         {
             return;
         }

@@ -121,6 +121,9 @@ internal sealed partial class JobRunner(
             attempt.Fail(error);
         }
 
+        // The attempt ends with its answer; storing the outcome and the callback are not part of it.
+        attempt.End();
+
         if (retryable && job.Attempt < request.MaxAttempts)
         {
             result.DeleteFile();
