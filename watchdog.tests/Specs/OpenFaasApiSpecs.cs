@@ -109,6 +109,22 @@ public sealed partial class OpenFaasApiSpecs : FastTier
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task An_upstream_address_is_listed_without_its_credentials()
+    {
+        await using var function = await TestUpstream.StartAsync();
+        var secret = new UriBuilder(function.Url) { UserName = "svc", Password = "s3cret-pass" }.Uri;
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("echo", $$"""{ "upstream": "{{secret}}" }""")));
+
+        var (status, body, _) = await SendAsync(gateway, GoRequest(HttpMethod.Get, "/system/function/echo", FaasCli));
+
+        status.Should().Be(HttpStatusCode.OK, body);
+        body.Should().NotContain("s3cret-pass").And.NotContain("svc@");
+        var echo = JsonDocument.Parse(body).RootElement;
+        echo.GetProperty("image").GetString().Should().Be(function.Url.ToString());
+        echo.GetProperty("upstream").GetString().Should().Be(function.Url.ToString());
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Faas_cli_describe_gets_one_function_by_its_bare_or_namespaced_name_and_404_for_anything_else()
     {
         await using var function = await TestUpstream.StartAsync();

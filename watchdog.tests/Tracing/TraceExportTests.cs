@@ -2,7 +2,7 @@ using Fwatchdog.Tracing;
 
 namespace Fwatchdog.Tests.Tracing;
 
-/// <summary>Span export from the standard OTEL_* variables: off unless asked for, the traces URL as the specification builds it, every bad value an error.</summary>
+/// <summary>Span export from the standard OTEL_* variables: off unless asked for, the traces URL as the specification builds it, a malformed value an error, and a value the specification allows but fwatchdog does not use a warning (the function's own SDK may read it).</summary>
 public sealed class TraceExportTests : FastTier
 {
     [Theory]
@@ -11,6 +11,7 @@ public sealed class TraceExportTests : FastTier
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector/base", "https://collector/base/v1/traces")]
     [InlineData("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4318/custom", "http://collector:4318/custom")]
     [InlineData("OTEL_TRACES_EXPORTER", "otlp", "http://localhost:4318/v1/traces")]
+    [InlineData("OTEL_TRACES_EXPORTER", "console, otlp", "http://localhost:4318/v1/traces")]
     public void Export_is_on_when_an_endpoint_or_the_otlp_exporter_is_named(string variable, string value, string endpoint)
     {
         var errors = new List<string>();
@@ -29,6 +30,7 @@ public sealed class TraceExportTests : FastTier
     [InlineData("OTEL_SERVICE_NAME", "fn")]
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", "OTEL_SDK_DISABLED", "true")]
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", "OTEL_TRACES_EXPORTER", "none")]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", "OTEL_TRACES_EXPORTER", "console")]
     public void Export_is_off_unless_asked_for(params string[] pairs)
     {
         var environment = new Dictionary<string, string?>();
@@ -73,9 +75,6 @@ public sealed class TraceExportTests : FastTier
 
     [Theory]
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318: not an http:// or https:// address")]
-    [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json: not a protocol fwatchdog speaks")]
-    [InlineData("OTEL_TRACES_EXPORTER", "zipkin", "OTEL_TRACES_EXPORTER=zipkin: fwatchdog exports spans with otlp only")]
-    [InlineData("OTEL_TRACES_SAMPLER", "sometimes", "OTEL_TRACES_SAMPLER=sometimes: not a sampler fwatchdog knows")]
     [InlineData("OTEL_BSP_SCHEDULE_DELAY", "5s", "OTEL_BSP_SCHEDULE_DELAY=5s: not a number of milliseconds above 0")]
     [InlineData("OTEL_RESOURCE_ATTRIBUTES", "team", "OTEL_RESOURCE_ATTRIBUTES: \"team\" is not key=value")]
     public void A_bad_value_is_an_error_naming_the_variable_never_a_silent_default(string variable, string value, string error)
@@ -86,6 +85,33 @@ public sealed class TraceExportTests : FastTier
         TraceExport.Read(environment, errors);
 
         errors.Should().ContainSingle().Which.Should().StartWith(error);
+    }
+
+    [Theory]
+    [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json: fwatchdog sends http/protobuf")]
+    [InlineData("OTEL_TRACES_EXPORTER", "otlp,console", "OTEL_TRACES_EXPORTER=otlp,console: fwatchdog exports spans with otlp only")]
+    [InlineData("OTEL_TRACES_SAMPLER", "xray", "OTEL_TRACES_SAMPLER=xray: not a sampler fwatchdog knows")]
+    public void A_value_the_specification_allows_but_fwatchdog_does_not_use_is_a_warning_and_the_default_applies(string variable, string value, string warning)
+    {
+        var environment = new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://collector:4318", [variable] = value };
+        var errors = new List<string>();
+
+        var export = TraceExport.Read(environment, errors);
+
+        errors.Should().BeEmpty("the function's own SDK may use the value");
+        export.Should().BeEquivalentTo(new { Endpoint = new Uri("http://collector:4318/v1/traces"), Grpc = false, Sampler = "parentbased_always_on" });
+        TraceExport.Warnings(environment).Should().ContainSingle().Which.Should().StartWith(warning);
+    }
+
+    [Fact]
+    public void Settings_fwatchdog_uses_give_no_warning()
+    {
+        TraceExport.Warnings(new Dictionary<string, string?>
+        {
+            ["OTEL_TRACES_EXPORTER"] = "otlp",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc",
+            ["OTEL_TRACES_SAMPLER"] = "traceidratio",
+        }).Should().BeEmpty();
     }
 
     [Fact]

@@ -118,6 +118,11 @@ internal static class WatchdogCommand
         {
             Console.Error.WriteLine("fwatchdog: warning: " + warning);
         }
+
+        foreach (var warning in Tracing.TraceExport.Warnings(environment))
+        {
+            Console.Error.WriteLine("fwatchdog: warning: " + warning);
+        }
     }
 
     /// <summary>

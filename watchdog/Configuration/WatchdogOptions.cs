@@ -170,7 +170,12 @@ internal sealed partial record WatchdogOptions
         }
 
         options = WithModeSettings(options, mode, read);
+#if WATCHDOG_ONLY
+        // This build exports nothing, so the OTEL_* values, whatever they hold, are the function's own.
+        var errors = read.Errors.ToList();
+#else
         var errors = read.Errors.Concat(traceErrors).ToList();
+#endif
         return errors.Count == 0 ? ParseOutcome<WatchdogOptions>.Success(options) : ParseOutcome<WatchdogOptions>.Failure(errors);
     }
 }

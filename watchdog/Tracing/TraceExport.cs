@@ -33,32 +33,26 @@ internal sealed record TraceExport
     /// <summary><c>OTEL_BSP_SCHEDULE_DELAY</c> in milliseconds: how long spans wait to go in one batch; default 5000.</summary>
     public int ScheduleDelayMs { get; init; } = 5000;
 
-    /// <summary>Reads the variables; null when export is off. A bad value is an error, never a silent default.</summary>
+    /// <summary>
+    /// Reads the variables; null when export is off. The same variables often configure the
+    /// function's own SDK, so a value the specification allows but fwatchdog does not use
+    /// (<c>OTEL_TRACES_EXPORTER=console</c>, <c>http/json</c>, a vendor's sampler) is no error:
+    /// <see cref="Warnings"/> names it and the default applies. A value that is not well-formed
+    /// (an endpoint that is no address, a ratio above 1) is an error.
+    /// </summary>
     public static TraceExport? Read(IReadOnlyDictionary<string, string?> environment, List<string> errors)
     {
-        string? Get(string name) => environment.TryGetValue(name, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+        string? Get(string name) => Value(environment, name);
 
-        var exporter = Get("OTEL_TRACES_EXPORTER");
         var traces = Get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
         var general = Get("OTEL_EXPORTER_OTLP_ENDPOINT");
-        if (Get("OTEL_SDK_DISABLED") == "true" || exporter == "none" || (exporter is null && traces is null && general is null))
+        if (!On(environment))
         {
             return null;
         }
 
-        if (exporter is not (null or "otlp"))
-        {
-            errors.Add($"OTEL_TRACES_EXPORTER={exporter}: fwatchdog exports spans with otlp only; set OTEL_TRACES_EXPORTER=otlp or none");
-        }
-
-        var protocol = Get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? Get("OTEL_EXPORTER_OTLP_PROTOCOL") ?? "http/protobuf";
-        if (protocol is not ("http/protobuf" or "grpc"))
-        {
-            errors.Add($"OTEL_EXPORTER_OTLP_PROTOCOL={protocol}: not a protocol fwatchdog speaks; use http/protobuf (port 4318) or grpc (port 4317)");
-        }
-
+        var grpc = Protocol(environment) == "grpc";
         // The general endpoint is the collector's base address; over HTTP the traces path is added (the per-signal one is used as it is).
-        var grpc = protocol == "grpc";
         var defaultBase = grpc ? "http://localhost:4317" : "http://localhost:4318";
         var endpointText = traces ?? (grpc ? general ?? defaultBase : (general ?? defaultBase).TrimEnd('/') + "/v1/traces");
         if (!Uri.TryCreate(endpointText, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
@@ -72,11 +66,7 @@ internal sealed record TraceExport
             errors.Add($"OTEL_BSP_SCHEDULE_DELAY={delayText}: not a number of milliseconds above 0, e.g. 5000");
         }
 
-        var sampler = Get("OTEL_TRACES_SAMPLER") ?? "parentbased_always_on";
-        if (!Samplers.Contains(sampler))
-        {
-            errors.Add($"OTEL_TRACES_SAMPLER={sampler}: not a sampler fwatchdog knows; use one of {string.Join(", ", Samplers)}");
-        }
+        var sampler = Get("OTEL_TRACES_SAMPLER") is { } named && Samplers.Contains(named) ? named : "parentbased_always_on";
 
         var ratio = 1.0;
         if (Get("OTEL_TRACES_SAMPLER_ARG") is { } argument && sampler.EndsWith("traceidratio", StringComparison.Ordinal)
@@ -96,6 +86,46 @@ internal sealed record TraceExport
             ScheduleDelayMs = delay,
         };
     }
+
+    /// <summary>The values fwatchdog reads but does not use, each a line for stderr at start; none when export is off.</summary>
+    public static IEnumerable<string> Warnings(IReadOnlyDictionary<string, string?> environment)
+    {
+        if (Value(environment, "OTEL_TRACES_EXPORTER") is { } exporter && Exporters(exporter).Any(e => e is not ("otlp" or "none")))
+        {
+            yield return $"OTEL_TRACES_EXPORTER={exporter}: fwatchdog exports spans with otlp only; it leaves the others to the function's own SDK";
+        }
+
+        if (!On(environment))
+        {
+            yield break;
+        }
+
+        if ((Value(environment, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? Value(environment, "OTEL_EXPORTER_OTLP_PROTOCOL")) is { } protocol && Protocol(environment) != protocol)
+        {
+            yield return $"OTEL_EXPORTER_OTLP_PROTOCOL={protocol}: fwatchdog sends http/protobuf (port 4318) or grpc (port 4317); it sends http/protobuf";
+        }
+
+        if (Value(environment, "OTEL_TRACES_SAMPLER") is { } sampler && !Samplers.Contains(sampler))
+        {
+            yield return $"OTEL_TRACES_SAMPLER={sampler}: not a sampler fwatchdog knows ({string.Join(", ", Samplers)}); it samples parentbased_always_on";
+        }
+    }
+
+    private static string? Value(IReadOnlyDictionary<string, string?> environment, string name) =>
+        environment.TryGetValue(name, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+
+    private static string[] Exporters(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Export is on when asked for: otlp among OTEL_TRACES_EXPORTER's list, or, without that variable, an endpoint.</summary>
+    private static bool On(IReadOnlyDictionary<string, string?> environment) =>
+        Value(environment, "OTEL_SDK_DISABLED") != "true"
+        && (Value(environment, "OTEL_TRACES_EXPORTER") is { } exporter
+            ? Exporters(exporter).Contains("otlp")
+            : Value(environment, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") is not null || Value(environment, "OTEL_EXPORTER_OTLP_ENDPOINT") is not null);
+
+    /// <summary>grpc when asked for; http/protobuf otherwise (the default, and what http/json gets).</summary>
+    private static string Protocol(IReadOnlyDictionary<string, string?> environment) =>
+        (Value(environment, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? Value(environment, "OTEL_EXPORTER_OTLP_PROTOCOL")) == "grpc" ? "grpc" : "http/protobuf";
 
     private static readonly string[] Samplers =
         ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"];
