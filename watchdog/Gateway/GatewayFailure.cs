@@ -28,4 +28,5 @@ internal enum GatewayFailure
     NotFound,
     BadHeader,
     BadQuery,
+    CrossSiteRequest,
 }

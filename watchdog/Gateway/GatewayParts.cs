@@ -32,6 +32,8 @@ internal sealed class GatewayParts : IAsyncDisposable
 
     public required SystemEndpoints System { get; init; }
 
+    public required Ui.ConsoleEndpoints Console { get; init; }
+
     public required FunctionClient Client { get; init; }
 
     public required CallbackSender Callbacks { get; init; }
@@ -72,6 +74,7 @@ internal sealed class GatewayParts : IAsyncDisposable
             Calls = new AsyncCallsEndpoints(queue, dispatcher, options),
             Listing = new AsyncCallListing(queue, dispatcher, admissions, new CallFilters(options, registry, time), options, loggers.CreateLogger<AsyncCallListing>()),
             System = new SystemEndpoints(options, registry, local, metrics, queue),
+            Console = new Ui.ConsoleEndpoints(options, registry, metrics, queue, dispatcher),
             Client = client,
             Callbacks = callbacks,
             Forwarder = forwarder,
