@@ -7,17 +7,24 @@ export class ApiError extends Error {
   }
 }
 
+// Requests name the origin alone: relative to a page opened as http://user:password@host/ui/,
+// a URL would carry the credentials, and fetch refuses such URLs. The browser still sends the
+// credentials it holds for this origin.
+export function here(path) {
+  return window.location.origin + path;
+}
+
 async function check(response) {
   if (!response.ok) throw new ApiError(response.status, await response.text());
   return response;
 }
 
 export async function getJson(url) {
-  return (await check(await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' } }))).json();
+  return (await check(await fetch(here(url), { cache: 'no-store', headers: { Accept: 'application/json' } }))).json();
 }
 
 export async function postJson(url) {
-  const response = await fetch(url, { method: 'POST' });
+  const response = await fetch(here(url), { method: 'POST' });
   const text = await response.text();
   if (!response.ok && response.status !== 429) throw new ApiError(response.status, text);
   return JSON.parse(text);

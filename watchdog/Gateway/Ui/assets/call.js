@@ -1,4 +1,4 @@
-import { getJson, callUrl, holdsToken, readPrefix, ApiError } from './api.js';
+import { getJson, callUrl, holdsToken, readPrefix, ApiError, here } from './api.js';
 import { el, link, table, time, seconds, stateCell, message } from './dom.js';
 
 const previewBytes = 16 * 1024;
@@ -67,7 +67,7 @@ export async function callPage(page, { arg: id }) {
     parts.push(el('h2', {}, 'Result'));
     if (s.result) {
       try {
-        const response = await fetch(callUrl(id, 'result'), { cache: 'no-store' });
+        const response = await fetch(here(callUrl(id, 'result')), { cache: 'no-store' });
         const { text, truncated } = await readPrefix(response, previewBytes);
         parts.push(message(`${s.resultContentType ?? 'no content type'}, ${s.resultLength} bytes` + (truncated ? `; the first ${previewBytes / 1024} KiB as text:` : ', as text:')),
           el('pre', { id: 'call-result' }, text));
@@ -85,7 +85,7 @@ export async function callPage(page, { arg: id }) {
   }
 
   async function act(method, action) {
-    const response = await fetch(callUrl(id, action), { method });
+    const response = await fetch(here(callUrl(id, action)), { method });
     actions.textContent = response.ok ? (method === 'DELETE' ? 'Cancelled.' : 'Queued again.') : `${response.status}: ${(await response.text()).trim()}`;
     done = false;
     await load();

@@ -1,4 +1,4 @@
-import { functions, rememberCall, readPrefix } from './api.js';
+import { functions, rememberCall, readPrefix, here } from './api.js';
 import { el, link, table, message } from './dom.js';
 
 const shownBytes = 64 * 1024;
@@ -38,7 +38,7 @@ export async function invokePage(page, { params }) {
     try {
       const init = { method: method.value, headers: parseHeaders(headers.value), cache: 'no-store' };
       if (!['GET', 'HEAD'].includes(method.value)) init.body = body.value;
-      const response = await fetch(url, init);
+      const response = await fetch(here(url), init);
       const { text, truncated } = await readPrefix(response, shownBytes);
       const elapsed = ((performance.now() - started) / 1000).toFixed(3);
       const parts = [

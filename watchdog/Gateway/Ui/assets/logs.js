@@ -1,3 +1,4 @@
+import { here } from './api.js';
 import { el, table, message } from './dom.js';
 
 export async function logsPage(page, { arg: name }) {
@@ -6,7 +7,7 @@ export async function logsPage(page, { arg: name }) {
   page.append(body);
   let lines = [];
   try {
-    const response = await fetch('/system/logs?name=' + encodeURIComponent(name) + '&tail=200&follow=false', { cache: 'no-store' });
+    const response = await fetch(here('/system/logs?name=' + encodeURIComponent(name) + '&tail=200&follow=false'), { cache: 'no-store' });
     if (response.ok) {
       lines = (await response.text()).split('\n').filter(l => l.trim()).map(l => {
         try { return JSON.parse(l); } catch { return { text: l }; }
