@@ -7,7 +7,7 @@ export class ApiError extends Error {
   }
 }
 
-// Requests name the origin alone: relative to a page opened as http://user:password@host/ui/,
+// Requests name the origin alone: relative to a page opened with user:password@ in its address,
 // a URL would carry the credentials, and fetch refuses such URLs. The browser still sends the
 // credentials it holds for this origin.
 export function here(path) {
