@@ -186,6 +186,69 @@ public sealed class ConsoleBrowserSpecs(Chromium browser) : IClassFixture<Chromi
         browser.WaitForText(By.Id("call-result"), "hello from a script");
     }
 
+    /// <summary>
+    /// The pages docs/console.md shows, each with its data; with FWATCHDOG_CONSOLE_SCREENSHOTS set
+    /// to a folder, each page is saved there as a PNG (how docs/console.md's pictures are made).
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task The_functions_calls_call_and_log_pages_show_what_the_gateway_knows()
+    {
+        await using var function = await TestUpstream.StartAsync((context, request) =>
+        {
+            context.Response.StatusCode = request.Text == "fail" ? 503 : 200;
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync($$"""{"greeting":"hello {{request.Text}}"}""");
+        });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(
+            ("echo", $$"""{ "upstream": "{{function.Url}}" }"""), ("resize", $$"""{ "upstream": "{{function.Url}}", "max_attempts": 2 }""")),
+            new Dictionary<string, string> { ["basic_auth"] = "true", ["secret_mount_path"] = await ConsoleSpecs.SecretsAsync() });
+        void Go(string hash) => browser.Open(new UriBuilder(gateway.Url) { UserName = "admin", Password = "pa55", Path = "/ui/", Fragment = hash }.Uri);
+        foreach (var body in new[] { "ada", "fail", "grace", "alan" })
+        {
+            using var _ = await gateway.PostAsync("/function/echo", body);
+        }
+
+        var ids = new List<string>();
+        foreach (var body in new[] { "one", "fail", "two" })
+        {
+            ids.Add(TestGateway.Remember(await gateway.PostAsync("/async-function/resize", body)));
+        }
+
+        await gateway.WaitForStateAsync(ids[1], TimeSpan.FromSeconds(20), "dead");
+        var shots = Environment.GetEnvironmentVariable("FWATCHDOG_CONSOLE_SCREENSHOTS");
+        void Shot(string name)
+        {
+            if (!string.IsNullOrEmpty(shots))
+            {
+                browser.Driver.GetScreenshot().SaveAsFile(Path.Combine(shots, name + ".png"));
+            }
+        }
+
+        Go("/functions");
+        var echo = browser.WaitFor(By.CssSelector("tr[data-function='echo']"));
+        echo.Text.Should().Contain("ready").And.Contain("4").And.Contain("25.0 %", "one of four calls ended 503");
+        Shot("functions");
+
+        Go("/invoke?function=echo");
+        browser.WaitFor(By.Id("invoke-headers")).SendKeys("Content-Type: application/json");
+        Invoke("sync", "console");
+        browser.WaitForText(By.Id("invoke-body-out"), "hello console");
+        Shot("invoke");
+
+        Go("/calls");
+        browser.WaitFor(By.CssSelector($"tr[data-call='{ids[1]}']"), row => row.Text.Contains("dead", StringComparison.Ordinal));
+        browser.WaitFor(By.CssSelector($"tr[data-call='{ids[2]}']"), row => row.Text.Contains("succeeded", StringComparison.Ordinal));
+        Shot("calls");
+
+        Go("/call/" + ids[1]);
+        browser.WaitForText(By.Id("call-state"), "dead");
+        browser.WaitForText(By.Id("call-error"), "gave up after 2 attempts");
+        Shot("call");
+
+        Go("/logs/echo");
+        browser.WaitFor(By.Id("page"), page => page.Text.Contains("Log lines of echo", StringComparison.Ordinal) && !page.Text.Contains("Loading", StringComparison.Ordinal));
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task A_functions_markup_in_its_answer_result_or_error_is_shown_as_text_and_never_runs()
     {

@@ -39,7 +39,7 @@ export async function callPage(page, { arg: id }) {
   }
 
   async function render(s) {
-    const facts = table(['', ''], [
+    const facts = table(null, [
       row('Function', s.function),
       row('State', el('span', { id: 'call-state', class: 'state-' + s.state }, s.state)),
       row('Attempts', `${s.attempts} of ${s.maxAttempts}`),
@@ -47,8 +47,8 @@ export async function callPage(page, { arg: id }) {
       row('Started', time(s.startedAt)),
       row('Finished', time(s.finishedAt)),
       row('Next attempt', time(s.nextAttemptAt)),
-      row('Waited in queue', seconds(s.createdAt, s.startedAt)),
-      row('Ran', seconds(s.startedAt, s.finishedAt)),
+      row('Accepted to started', seconds(s.createdAt, s.startedAt)),
+      row('Started to finished', seconds(s.startedAt, s.finishedAt)),
       row('Status code', s.statusCode ?? ''),
       row('Error', el('span', { id: 'call-error' }, s.error ?? '')),
       row('Parent call', s.parentCallId ? link('#/call/' + encodeURIComponent(s.parentCallId), s.parentCallId) : ''),

@@ -44,12 +44,12 @@ export async function callsPage(page, { params }) {
       older.disabled = !nextCursor;
       newer.disabled = cursors.length === 0;
       const rows = result.calls.map(c => el('tr', { 'data-call': c.callId },
-        el('td', {}, link('#/call/' + encodeURIComponent(c.callId), c.callId)),
+        el('td', { class: 'id' }, link('#/call/' + encodeURIComponent(c.callId), c.callId)),
         el('td', {}, c.function),
         stateCell(c.state),
         el('td', { class: 'num' }, `${c.attempts}/${c.maxAttempts}`),
-        el('td', {}, time(c.createdAt)),
-        el('td', {}, time(c.finishedAt)),
+        el('td', { class: 'time' }, time(c.createdAt)),
+        el('td', { class: 'time' }, time(c.finishedAt)),
         el('td', { class: 'num' }, c.statusCode ?? ''),
         el('td', {}, c.error ?? '')));
       listing.replaceChildren(rows.length

@@ -22,7 +22,7 @@ export function link(hash, text) {
 
 export function table(headings, rows, attributes = {}) {
   return el('table', attributes,
-    el('thead', {}, el('tr', {}, headings.map(h => el('th', {}, h)))),
+    headings ? el('thead', {}, el('tr', {}, headings.map(h => el('th', {}, h)))) : null,
     el('tbody', {}, rows));
 }
 
