@@ -5,7 +5,8 @@ requests on one keep-alive connection, beside GET /healthz on the same connectio
 
 The calls are written straight into the queue.db the gateway made (its own schema and indexes),
 spread over 10 functions and the last 24 hours: 85% succeeded, 8% dead, 4% failed, 3% cancelled
-(none queued, so nothing runs while it is measured).
+(none queued, so nothing runs while it is measured). Where the schema has the attempt history,
+each call carries its attempts: three for a dead call, one for the others, none for a cancelled one.
 
     python3 bench/listing.py [--binary PATH] [--calls 100000] [--requests 300]
 
@@ -32,8 +33,25 @@ def start(binary, folder):
     return proc, port, seconds
 
 
+def history(state, created):
+    """The attempts of a finished call as the gateway stores them (a JSON array, times in ms)."""
+    if state == "cancelled":
+        return "[]"
+    tries = 3 if state == "dead" else 1
+    status = {"succeeded": 200, "dead": 503, "failed": 400}[state]
+    attempts = []
+    for n in range(tries):
+        attempt = {"attempt": n + 1, "startedAt": created + n * 20, "finishedAt": created + n * 20 + 10, "statusCode": status}
+        if status != 200:
+            attempt["error"] = f"function answered {status}"
+        attempts.append(attempt)
+    return json.dumps(attempts, separators=(",", ":"))
+
+
 def fill(database, calls):
     """Inserts `calls` finished calls in one transaction, in the columns the gateway's schema has."""
+    with sqlite3.connect(database) as db:
+        with_history = any(row[1] == "history" for row in db.execute("PRAGMA table_info(jobs)"))
     now = int(time.time() * 1000)
     rng = random.Random(22)
     weights = [w for _, w in STATES]
@@ -43,16 +61,16 @@ def fill(database, calls):
         created = now - rng.randrange(24 * 3600 * 1000)
         state = rng.choices(names, weights)[0]
         rows.append((f"bench-{i:07d}", FUNCTIONS[i % len(FUNCTIONS)], "POST", "/", "", "[]", b"x", 1, state,
-                     1 if state != "cancelled" else 0, 3, created, created, created, created + 40,
+                     3 if state == "dead" else 1 if state != "cancelled" else 0, 3, created, created, created, created + 40,
                      200 if state == "succeeded" else 503 if state == "dead" else 400 if state == "failed" else None,
                      "gave up after 3 attempts; last: function answered 503" if state == "dead" else None,
                      b"ok" if state == "succeeded" else None, 2 if state == "succeeded" else None,
-                     "text/plain" if state == "succeeded" else None, f"tok{i:07d}"))
+                     "text/plain" if state == "succeeded" else None, f"tok{i:07d}") + ((history(state, created),) if with_history else ()))
+    columns = ("call_id, function, method, path, query, headers, body, body_length, state, attempts, max_attempts, due_at, "
+               "created_at, started_at, finished_at, status_code, error, result, result_length, result_type, token"
+               + (", history" if with_history else ""))
     with sqlite3.connect(database) as db:
-        db.executemany("""INSERT INTO jobs (call_id, function, method, path, query, headers, body, body_length, state,
-                          attempts, max_attempts, due_at, created_at, started_at, finished_at, status_code, error,
-                          result, result_length, result_type, token)
-                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+        db.executemany(f"INSERT INTO jobs ({columns}) VALUES ({', '.join('?' * len(rows[0]))})", rows)
     with sqlite3.connect(database) as db:
         db.execute("ANALYZE")
 

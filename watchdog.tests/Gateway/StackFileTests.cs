@@ -21,7 +21,7 @@ public sealed class StackFileTests : FastTier
         errors.Should().BeEquivalentTo(
         [
             "config \"s.json\" provider: unknown property; the stack file holds only \"functions\"",
-            "config \"s.json\" functions.echo.enviroment: unknown property; a function has upstream, fprocess, environment, working_directory, timeout, max_concurrency, max_attempts, max_queued, max_queued_bytes",
+            "config \"s.json\" functions.echo.enviroment: unknown property; a function has upstream, fprocess, environment, working_directory, timeout, max_concurrency, max_attempts, max_queued, max_queued_bytes, labels, annotations",
             "config \"s.json\" functions.wc.fprocess: must be text in quotes, not number 42",
             "config \"s.json\" functions.wc.max_attempts: must be a whole number, not \"five\"",
             "config \"s.json\" functions.env.environment.n: must be text in quotes, not number 1",
@@ -105,5 +105,38 @@ public sealed class StackFileTests : FastTier
         StackFile.Parse("s.json", "{ \"functions\": {\n  \"echo\": { \"fprocess\": \"cat\" \n} }", hasTemplate: false, errors);
 
         errors.Should().ContainSingle().Which.Should().MatchRegex("^config=\"s.json\": not valid JSON near line [0-9]+, column [0-9]+");
+    }
+
+    [Fact]
+    public void Labels_and_annotations_are_read_as_maps_of_text()
+    {
+        var errors = new List<string>();
+        var functions = StackFile.Parse("s.json", """
+            { "functions": { "tick": { "upstream": "http://127.0.0.1:9",
+                "labels": { "com.openfaas.scale.zero": "true" },
+                "annotations": { "topic": "cron-function", "schedule": "*/5 * * * *" } } } }
+            """, hasTemplate: false, errors);
+
+        errors.Should().BeEmpty();
+        var tick = functions.Should().ContainSingle().Subject;
+        tick.Labels.Should().Equal(new Dictionary<string, string> { ["com.openfaas.scale.zero"] = "true" });
+        tick.Annotations.Should().Equal(new Dictionary<string, string> { ["topic"] = "cron-function", ["schedule"] = "*/5 * * * *" });
+    }
+
+    [Fact]
+    public void Labels_or_annotations_of_the_wrong_type_are_named_with_function_and_field()
+    {
+        var errors = new List<string>();
+        var functions = StackFile.Parse("s.json", """
+            { "functions": {
+                "a": { "upstream": "http://127.0.0.1:9", "labels": ["x"] },
+                "b": { "upstream": "http://127.0.0.1:9", "annotations": { "topic": 5 } }
+              } }
+            """, hasTemplate: false, errors);
+
+        errors.Should().Equal(
+            "config \"s.json\" functions.a.labels: must be an object of names and text values, e.g. {\"topic\": \"cron-function\"}",
+            "config \"s.json\" functions.b.annotations.topic: must be text in quotes, not number 5");
+        functions.Should().BeEmpty();
     }
 }

@@ -2,6 +2,7 @@ using Fwatchdog.Configuration;
 using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Gateway.OpenFaasApi;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
 using Fwatchdog.Hosting;
@@ -87,7 +88,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             _ when path.StartsWith(AsyncCallsEndpoints.Prefix, StringComparison.Ordinal) => parts.Calls.HandleAsync(context),
             "/healthz" => parts.System.HealthAsync(context),
             "/readyz" => parts.System.ReadyAsync(context),
-            _ when path.StartsWith("/system/", StringComparison.Ordinal) => parts.System.SystemAsync(context),
+            _ when path.StartsWith(SystemRoutes.Prefix, StringComparison.Ordinal) => parts.SystemApi.HandleAsync(context),
             Ui.ConsoleEndpoints.Root => parts.Console.HandleAsync(context),
             _ when path.StartsWith(Ui.ConsoleEndpoints.Prefix, StringComparison.Ordinal) => parts.Console.HandleAsync(context),
             _ => GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route; functions are under /function/{name} and /async-function/{name}"),

@@ -28,5 +28,6 @@ internal enum GatewayFailure
     NotFound,
     BadHeader,
     BadQuery,
+    NotImplemented,
     CrossSiteRequest,
 }

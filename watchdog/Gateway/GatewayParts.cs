@@ -1,6 +1,7 @@
 using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Gateway.OpenFaasApi;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
 using Fwatchdog.Streaming;
@@ -32,6 +33,7 @@ internal sealed class GatewayParts : IAsyncDisposable
 
     public required SystemEndpoints System { get; init; }
 
+    public required SystemRoutes SystemApi { get; init; }
     public required Ui.ConsoleEndpoints Console { get; init; }
 
     public required FunctionClient Client { get; init; }
@@ -45,7 +47,7 @@ internal sealed class GatewayParts : IAsyncDisposable
     public static GatewayParts Compose(GatewayOptions options, TimeProvider time, ILoggerFactory loggers)
     {
         var local = options.Functions.Where(f => f.IsLocal).ToDictionary(
-            f => f.Name, f => new LocalFunctionHost(f, options.WatchdogCommand, loggers.CreateLogger("Fwatchdog.Gateway.Function")), StringComparer.Ordinal);
+            f => f.Name, f => new LocalFunctionHost(f, options.WatchdogCommand, loggers.CreateLogger("Fwatchdog.Gateway.Function"), time), StringComparer.Ordinal);
         var registry = new FunctionRegistry(options, local);
         var metrics = new GatewayMetrics();
         var client = new FunctionClient(metrics);
@@ -71,9 +73,11 @@ internal sealed class GatewayParts : IAsyncDisposable
             Proxy = new FunctionProxy(registry, forwarder, checkedForwarder, metrics, time, loggers.CreateLogger<FunctionProxy>()),
             Accept = new AsyncAcceptHandler(options, registry, queue, dispatcher, new CallbackPolicy(options.CallbackAllowedHosts), spool, admissions, metrics,
                 loggers.CreateLogger<AsyncAcceptHandler>()),
-            Calls = new AsyncCallsEndpoints(queue, dispatcher, options),
+            Calls = new AsyncCallsEndpoints(queue, dispatcher, admissions, options),
             Listing = new AsyncCallListing(queue, dispatcher, admissions, new CallFilters(options, registry, time), options, loggers.CreateLogger<AsyncCallListing>()),
-            System = new SystemEndpoints(options, registry, local, metrics, queue),
+            System = new SystemEndpoints(options, local, queue),
+            SystemApi = new SystemRoutes(options, new FunctionStatuses(options, registry, local, metrics, time.GetUtcNow()),
+                new FunctionLogs(options, registry, local)),
             Console = new Ui.ConsoleEndpoints(options, registry, metrics, queue, dispatcher),
             Client = client,
             Callbacks = callbacks,

@@ -1,17 +1,15 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using Fwatchdog.Gateway.Async;
 using Fwatchdog.Gateway.Functions;
 using Microsoft.AspNetCore.Http;
 
 namespace Fwatchdog.Gateway;
 
 /// <summary>
-/// <c>/healthz</c> (liveness, never behind auth; 503 while draining), <c>/readyz</c> (readiness) and <c>/system/functions</c> (behind
-/// basic auth when <c>basic_auth</c> is on; the password is compared in constant time).
+/// <c>/healthz</c> (liveness, never behind auth; 503 while draining), <c>/readyz</c> (readiness) and the
+/// gate of the operator's routes (basic auth when <c>basic_auth</c> is on; the password is compared in constant time).
 /// </summary>
-internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry registry, IReadOnlyDictionary<string, LocalFunctionHost> local, GatewayMetrics metrics, Queue.IJobQueue queue)
+internal sealed class SystemEndpoints(GatewayOptions options, IReadOnlyDictionary<string, LocalFunctionHost> local, Queue.IJobQueue queue)
 {
     /// <summary>Below this, data_dir counts as full: a queued call needs room for its row and maybe its body file.</summary>
     private const long MinimumFreeBytes = 1 << 20;
@@ -96,41 +94,6 @@ internal sealed class SystemEndpoints(GatewayOptions options, FunctionRegistry r
         context.Response.Headers.WWWAuthenticate = "Basic realm=\"Restricted\"";
         await GatewayFailures.WriteAsync(context, GatewayFailure.Unauthorized, reason);
         return true;
-    }
-
-    public async Task SystemAsync(HttpContext context)
-    {
-        if (await RefusedUnlessOperatorAsync(context, options, "invalid credentials"))
-        {
-            return;
-        }
-
-        if (context.Request.Path != "/system/functions")
-        {
-            await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route");
-            return;
-        }
-
-        if (!HttpMethods.IsGet(context.Request.Method))
-        {
-            context.Response.Headers.Allow = "GET";
-            await GatewayFailures.WriteAsync(context, GatewayFailure.MethodNotAllowed, "functions come from the stack file; only GET is supported");
-            return;
-        }
-
-        var list = registry.Configured
-            .OrderBy(f => f.Name, StringComparer.Ordinal)
-            .Select(f =>
-            {
-                var target = registry.Resolve(f.Name).Target;
-                var ready = target is not null;
-                var kind = f.IsLocal ? "local" : f.Upstream is not null ? "upstream" : "template";
-                var upstream = target?.BaseUri.ToString();
-                return new FunctionListItem(f.Name, kind, upstream, ready, metrics.Invocations(f.Name), 1, ready ? 1 : 0);
-            })
-            .ToArray();
-        context.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(context.Response.Body, list, AsyncJson.Default.FunctionListItemArray, context.RequestAborted);
     }
 
     internal static bool Authorized(HttpRequest request, string user, string password)

@@ -36,7 +36,14 @@ internal sealed partial class AsyncAcceptHandler(
 
         // Every answer names the call id, refusals too, so a caller can match its logs.
         context.Response.Headers[ProxyHeaders.CallId] = callId;
-        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } route || await CheckAsync(context, route) is not { } call)
+        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } addressed)
+        {
+            return;
+        }
+
+        // Stored, counted and bounded by the bare name, however the caller named the function.
+        var route = addressed with { Name = registry.Bare(addressed.Name) };
+        if (await CheckAsync(context, route) is not { } call)
         {
             return;
         }

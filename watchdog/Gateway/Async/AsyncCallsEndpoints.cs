@@ -13,7 +13,7 @@ namespace Fwatchdog.Gateway.Async;
 /// the gateway's basic_auth credentials (<see cref="CallAccess"/>); a wrong token is answered as
 /// an unknown id, so the API tells nobody which ids exist.
 /// </summary>
-internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispatcher, GatewayOptions options)
+internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispatcher, QueueAdmission admissions, GatewayOptions options)
 {
     public const string Prefix = "/async-calls/";
 
@@ -101,7 +101,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
                 await CancelAsync(context, status.CallId, handle);
                 break;
             case ("POST", "retry"):
-                await RequeueAsync(context, status.CallId, handle);
+                await RequeueAsync(context, status, handle);
                 break;
             default:
                 context.Response.Headers.Allow = action switch { "result" => "GET, HEAD", "retry" => "POST", _ => "GET, HEAD, DELETE" };
@@ -148,7 +148,9 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         status.HasResult ? Prefix + handle + "/result" : null,
         status.HasResult ? status.ResultContentType : null,
         status.HasResult ? status.ResultLength : null,
-        status.ParentCallId);
+        status.ParentCallId,
+        status.History.Select(a => new AttemptBody(a.Attempt, DateTimeOffset.FromUnixTimeMilliseconds(a.StartedAt),
+            a.FinishedAt is { } finished ? DateTimeOffset.FromUnixTimeMilliseconds(finished) : null, a.StatusCode, a.Error)).ToArray());
 
     private async Task WriteResultAsync(HttpContext context, JobStatus status)
     {
@@ -170,9 +172,30 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         }
     }
 
-    /// <summary>Dead-letter replay: a failed, dead or cancelled call runs again from attempt 1 and calls back again.</summary>
-    private async Task RequeueAsync(HttpContext context, string callId, string handle)
+    /// <summary>
+    /// Dead-letter replay: a failed, dead or cancelled call runs again from attempt 1 and calls back
+    /// again. It is admitted like a new call first, as a bulk replay's calls are: a function at its
+    /// max_queued (or data_dir at async_max_disk_bytes) gets 429 or 507 with the reason, as an
+    /// accept would, and the call is left as it was, to replay later.
+    /// </summary>
+    private async Task RequeueAsync(HttpContext context, JobStatus status, string handle)
     {
+        var callId = status.CallId;
+        if (status.State is not (JobState.Failed or JobState.Dead or JobState.Cancelled))
+        {
+            await WriteStatusAsync(context, status, handle, StatusCodes.Status409Conflict);
+            return;
+        }
+
+        // Its body is in data_dir already: the call counts towards the function's bound, its bytes do not again.
+        using var admission = await admissions.AdmitAsync(status.Function, 0, CancellationToken.None);
+        if (admission.Failure != GatewayFailure.None)
+        {
+            context.Response.Headers.RetryAfter = ((int)admission.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await GatewayFailures.WriteAsync(context, admission.Failure, admission.Reason);
+            return;
+        }
+
         switch (await queue.RequeueAsync(callId, CancellationToken.None))
         {
             case RequeueResult.NotFound:
@@ -183,6 +206,7 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
                 return;
         }
 
+        admission.Stored();
         dispatcher.Wake();
         await WriteStatusAsync(context, callId, handle, StatusCodes.Status202Accepted);
     }

@@ -6,7 +6,6 @@ namespace Fwatchdog.Gateway.Async;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = false)]
 [JsonSerializable(typeof(AcceptedBody))]
 [JsonSerializable(typeof(StatusBody))]
-[JsonSerializable(typeof(FunctionListItem[]))]
 [JsonSerializable(typeof(CallListBody))]
 [JsonSerializable(typeof(BulkBody))]
 [JsonSerializable(typeof(Ui.ConsoleOverview))]
@@ -32,7 +31,8 @@ internal sealed record StatusBody(
     string? Result,
     string? ResultContentType,
     long? ResultLength,
-    string? ParentCallId);
+    string? ParentCallId,
+    AttemptBody[] History);
 
 /// <summary>
 /// One page of GET /async-calls: the calls (each as its status shows it, named by its bare id),
@@ -48,8 +48,9 @@ internal sealed record CallListBody(StatusBody[] Calls, string? Next, string? Ne
 /// </summary>
 internal sealed record BulkBody(int Matched, int? Replayed, int? Cancelled, int Skipped, int? Refused, string? Reason, bool More, string? Next);
 
+/// <summary>One attempt in a status's history: an attempt still running has no finishedAt.</summary>
+internal sealed record AttemptBody(int Attempt, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, int? StatusCode, string? Error);
+
 /// <summary>The callback part of a status (not its URL: that may carry the receiver's secrets).</summary>
 internal sealed record CallbackBody(string State, int Attempts, int? StatusCode, string? Error);
 
-/// <summary>One entry of GET /system/functions.</summary>
-internal sealed record FunctionListItem(string Name, string Kind, string? Upstream, bool Ready, long InvocationCount, int? Replicas, int? AvailableReplicas);

@@ -19,7 +19,7 @@ internal sealed class CallFilters(GatewayOptions options, FunctionRegistry regis
 
     private static readonly string[] Names = ["function", "state", "since", "limit", "cursor"];
 
-    private static readonly string[] Rfc3339 = ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"];
+    internal static readonly string[] Rfc3339 = ["yyyy-MM-dd'T'HH:mm:ssK", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK"];
 
     /// <summary>The query, or why not. <paramref name="allowed"/>: the states this route may name; <paramref name="defaults"/>: those it takes when none is named.</summary>
     public (CallQuery? Query, string? Error) Parse(IQueryCollection query, IReadOnlySet<JobState>? allowed = null, IReadOnlySet<JobState>? defaults = null)
@@ -41,8 +41,7 @@ internal sealed class CallFilters(GatewayOptions options, FunctionRegistry regis
         if (query.TryGetValue("function", out var given))
         {
             var name = given.ToString();
-            var suffix = "." + options.FunctionNamespace;
-            function = name.EndsWith(suffix, StringComparison.Ordinal) ? name[..^suffix.Length] : name;
+            function = registry.Bare(name);
             if (!FunctionName.IsValid(function) || (registry.Find(function) is null && options.UpstreamTemplate is null))
             {
                 return (null, $"function={name}: no such function in the stack file");

@@ -101,12 +101,8 @@ internal sealed partial class JobRunner(
         }
 
         var state = retryable ? JobState.Dead : status is >= 200 and < 300 ? JobState.Succeeded : JobState.Failed;
-        if (state == JobState.Dead)
-        {
-            error = $"gave up after {job.Attempt} attempts; last: {error}";
-        }
-
-        await FinishAsync(job, new JobOutcome(state, status, error, contentType, result, elapsed));
+        var callError = state == JobState.Dead ? $"gave up after {job.Attempt} attempts; last: {error}" : error;
+        await FinishAsync(job, new JobOutcome(state, status, callError, contentType, result, elapsed) { AttemptError = error });
     }
 
     private async Task FinishAsync(ClaimedJob job, JobOutcome outcome)

@@ -36,5 +36,11 @@ internal sealed record FunctionDefinition
     /// <summary><c>max_queued_bytes</c>: request bytes of this function's unfinished async calls at most; overrides <c>async_max_queued_bytes</c>.</summary>
     public long? MaxQueuedBytes { get; init; }
 
+    /// <summary><c>labels</c>: as in a faas-cli stack.yml; shown by /system/functions, not used by the gateway.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary><c>annotations</c>: as in a faas-cli stack.yml; shown by /system/functions, where connectors read them (the cron-connector's <c>topic</c> and <c>schedule</c>).</summary>
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
+
     public bool IsLocal => Fprocess is not null;
 }

@@ -27,6 +27,19 @@ internal sealed class FunctionRegistry
     /// <summary>The stack file's entry for <paramref name="name"/>, if it has one.</summary>
     public FunctionDefinition? Find(string name) => _functions.GetValueOrDefault(name);
 
+    /// <summary>
+    /// The name a call is known by: <c>echo.{function_namespace}</c> is <c>echo</c> (faas-cli and the
+    /// connectors always add the namespace); any other name as addressed. A name that keeps a dot
+    /// without the suffix (<c>dev.figlet.openfaas-fn</c>) stays whole, so a templated name still
+    /// splits at its last dot.
+    /// </summary>
+    public string Bare(string addressed)
+    {
+        var suffix = "." + _options.FunctionNamespace;
+        var bare = addressed.EndsWith(suffix, StringComparison.Ordinal) ? addressed[..^suffix.Length] : addressed;
+        return bare.Length > 0 && !bare.Contains('.', StringComparison.Ordinal) && FunctionName.IsValid(bare) ? bare : addressed;
+    }
+
     public FunctionLookup Resolve(string addressed)
     {
         if (!FunctionName.IsValid(addressed))

@@ -20,19 +20,29 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
     private readonly FunctionDefinition _function;
     private readonly IReadOnlyList<string> _command;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly HttpClient _health = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _firstReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _supervisor = Task.CompletedTask;
     private volatile int _pid;
     private volatile Uri? _baseUri;
+    private DateTimeOffset? _startedAt;
 
-    public LocalFunctionHost(FunctionDefinition function, IReadOnlyList<string> command, ILogger logger)
+    public LocalFunctionHost(FunctionDefinition function, IReadOnlyList<string> command, ILogger logger, TimeProvider time)
     {
         _function = function;
         _command = command;
         _logger = logger;
+        _time = time;
+        Log = new FunctionLog(time);
     }
+
+    /// <summary>The recent lines of the function's watchdog, for /system/logs.</summary>
+    public FunctionLog Log { get; }
+
+    /// <summary>When the running child was started, or null between runs.</summary>
+    public DateTimeOffset? StartedAt => _pid == 0 ? null : _startedAt;
 
     /// <summary>The healthy child's address, or null while it starts or restarts.</summary>
     public Uri? BaseUri => _baseUri;
@@ -113,11 +123,14 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
 
         using var process = new Process { StartInfo = info };
         var port = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) => Relay(e.Data, port);
-        process.ErrorDataReceived += (_, e) => Relay(e.Data, port);
+        var instance = "";
+        process.OutputDataReceived += (_, e) => Relay(e.Data, port, instance);
+        process.ErrorDataReceived += (_, e) => Relay(e.Data, port, instance);
         process.Start();
         Starts++;
+        _startedAt = _time.GetUtcNow();
         _pid = process.Id;
+        instance = process.Id.ToString(CultureInfo.InvariantCulture);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var exited = process.WaitForExitAsync(CancellationToken.None);
@@ -208,7 +221,7 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
         }
     }
 
-    private void Relay(string? line, TaskCompletionSource<int> port)
+    private void Relay(string? line, TaskCompletionSource<int> port, string instance)
     {
         if (line is null)
         {
@@ -221,6 +234,7 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
         }
 
         LogChildLine(_logger, _function.Name, line);
+        Log.Add(instance, line);
     }
 
     public async ValueTask DisposeAsync()

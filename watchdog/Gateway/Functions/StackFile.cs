@@ -9,7 +9,7 @@ namespace Fwatchdog.Gateway.Functions;
 /// </summary>
 internal static class StackFile
 {
-    private static readonly string[] Known = ["upstream", "fprocess", "environment", "working_directory", "timeout", "max_concurrency", "max_attempts", "max_queued", "max_queued_bytes"];
+    private static readonly string[] Known = ["upstream", "fprocess", "environment", "working_directory", "timeout", "max_concurrency", "max_attempts", "max_queued", "max_queued_bytes", "labels", "annotations"];
 
     /// <summary>Reads the functions; every problem goes to <paramref name="errors"/>, each with its JSON path, not only the first.</summary>
     /// <param name="path">The stack file, for messages and relative working directories.</param>
@@ -114,19 +114,14 @@ internal static class StackFile
                 case "max_queued_bytes":
                     entry.MaxQueuedBytes = Size(value, where, errors);
                     break;
-                case "environment" when value.ValueKind == JsonValueKind.Object:
-                    entry.Environment = [];
-                    foreach (var variable in value.EnumerateObject())
-                    {
-                        if (Text(variable.Value, $"{where}.{variable.Name}", errors) is { } text)
-                        {
-                            entry.Environment[variable.Name] = text;
-                        }
-                    }
-
-                    break;
                 case "environment":
-                    errors.Add($"{where}: must be an object of names and text values, e.g. {{\"exec_timeout\": \"10s\"}}");
+                    entry.Environment = TextMap(value, where, "{\"exec_timeout\": \"10s\"}", errors);
+                    break;
+                case "labels":
+                    entry.Labels = TextMap(value, where, "{\"topic\": \"cron-function\"}", errors);
+                    break;
+                case "annotations":
+                    entry.Annotations = TextMap(value, where, "{\"topic\": \"cron-function\"}", errors);
                     break;
                 default:
                     errors.Add($"{where}: unknown property; a function has {string.Join(", ", Known)}");
@@ -135,6 +130,27 @@ internal static class StackFile
         }
 
         return entry;
+    }
+
+    /// <summary>An object of names and text values (environment, labels, annotations); null when it is not an object.</summary>
+    private static Dictionary<string, string>? TextMap(JsonElement value, string where, string example, List<string> errors)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add($"{where}: must be an object of names and text values, e.g. {example}");
+            return null;
+        }
+
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var property in value.EnumerateObject())
+        {
+            if (Text(property.Value, $"{where}.{property.Name}", errors) is { } text)
+            {
+                map[property.Name] = text;
+            }
+        }
+
+        return map;
     }
 
     private static string? Text(JsonElement value, string where, List<string> errors)
@@ -268,6 +284,8 @@ internal static class StackFile
             MaxAttempts = entry.MaxAttempts,
             MaxQueued = entry.MaxQueued,
             MaxQueuedBytes = entry.MaxQueuedBytes,
+            Labels = entry.Labels ?? [],
+            Annotations = entry.Annotations ?? [],
         };
     }
 
@@ -284,6 +302,10 @@ internal static class StackFile
         public Dictionary<string, string>? Environment { get; set; }
 
         public string? WorkingDirectory { get; set; }
+
+        public Dictionary<string, string>? Labels { get; set; }
+
+        public Dictionary<string, string>? Annotations { get; set; }
 
         public string? Timeout { get; set; }
 

@@ -27,4 +27,7 @@ internal sealed record JobStatus(
 
     /// <summary>The secret that opens the call (never shown); null for a call stored before tokens existed.</summary>
     public string? Token { get; init; }
+
+    /// <summary>Its attempts, oldest first: at most the last <see cref="CallAttempt.Kept"/>, numbered on across replays.</summary>
+    public IReadOnlyList<CallAttempt> History { get; init; } = [];
 }

@@ -39,7 +39,7 @@ internal sealed partial class NatsJobQueue
             Time(r.StartedAt), Time(r.FinishedAt), state == JobState.Queued ? Time(r.DueAt) : null, r.StatusCode, r.Error,
             r.CallbackUrl is { } url ? new Uri(url) : null, Enum.Parse<CallbackState>(r.CallbackState, ignoreCase: true), r.CallbackAttempts,
             r.CallbackStatus, r.CallbackError, r.HasResult, r.ResultType, r.ResultLength)
-        { ParentCallId = r.ParentCallId, Token = r.Token };
+        { ParentCallId = r.ParentCallId, Token = r.Token, History = r.History ?? [] };
     }
 
     public async Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken)
@@ -63,7 +63,14 @@ internal sealed partial class NatsJobQueue
                 "running" => queuedOnly ? CancelResult.Running : CancelResult.CancelledRunning,
                 _ => CancelResult.AlreadyFinished,
             };
-            return result is CancelResult.AlreadyFinished or CancelResult.Running ? null : r with { State = "cancelled", FinishedAt = now, Error = "cancelled by DELETE", Owner = null };
+            return result is CancelResult.AlreadyFinished or CancelResult.Running ? null : r with
+            {
+                State = "cancelled",
+                FinishedAt = now,
+                Error = "cancelled by DELETE",
+                Owner = null,
+                History = CallAttempt.Finished(r.History, now, null, CallAttempt.Cancelled),
+            };
         }, cancellationToken);
         return result;
     }

@@ -60,7 +60,15 @@ internal sealed partial class NatsJobQueue
         var holdsSlot = true;
         try
         {
-            var running = record with { State = "running", Attempts = record.Attempts + 1, Owner = _owner, StartedAt = record.StartedAt ?? Now };
+            var now = Now;
+            var running = record with
+            {
+                State = "running",
+                Attempts = record.Attempts + 1,
+                Owner = _owner,
+                StartedAt = record.StartedAt ?? now,
+                History = CallAttempt.Started(record.History, record.Attempts, now),
+            };
             var updated = await resources.Calls.TryUpdateAsync(CallKey(job.CallId), Serialize(running), revision, cancellationToken: cancellationToken);
             if (!updated.Success)
             {
@@ -139,7 +147,15 @@ internal sealed partial class NatsJobQueue
     public async Task RetryAsync(string callId, DateTimeOffset due, int statusCode, string error, CancellationToken cancellationToken)
     {
         var changed = await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner
-            ? r with { State = "queued", DueAt = due.ToUnixTimeMilliseconds(), StatusCode = statusCode, Error = error, Owner = null }
+            ? r with
+            {
+                State = "queued",
+                DueAt = due.ToUnixTimeMilliseconds(),
+                StatusCode = statusCode,
+                Error = error,
+                Owner = null,
+                History = CallAttempt.Finished(r.History, Now, statusCode, error),
+            }
             : null, cancellationToken);
         if (_held.TryRemove(callId, out var msg))
         {
@@ -154,7 +170,7 @@ internal sealed partial class NatsJobQueue
         // Let go of the message first: if NATS cannot be reached now, it is no longer renewed and
         // comes back after its ack wait, instead of being held (and renewed) for good.
         _held.TryRemove(callId, out var msg);
-        await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner ? r with { State = "queued", Attempts = r.Attempts - 1, Owner = null } : null, cancellationToken);
+        await ChangeAsync(callId, r => r.State == "running" && r.Owner == _owner ? r with { State = "queued", Attempts = r.Attempts - 1, Owner = null, History = CallAttempt.Dropped(r.History) } : null, cancellationToken);
         if (msg is not null)
         {
             await msg.NakAsync(cancellationToken: cancellationToken);
@@ -188,6 +204,7 @@ internal sealed partial class NatsJobQueue
                 ResultLength = outcome.Result.Length,
                 ResultType = outcome.ContentType,
                 CallbackState = r.CallbackUrl is null ? "none" : "pending",
+                History = CallAttempt.Finished(r.History, Now, outcome.StatusCode, outcome.AttemptError ?? outcome.Error),
             }
             : null, cancellationToken);
         if (!_held.TryGetValue(callId, out var msg))

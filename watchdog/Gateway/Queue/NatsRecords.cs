@@ -68,6 +68,9 @@ internal sealed record NatsCallRecord
 
     public string? ResultType { get; init; }
 
+    /// <summary>Its attempts, oldest first (<see cref="CallAttempt"/>); none on a record written before histories.</summary>
+    public CallAttempt[]? History { get; init; }
+
     public bool HasResult => Result is not null || ResultObject is not null;
 }
 

@@ -51,7 +51,7 @@ internal sealed partial class SqliteJobQueue
         """;
 
     /// <summary>Columns added since the first release, with their types: a database made before them gets them at start.</summary>
-    private static readonly (string Name, string Type)[] AddedColumns = [("token", "TEXT"), ("request_hash", "TEXT")];
+    private static readonly (string Name, string Type)[] AddedColumns = [("token", "TEXT"), ("request_hash", "TEXT"), ("history", "TEXT")];
 
     private static void AddMissingColumns(Microsoft.Data.Sqlite.SqliteConnection connection)
     {

@@ -82,7 +82,7 @@ internal sealed partial class SqliteJobQueue
     private const string StatusColumns = """
         call_id, function, state, attempts, max_attempts, created_at, started_at, finished_at, due_at, status_code, error,
         callback_url, callback_state, callback_attempts, callback_status, callback_error,
-        (result IS NOT NULL OR result_file IS NOT NULL), result_type, result_length, headers, token
+        (result IS NOT NULL OR result_file IS NOT NULL), result_type, result_length, headers, token, history
         """;
 
     public async Task<JobStatus?> GetAsync(string callId, CancellationToken cancellationToken)
@@ -121,6 +121,7 @@ internal sealed partial class SqliteJobQueue
         {
             ParentCallId = CallIds.ParentOf(DecodeHeaders(reader.GetString(19))),
             Token = reader.IsDBNull(20) ? null : reader.GetString(20),
+            History = ReadHistory(reader, 21),
         };
     }
 
@@ -159,10 +160,11 @@ internal sealed partial class SqliteJobQueue
                 return CancelResult.Running;
             }
 
-            Execute(connection, """
-                UPDATE jobs SET state = 'cancelled', finished_at = $now, error = 'cancelled by DELETE', lease_owner = NULL, lease_until = NULL
+            Execute(connection, $"""
+                UPDATE jobs SET state = 'cancelled', finished_at = $now, error = 'cancelled by DELETE', lease_owner = NULL, lease_until = NULL,
+                                history = {FinishedHistory}
                 WHERE call_id = $id
-                """, ("$id", callId), ("$now", now));
+                """, [("$id", callId), ("$now", now), .. AttemptEnd(null, CallAttempt.Cancelled)]);
             return state == "running" ? CancelResult.CancelledRunning : CancelResult.CancelledQueued;
         });
     }

@@ -220,7 +220,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
             using var claim = connection.CreateCommand();
             claim.CommandText = $"""
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $owner, lease_until = $until,
-                                started_at = COALESCE(started_at, $now)
+                                started_at = COALESCE(started_at, $now), history = {StartedHistory}
                 WHERE call_id = $id AND {Claimable}
                 RETURNING call_id, function, method, path, query, headers, body, body_file, body_length, callback_url,
                           idempotency_key, max_attempts, attempts
@@ -289,32 +289,37 @@ internal sealed partial class SqliteJobQueue : IJobQueue
         });
     }
 
-    public Task RetryAsync(string callId, DateTimeOffset due, int statusCode, string error, CancellationToken cancellationToken) =>
-        _writer.WriteAsync(connection => Execute(connection, """
-            UPDATE jobs SET state = 'queued', due_at = $due, lease_owner = NULL, lease_until = NULL, status_code = $status, error = $error
+    public Task RetryAsync(string callId, DateTimeOffset due, int statusCode, string error, CancellationToken cancellationToken)
+    {
+        var now = Now;
+        return _writer.WriteAsync(connection => Execute(connection, $"""
+            UPDATE jobs SET state = 'queued', due_at = $due, lease_owner = NULL, lease_until = NULL, status_code = $status, error = $error,
+                            history = {FinishedHistory}
             WHERE call_id = $id AND state = 'running' AND lease_owner = $owner
-            """, ("$id", callId), ("$due", due.ToUnixTimeMilliseconds()), ("$status", statusCode), ("$error", error), ("$owner", _owner)));
+            """, [("$id", callId), ("$due", due.ToUnixTimeMilliseconds()), ("$status", statusCode), ("$error", error), ("$owner", _owner), ("$now", now),
+                .. AttemptEnd(statusCode, error)]));
+    }
 
     public Task ReleaseAsync(string callId, CancellationToken cancellationToken) =>
-        _writer.WriteAsync(connection => Execute(connection, """
-            UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL
+        _writer.WriteAsync(connection => Execute(connection, $"""
+            UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL, history = {DroppedHistory}
             WHERE call_id = $id AND state = 'running' AND lease_owner = $owner
             """, ("$id", callId), ("$owner", _owner)));
 
     public Task<bool> CompleteAsync(string callId, JobOutcome outcome, CancellationToken cancellationToken)
     {
         var now = Now;
-        return _writer.WriteAsync(connection => Execute(connection, """
+        return _writer.WriteAsync(connection => Execute(connection, $"""
             UPDATE jobs SET state = $state, finished_at = $now, status_code = $status, error = $error, duration_ms = $duration,
                             result = $result, result_file = $file, result_length = $length, result_type = $type,
                             callback_state = CASE WHEN callback_url IS NULL THEN 'none' ELSE 'pending' END,
-                            callback_due = $now, lease_until = $until
+                            callback_due = $now, lease_until = $until, history = {FinishedHistory}
             WHERE call_id = $id AND state = 'running' AND lease_owner = $owner
             """,
-            ("$id", callId), ("$owner", _owner), ("$state", QueueNames.Name(outcome.State)), ("$now", now), ("$status", outcome.StatusCode),
+            [("$id", callId), ("$owner", _owner), ("$state", QueueNames.Name(outcome.State)), ("$now", now), ("$status", outcome.StatusCode),
             ("$error", outcome.Error), ("$duration", (long)outcome.Duration.TotalMilliseconds), ("$result", outcome.Result.Inline),
             ("$file", outcome.Result.FilePath), ("$length", outcome.Result.Length), ("$type", outcome.ContentType),
-            ("$until", now + (long)_callbackLease.TotalMilliseconds)) == 1);
+            ("$until", now + (long)_callbackLease.TotalMilliseconds), .. AttemptEnd(outcome.StatusCode, outcome.AttemptError ?? outcome.Error)]) == 1);
     }
 
     private static int Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)

@@ -25,11 +25,12 @@ internal sealed partial class FunctionProxy(
         var startTime = ProxyHeaders.NowNanoseconds(time);
         context.Response.Headers[ProxyHeaders.CallId] = callId;
         context.Response.Headers[ProxyHeaders.StartTime] = startTime;
-        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } route)
+        if (await FunctionRoute.ReadAsync(context, Prefix) is not { } addressed)
         {
             return;
         }
 
+        var route = addressed with { Name = registry.Bare(addressed.Name) };
         var lookup = registry.Resolve(route.Name);
         if (lookup.Target is not { } target)
         {
