@@ -243,6 +243,8 @@ public sealed class ConsoleBrowserSpecs(Chromium browser) : IClassFixture<Chromi
         Go("/call/" + ids[1]);
         browser.WaitForText(By.Id("call-state"), "dead");
         browser.WaitForText(By.Id("call-error"), "gave up after 2 attempts");
+        browser.Driver.FindElements(By.CssSelector("#call-history tbody tr")).Select(row => row.Text).Should()
+            .SatisfyRespectively(first => first.Should().StartWith("1 ").And.Contain("503"), second => second.Should().StartWith("2 ").And.Contain("503"));
         Shot("call");
 
         Go("/logs/echo");

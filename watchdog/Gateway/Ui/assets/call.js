@@ -62,7 +62,7 @@ export async function callPage(page, { arg: id }) {
         el('td', { class: 'num' }, a.attempt), el('td', {}, time(a.startedAt)), el('td', {}, time(a.finishedAt)),
         el('td', {}, seconds(a.startedAt, a.finishedAt)), el('td', { class: 'num' }, a.statusCode ?? ''), el('td', {}, a.error ?? ''))), { id: 'call-history' }));
     } else {
-      parts.push(message(`${s.attempts} attempt(s); this gateway keeps no per-attempt history, so the last one's status code and error are shown above.`));
+      parts.push(message(`${s.attempts} attempt(s); no per-attempt history is kept for this call, so the last one's status code and error are shown above.`));
     }
     parts.push(el('h2', {}, 'Result'));
     if (s.result) {
