@@ -252,6 +252,24 @@ public sealed class ConsoleBrowserSpecs(Chromium browser) : IClassFixture<Chromi
     }
 
     [Fact(Timeout = 120_000)]
+    public async Task A_local_functions_recent_log_lines_show_on_its_page_as_text()
+    {
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("loud", """{ "fprocess": "sh -c 'cat >&2'" }""")));
+        (await gateway.PostAsync("/function/loud", "log-marker " + Hostile)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await Processes.EventuallyAsync(() => gateway.App.LocalFunctions["loud"].Log.Read(null, 0, false).Kept.Any(l => l.Text.Contains("log-marker", StringComparison.Ordinal)), TimeSpan.FromSeconds(10)))
+            .Should().BeTrue("the function's stderr reaches its log");
+
+        Open(gateway, "#/logs/loud");
+        browser.WaitForText(By.Id("logs"), "log-marker " + Hostile);
+        browser.Driver.FindElements(By.CssSelector("main img, main script")).Should().BeEmpty("a log line is text");
+        var shots = Environment.GetEnvironmentVariable("FWATCHDOG_CONSOLE_SCREENSHOTS");
+        if (!string.IsNullOrEmpty(shots))
+        {
+            browser.Driver.GetScreenshot().SaveAsFile(Path.Combine(shots, "logs.png"));
+        }
+    }
+
+    [Fact(Timeout = 120_000)]
     public async Task A_functions_markup_in_its_answer_result_or_error_is_shown_as_text_and_never_runs()
     {
         await using var function = await TestUpstream.StartAsync((context, request) =>

@@ -1,5 +1,5 @@
 import { here } from './api.js';
-import { el, table, message } from './dom.js';
+import { el, table, time, message } from './dom.js';
 
 export async function logsPage(page, { arg: name }) {
   page.append(el('h1', {}, 'Log lines of ', name));
@@ -17,6 +17,6 @@ export async function logsPage(page, { arg: name }) {
     lines = [];
   }
   body.replaceChildren(lines.length
-    ? table(['Time', 'Instance', 'Text'], lines.map(l => el('tr', {}, el('td', {}, l.timestamp ?? ''), el('td', {}, l.instance ?? ''), el('td', {}, el('code', {}, l.text ?? '')))), { id: 'logs' })
+    ? table(['Time', 'Instance', 'Text'], lines.map(l => el('tr', {}, el('td', { class: 'time' }, time(l.timestamp)), el('td', {}, l.instance ?? ''), el('td', {}, el('code', {}, l.text ?? '')))), { id: 'logs' })
     : message('No log lines.'));
 }
