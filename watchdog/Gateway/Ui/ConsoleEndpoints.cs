@@ -55,7 +55,7 @@ internal sealed class ConsoleEndpoints(GatewayOptions options, FunctionRegistry 
             return;
         }
 
-        var name = path[Prefix.Length..] is "" ? "index.html" : path[Prefix.Length..];
+        var name = path[Prefix.Length..] is { Length: > 0 } file ? file : "index.html";
         if (ConsoleAssets.Find(name) is not { } asset)
         {
             await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such console file; open /ui/");
