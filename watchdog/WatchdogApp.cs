@@ -32,15 +32,23 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
     private readonly InflightLimiter _limiter;
     private readonly ILogger _logger;
 
+    /// <summary>Exports spans when OTEL_* settings ask for it; null, and the SDK untouched, otherwise.</summary>
+    private readonly IDisposable? _traceExport;
+
     private WatchdogApp(WebApplication app, WatchdogOptions options)
     {
         _app = app;
         _options = options;
+        _traceExport = options.TraceExport is { } export ? Tracing.TraceExporter.Start(export, "fwatchdog") : null;
         _health = app.Services.GetRequiredService<HealthState>();
         _lockFile = app.Services.GetRequiredService<LockFile>();
         _runner = app.Services.GetRequiredService<IFunctionRunner>();
         _limiter = app.Services.GetRequiredService<InflightLimiter>();
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Fwatchdog");
+        if (options.TraceExport is not null && _traceExport is null)
+        {
+            LogNoExport(_logger);
+        }
     }
 
     /// <summary>The function's base address once started, e.g. http://127.0.0.1:41234.</summary>
@@ -259,6 +267,7 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
         await StopUpstreamAsync();
         await _app.DisposeAsync();
         _runner.KillAll();
+        _traceExport?.Dispose();
         try
         {
             _lockFile.Delete();
@@ -281,6 +290,10 @@ internal sealed partial class WatchdogApp : IAsyncDisposable
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "{Problem}")]
     private static partial void LogTempFolder(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning,
+        Message = "OTEL_* settings ask for span export, which the watchdog-only build leaves out: trace context is passed on, no spans are sent; run the full fwatchdog binary to export them (docs/tracing.md)")]
+    private static partial void LogNoExport(ILogger logger);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "No new connections allowed, draining {Inflight} requests")]
     private static partial void LogStopping(ILogger logger, int inflight);

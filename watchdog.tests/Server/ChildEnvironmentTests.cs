@@ -1,4 +1,5 @@
 using Fwatchdog.Server.ForkMode;
+using Fwatchdog.Tracing;
 
 namespace Fwatchdog.Tests.Server;
 
@@ -43,7 +44,7 @@ public sealed class ChildEnvironmentTests : FastTier
         context.Request.Headers["Method"] = "DELETE";
         context.Request.Headers["Proxy"] = "http://evil";
 
-        var env = ChildEnvironment.Build(context.Request, "call-1", cgiHeaders: true, deadline: null);
+        var env = ChildEnvironment.Build(context.Request, "call-1", cgiHeaders: true, deadline: null, TraceContext.NewRoot());
 
         env.Should().Contain(new Dictionary<string, string>
         {
@@ -67,7 +68,7 @@ public sealed class ChildEnvironmentTests : FastTier
         context.Request.Method = "POST";
         context.Request.Headers.TransferEncoding = "chunked";
 
-        var env = ChildEnvironment.Build(context.Request, "c", cgiHeaders: true, deadline: null);
+        var env = ChildEnvironment.Build(context.Request, "c", cgiHeaders: true, deadline: null, TraceContext.NewRoot());
 
         env["Http_Content_Length"].Should().Be("-1");
         env["Http_Transfer_Encoding"].Should().Be("chunked");
@@ -81,12 +82,46 @@ public sealed class ChildEnvironmentTests : FastTier
         context.Request.Headers["X-Tag"] = "one";
         var deadline = new DateTimeOffset(2026, 1, 2, 3, 4, 5, 678, TimeSpan.Zero);
 
-        var env = ChildEnvironment.Build(context.Request, "c", cgiHeaders: false, deadline: deadline);
+        var trace = TraceContext.NewRoot();
+
+        var env = ChildEnvironment.Build(context.Request, "c", cgiHeaders: false, deadline: deadline, trace);
 
         env.Should().BeEquivalentTo(new Dictionary<string, string>
         {
+            [ChildEnvironment.TraceParentVariable] = trace.TraceParent,
             [ChildEnvironment.DeadlineVariable] = "2026-01-02T03:04:05.678Z",
             [ChildEnvironment.DeadlineUnixMsVariable] = deadline.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_process_joins_the_trace_through_TRACEPARENT_and_never_sees_the_callers_unchecked_text(bool cgiHeaders)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Headers["traceparent"] = "00-not-a-trace";
+        context.Request.Headers["tracestate"] = "Bad Key=1";
+        context.Request.Headers["baggage"] = "bad value=1";
+        var span = new TraceContext("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", true, "congo=t61rcWkgMzE", "userId=alice");
+
+        var env = ChildEnvironment.Build(context.Request, "c", cgiHeaders, deadline: null, span);
+
+        var expected = new Dictionary<string, string>
+        {
+            ["TRACEPARENT"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ["TRACESTATE"] = "congo=t61rcWkgMzE",
+            ["BAGGAGE"] = "userId=alice",
+        };
+        if (cgiHeaders)
+        {
+            // Templates that read the header variables get the same context.
+            expected["Http_Traceparent"] = expected["TRACEPARENT"];
+            expected["Http_Tracestate"] = expected["TRACESTATE"];
+            expected["Http_Baggage"] = expected["BAGGAGE"];
+        }
+
+        env.Where(e => e.Key.Contains("trace", StringComparison.OrdinalIgnoreCase) || e.Key.Contains("baggage", StringComparison.OrdinalIgnoreCase))
+            .Should().BeEquivalentTo(expected);
     }
 }

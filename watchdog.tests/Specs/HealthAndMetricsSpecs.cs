@@ -62,7 +62,7 @@ public sealed class HealthAndMetricsSpecs
         }
 
         (await Processes.EventuallyAsync(() => watchdog.Output.Contains(" 429 ", StringComparison.Ordinal), TimeSpan.FromSeconds(10))).Should().BeTrue();
-        watchdog.Output.Split('\n').Single(line => line.Contains(" 429 ", StringComparison.Ordinal)).TrimEnd().Should().EndWith("reason=busy");
+        watchdog.Output.Split('\n').Single(line => line.Contains(" 429 ", StringComparison.Ordinal)).TrimEnd().Should().MatchRegex(" reason=busy trace=[0-9a-f]{32}$");
     }
 
     [Fact(Timeout = 30_000)]

@@ -39,9 +39,17 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
     [Fact(Timeout = 120_000)]
     public async Task A_replica_killed_with_SIGKILL_mid_run_loses_no_accepted_call()
     {
+        // After the first 30 calls the function holds every call until the kill, so the kill lands
+        // while calls are still queued or running however slowly this machine accepts them.
+        var started = 0;
+        var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var function = await TestUpstream.StartAsync(async (context, request) =>
         {
-            await Task.Delay(50);
+            if (Interlocked.Increment(ref started) > 30)
+            {
+                await killed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            }
+
             await context.Response.Body.WriteAsync(request.Body);
         });
         await using var receiver = await TestUpstream.StartAsync();
@@ -67,6 +75,7 @@ public sealed class NatsReplicaSpecs(NatsServer nats) : IClassFixture<NatsServer
         victim.Signal(Libc.SIGKILL);
         await victim.WaitForExitAsync(TimeSpan.FromSeconds(10));
         receiver.All.Count.Should().BeLessThan(300, "the kill should land while calls are still queued or running");
+        killed.SetResult();
 
         int Missing() => accepted.Keys.Except(receiver.All.Select(c => c.Header("X-Call-Id"))).Count();
         await Processes.EventuallyAsync(() => Missing() == 0, TimeSpan.FromSeconds(60));

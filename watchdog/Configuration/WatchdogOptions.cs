@@ -84,6 +84,9 @@ internal sealed partial record WatchdogOptions
     /// <summary>The classic watchdog's lock file: <c>.lock</c> in the OS temp folder.</summary>
     public static string DefaultLockFile => Path.Combine(Path.GetTempPath(), ".lock");
 
+    /// <summary>Span export, from the standard <c>OTEL_*</c> variables (docs/tracing.md); null (the default) when off.</summary>
+    public Fwatchdog.Tracing.TraceExport? TraceExport { get; init; }
+
     /// <summary>Every default, stated once on its property above; <see cref="Parse"/> falls back to these.</summary>
     private static readonly WatchdogOptions Defaults = new() { FunctionProcess = "", Command = [] };
 
@@ -113,6 +116,7 @@ internal sealed partial record WatchdogOptions
         }
 
         var writeTimeout = read.Duration(WatchdogSettings.WriteTimeout, Defaults.WriteTimeout);
+        var traceErrors = new List<string>();
         var options = new WatchdogOptions
         {
             FunctionProcess = line,
@@ -140,6 +144,7 @@ internal sealed partial record WatchdogOptions
             PrefixLogs = read.Boolean(WatchdogSettings.PrefixLogs, Defaults.PrefixLogs),
             Runner = read.Text(WatchdogSettings.Runner, "native") == "cliwrap" ? RunnerKind.CliWrap : RunnerKind.Native,
             ExitOnStdinEof = read.Boolean(WatchdogSettings.ExitOnStdinEof, Defaults.ExitOnStdinEof),
+            TraceExport = Fwatchdog.Tracing.TraceExport.Read(environment, traceErrors),
         };
 
         if (read.Raw(WatchdogSettings.Runner) is var (runner, runnerSource) && runner is not ("native" or "cliwrap"))
@@ -165,6 +170,7 @@ internal sealed partial record WatchdogOptions
         }
 
         options = WithModeSettings(options, mode, read);
-        return read.Errors.Count == 0 ? ParseOutcome<WatchdogOptions>.Success(options) : ParseOutcome<WatchdogOptions>.Failure(read.Errors);
+        var errors = read.Errors.Concat(traceErrors).ToList();
+        return errors.Count == 0 ? ParseOutcome<WatchdogOptions>.Success(options) : ParseOutcome<WatchdogOptions>.Failure(errors);
     }
 }

@@ -33,7 +33,9 @@ internal sealed partial class Http1Forwarder
         var connection = request.Headers.Connection;
         foreach (var (name, values) in request.Headers)
         {
-            if (!Crosses(name, connection))
+            // The caller's trace context is never copied: each app sends its own span's, with what
+            // was valid of the caller's, in its extra header lines.
+            if (!Crosses(name, connection) || Tracing.TraceHeaders.IsTraceHeader(name))
             {
                 continue;
             }

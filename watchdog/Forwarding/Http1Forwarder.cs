@@ -51,7 +51,7 @@ internal sealed partial class Http1Forwarder : IDisposable
     /// its own answer; the response has not started). Once the response has started, a failure
     /// throws (<see cref="IOException"/>, <see cref="OperationCanceledException"/>) and the caller aborts.
     /// </summary>
-    /// <param name="head">Extra request header lines, each ending in CRLF.</param>
+    /// <param name="head">Extra request header lines, each ending in CRLF; the trace context (traceparent, tracestate, baggage) comes only from here.</param>
     /// <param name="host">The Host header to send; the upstream's own authority when null.</param>
     public async Task<ForwardResult> ForwardAsync(
         HttpContext context, Uri baseUri, string pathAndQuery, string head, CancellationToken cancellationToken, string? host = null)

@@ -28,11 +28,15 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     private readonly ILogger _logger;
     private bool _stopped;
 
+    /// <summary>Exports spans when OTEL_* settings ask for it; null, and the SDK untouched, otherwise.</summary>
+    private readonly IDisposable? _traceExport;
+
     private GatewayApp(WebApplication app, GatewayOptions options, GatewayParts parts)
     {
         _app = app;
         _options = options;
         _parts = parts;
+        _traceExport = options.TraceExport is { } export ? Tracing.TraceExporter.Start(export, "fwatchdog-gateway") : null;
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Fwatchdog.Gateway");
     }
 
@@ -156,6 +160,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         await _parts.Dispatcher.DisposeAsync();
         await _app.DisposeAsync();
         await _parts.DisposeAsync();
+        _traceExport?.Dispose();
     }
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information,

@@ -117,6 +117,9 @@ internal sealed partial record GatewayOptions
     /// <summary>The command that starts a local function's watchdog; default this executable.</summary>
     public IReadOnlyList<string> WatchdogCommand { get; init; } = DefaultWatchdogCommand();
 
+    /// <summary>Span export, from the standard <c>OTEL_*</c> variables (docs/tracing.md); null (the default) when off.</summary>
+    public Fwatchdog.Tracing.TraceExport? TraceExport { get; init; }
+
     /// <summary>Every default, stated once on its property above; <see cref="Parse"/> falls back to these.</summary>
     private static readonly GatewayOptions Defaults = new();
 
@@ -182,6 +185,7 @@ internal sealed partial record GatewayOptions
             BasicAuth = ReadBasicAuth(read),
             ShutdownTimeout = read.Duration(GatewaySettings.ShutdownTimeout, Defaults.ShutdownTimeout),
             WriteDebug = read.Boolean(GatewaySettings.WriteDebug, Defaults.WriteDebug),
+            TraceExport = Fwatchdog.Tracing.TraceExport.Read(environment, errors),
         };
 
         RequireAboveZero(read, GatewaySettings.UpstreamTimeout, options.UpstreamTimeout == TimeSpan.Zero);

@@ -89,10 +89,12 @@ internal sealed partial class AsyncAcceptHandler
         return body;
     }
 
-    private JobRequest NewJob(HttpRequest request, string callId, FunctionRoute route, CheckedCall call)
+    private JobRequest NewJob(HttpRequest request, string callId, FunctionRoute route, CheckedCall call, Tracing.TraceContext trace)
     {
         var idempotencyKey = request.Headers[IdempotencyHeader].ToString();
-        return new JobRequest(callId, route.Name, request.Method, route.SubPath, route.Query, StoredHeaders(request),
+        var headers = StoredHeaders(request);
+        headers.AddRange(trace.Headers());
+        return new JobRequest(callId, route.Name, request.Method, route.SubPath, route.Query, headers,
             call.CallbackUrl, idempotencyKey.Length == 0 ? null : idempotencyKey, call.MaxAttempts)
         {
             Token = CallAccess.NewToken(),

@@ -2,6 +2,7 @@ using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;
 using Fwatchdog.Gateway.Sync;
+using Fwatchdog.Tracing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -28,7 +29,11 @@ internal sealed partial class AsyncAcceptHandler(
     public const string Prefix = "/async-function/";
     public const string IdempotencyHeader = "Idempotency-Key";
     private static readonly HashSet<string> Credentials = new(StringComparer.OrdinalIgnoreCase) { "Authorization", "Cookie" };
-    private static readonly HashSet<string> NotStored = new(StringComparer.OrdinalIgnoreCase) { ProxyHeaders.CallId, "Content-Length", IdempotencyHeader };
+    /// <summary>Not kept from the caller: the call id and key are kept apart, and the trace context stored is the accept span's.</summary>
+    private static readonly HashSet<string> NotStored = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ProxyHeaders.CallId, "Content-Length", IdempotencyHeader, TraceHeaders.TraceParent, TraceHeaders.TraceState, TraceHeaders.Baggage,
+    };
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -36,6 +41,23 @@ internal sealed partial class AsyncAcceptHandler(
 
         // Every answer names the call id, refusals too, so a caller can match its logs.
         context.Response.Headers[ProxyHeaders.CallId] = callId;
+
+        // The accept continues the caller's trace (or starts one); stored with the call, its span
+        // is the parent of every attempt and of the callback, however much later they run.
+        using var span = Spans.Start("POST " + Prefix + "{name}", System.Diagnostics.ActivityKind.Server, TraceHeaders.Read(context.Request.Headers));
+        span.Tag("fwatchdog.call_id", callId);
+        try
+        {
+            await AcceptAsync(context, callId, span.Context);
+        }
+        finally
+        {
+            span.Tag("http.response.status_code", context.Response.StatusCode);
+        }
+    }
+
+    private async Task AcceptAsync(HttpContext context, string callId, TraceContext trace)
+    {
         if (await FunctionRoute.ReadAsync(context, Prefix) is not { } addressed)
         {
             return;
@@ -62,7 +84,7 @@ internal sealed partial class AsyncAcceptHandler(
             return;
         }
 
-        var job = NewJob(context.Request, callId, route, call);
+        var job = NewJob(context.Request, callId, route, call, trace);
         if (await StoreAsync(context, job, body) is not { } result || await RefuseUnstoredAsync(context, job, result))
         {
             return;

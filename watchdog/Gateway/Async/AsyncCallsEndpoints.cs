@@ -150,7 +150,8 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
         status.HasResult ? status.ResultLength : null,
         status.ParentCallId,
         status.History.Select(a => new AttemptBody(a.Attempt, DateTimeOffset.FromUnixTimeMilliseconds(a.StartedAt),
-            a.FinishedAt is { } finished ? DateTimeOffset.FromUnixTimeMilliseconds(finished) : null, a.StatusCode, a.Error)).ToArray());
+            a.FinishedAt is { } finished ? DateTimeOffset.FromUnixTimeMilliseconds(finished) : null, a.StatusCode, a.Error)).ToArray(),
+        status.TraceId);
 
     private async Task WriteResultAsync(HttpContext context, JobStatus status)
     {

@@ -32,7 +32,8 @@ internal sealed record StatusBody(
     string? ResultContentType,
     long? ResultLength,
     string? ParentCallId,
-    AttemptBody[] History);
+    AttemptBody[] History,
+    string? TraceId);
 
 /// <summary>
 /// One page of GET /async-calls: the calls (each as its status shows it, named by its bare id),

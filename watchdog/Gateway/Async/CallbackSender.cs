@@ -65,7 +65,17 @@ internal sealed partial class CallbackSender : IDisposable
 
     public async Task DeliverAsync(CallbackWork work)
     {
-        var (state, status, error, detail) = await SendAsync(work);
+        // A span in the call's trace, whichever gateway sends it and however late: the receiver joins the trace from the headers.
+        using var span = Tracing.Spans.Start("callback", System.Diagnostics.ActivityKind.Client, work.Trace);
+        span.Tag("fwatchdog.call_id", work.CallId);
+        span.Tag("fwatchdog.callback_attempt", work.CallbackAttempt);
+        var (state, status, error, detail) = await SendAsync(work, span.Context);
+        span.Tag("http.response.status_code", status);
+        if (error is not null)
+        {
+            span.Fail(error);
+        }
+
         DateTimeOffset? retryAt = null;
         if (state == CallbackState.Pending)
         {
@@ -85,7 +95,7 @@ internal sealed partial class CallbackSender : IDisposable
     }
 
     /// <returns>The state, the receiver's status, the error the status API shows and the details for the log.</returns>
-    private async Task<(CallbackState State, int? Status, string? Error, string? Detail)> SendAsync(CallbackWork work)
+    private async Task<(CallbackState State, int? Status, string? Error, string? Detail)> SendAsync(CallbackWork work, Tracing.TraceContext trace)
     {
         var timestamp = _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         using var request = new HttpRequestMessage(HttpMethod.Post, work.Url);
@@ -111,6 +121,11 @@ internal sealed partial class CallbackSender : IDisposable
         headers.TryAddWithoutValidation("X-Max-Attempts", work.MaxAttempts.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("X-Callback-Attempt", work.CallbackAttempt.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("User-Agent", "fwatchdog-gateway");
+        foreach (var (name, value) in trace.Headers())
+        {
+            headers.TryAddWithoutValidation(name, value);
+        }
+
         if (_options.CallbackSecret is { } secret)
         {
             headers.TryAddWithoutValidation("X-Callback-Timestamp", timestamp);

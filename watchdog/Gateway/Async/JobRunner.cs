@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using Fwatchdog.Gateway.Functions;
 using Fwatchdog.Gateway.Queue;
+using Fwatchdog.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace Fwatchdog.Gateway.Async;
@@ -11,7 +13,8 @@ namespace Fwatchdog.Gateway.Async;
 /// needs no full duplex, which is why sync calls use the HTTP/1.1 forwarder), with the original
 /// method, raw path, query, headers and body plus X-Call-Id,
 /// X-Attempt and X-Max-Attempts; then retries it later, or records the outcome and sends the
-/// first callback.
+/// first callback. Each attempt is a span in the trace stored at accept, its queue wait another,
+/// and the function's parent is the span of the attempt's upstream call.
 /// </summary>
 internal sealed partial class JobRunner(
     IJobQueue queue,
@@ -26,6 +29,24 @@ internal sealed partial class JobRunner(
 {
     public async Task RunAsync(ClaimedJob job, RunningJob running)
     {
+        var accepted = TraceHeaders.Read(job.Request.Headers);
+        if (job.DueAt is { } due)
+        {
+            var wait = Spans.Start("queue wait", ActivityKind.Internal, accepted, due);
+            wait.Tag("fwatchdog.attempt", job.Attempt);
+            wait.End();
+        }
+
+        using var attempt = Spans.Start("attempt " + job.Attempt, ActivityKind.Internal, accepted);
+        attempt.Tag("faas.invoked_name", job.Request.Function);
+        attempt.Tag("fwatchdog.call_id", job.Request.CallId);
+        attempt.Tag("fwatchdog.attempt", job.Attempt);
+        attempt.Tag("fwatchdog.max_attempts", job.Request.MaxAttempts);
+        await AttemptAsync(job, running, attempt);
+    }
+
+    private async Task AttemptAsync(ClaimedJob job, RunningJob running, TraceSpan attempt)
+    {
         var request = job.Request;
         if (job.Attempt > request.MaxAttempts)
         {
@@ -38,12 +59,15 @@ internal sealed partial class JobRunner(
         if (lookup.Target is not { } target)
         {
             var (status, token) = GatewayFailures.Describe(lookup.Failure);
-            await SettleAsync(job, status, lookup.Failure == GatewayFailure.FunctionNotReady, token + ": " + lookup.Detail, null, StoredBody.Empty, TimeSpan.Zero, null);
+            await SettleAsync(attempt, job, status, lookup.Failure == GatewayFailure.FunctionNotReady, token + ": " + lookup.Detail, null, StoredBody.Empty, TimeSpan.Zero, null);
             return;
         }
 
-        using var message = BuildRequest(job, target);
+        using var upstream = Spans.Start(request.Method, ActivityKind.Client, attempt.Context);
+        upstream.Tag("server.address", target.BaseUri.Authority);
+        using var message = BuildRequest(job, target, upstream.Context);
         using var call = await client.SendAsync(target, message, running.Token);
+        upstream.Tag("http.response.status_code", call.Response is { } answered ? (int)answered.StatusCode : (int?)null);
         if (call.Failure == GatewayFailure.ClientGone)
         {
             await StoppedAsync(job, running);
@@ -56,7 +80,7 @@ internal sealed partial class JobRunner(
 
             // Not resolving and resolving to a refused address read the same in the status (no DNS oracle).
             var detail = call.Failure == GatewayFailure.FunctionNotFound ? FunctionLookup.DoesNotExistText(request.Function) : call.Detail;
-            await SettleAsync(job, status, call.Failure != GatewayFailure.FunctionNotFound, token + ": " + detail, null, StoredBody.Empty, call.Elapsed, null);
+            await SettleAsync(attempt, job, status, call.Failure != GatewayFailure.FunctionNotFound, token + ": " + detail, null, StoredBody.Empty, call.Elapsed, null);
             return;
         }
 
@@ -77,19 +101,29 @@ internal sealed partial class JobRunner(
             var failure = call.TimedOut ? GatewayFailure.UpstreamTimeout : GatewayFailure.FunctionUnreachable;
             var (status, token) = GatewayFailures.Describe(failure);
             call.Report(status);
-            await SettleAsync(job, status, retryable: true, $"{token}: the response broke off: {e.Message}", null, StoredBody.Empty, call.Elapsed, null);
+            await SettleAsync(attempt, job, status, retryable: true, $"{token}: the response broke off: {e.Message}", null, StoredBody.Empty, call.Elapsed, null);
             return;
         }
 
         var code = (int)response.StatusCode;
         var retryable = retries.IsRetryable(code);
         var error = code is >= 200 and < 300 ? null : response.Headers.TryGetValues("X-Watchdog-Reason", out var reason) ? $"function answered {code} ({reason.First()})" : $"function answered {code}";
-        await SettleAsync(job, code, retryable, error, response.Content.Headers.TryGetValues("Content-Type", out var types) ? types.First() : null, result ?? StoredBody.Empty, call.Elapsed, response.Headers.RetryAfter);
+        await SettleAsync(attempt, job, code, retryable, error, response.Content.Headers.TryGetValues("Content-Type", out var types) ? types.First() : null, result ?? StoredBody.Empty, call.Elapsed, response.Headers.RetryAfter);
     }
 
-    private async Task SettleAsync(ClaimedJob job, int status, bool retryable, string? error, string? contentType, StoredBody result, TimeSpan elapsed, System.Net.Http.Headers.RetryConditionHeaderValue? retryAfter)
+    private async Task SettleAsync(TraceSpan attempt, ClaimedJob job, int status, bool retryable, string? error, string? contentType, StoredBody result, TimeSpan elapsed, System.Net.Http.Headers.RetryConditionHeaderValue? retryAfter)
     {
         var request = job.Request;
+        attempt.Tag("http.response.status_code", status);
+        attempt.Tag("fwatchdog.retryable", retryable);
+        if (error is not null)
+        {
+            attempt.Fail(error);
+        }
+
+        // The attempt ends with its answer; storing the outcome and the callback are not part of it.
+        attempt.End();
+
         if (retryable && job.Attempt < request.MaxAttempts)
         {
             result.DeleteFile();
@@ -119,7 +153,10 @@ internal sealed partial class JobRunner(
         if (request.CallbackUrl is { } url)
         {
             await callbacks.DeliverAsync(new CallbackWork(request.CallId, request.Function, url, outcome.State, outcome.StatusCode,
-                outcome.ContentType, outcome.Result, outcome.Duration, job.Attempt, request.MaxAttempts, 1));
+                outcome.ContentType, outcome.Result, outcome.Duration, job.Attempt, request.MaxAttempts, 1)
+            {
+                Trace = TraceHeaders.Read(request.Headers),
+            });
         }
     }
 
@@ -140,7 +177,8 @@ internal sealed partial class JobRunner(
         await queue.ReleaseAsync(job.Request.CallId, CancellationToken.None);
     }
 
-    private static HttpRequestMessage BuildRequest(ClaimedJob job, FunctionTarget target)
+    /// <summary>The stored request, with the upstream call's span as the trace parent in place of the accept's.</summary>
+    private static HttpRequestMessage BuildRequest(ClaimedJob job, FunctionTarget target, TraceContext trace)
     {
         var request = job.Request;
         var path = request.Query.Length == 0 ? request.Path : request.Path + "?" + request.Query;
@@ -149,7 +187,7 @@ internal sealed partial class JobRunner(
             Content = new StreamContent(job.Body.Open(), 64 * 1024),
         };
         message.Content.Headers.ContentLength = job.Body.Length;
-        foreach (var group in request.Headers.GroupBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
+        foreach (var group in request.Headers.Where(h => !TraceHeaders.IsTraceHeader(h.Key)).Concat(trace.Headers()).GroupBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
         {
             ProxyHeaders.Add(message, group.Key, group.Select(h => (string?)h.Value));
         }

@@ -108,6 +108,9 @@ internal sealed partial class LocalFunctionHost : IAsyncDisposable
             }
         }
 
+        // The OTEL_* variables the gateway runs with reach the child, which exports its spans to the
+        // same place; under the function's name, unless the function names its service itself.
+        info.Environment["OTEL_SERVICE_NAME"] = _function.Name;
         foreach (var (name, value) in _function.Environment)
         {
             info.Environment[name] = value;

@@ -12,4 +12,8 @@ internal sealed record CallbackWork(
     TimeSpan Duration,
     int Attempts,
     int MaxAttempts,
-    int CallbackAttempt);
+    int CallbackAttempt)
+{
+    /// <summary>The trace context stored with the call at accept: the callback is a span in that trace.</summary>
+    public Tracing.TraceContext? Trace { get; init; }
+}

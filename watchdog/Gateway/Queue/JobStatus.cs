@@ -25,6 +25,9 @@ internal sealed record JobStatus(
     /// <summary>The call this one continues (its X-Parent-Call-Id), e.g. the call whose callback started it.</summary>
     public string? ParentCallId { get; init; }
 
+    /// <summary>The trace the call is part of (the one given or started at accept), or null for a call stored before traces were kept.</summary>
+    public string? TraceId { get; init; }
+
     /// <summary>The secret that opens the call (never shown); null for a call stored before tokens existed.</summary>
     public string? Token { get; init; }
 

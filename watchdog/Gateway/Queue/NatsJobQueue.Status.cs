@@ -39,7 +39,7 @@ internal sealed partial class NatsJobQueue
             Time(r.StartedAt), Time(r.FinishedAt), state == JobState.Queued ? Time(r.DueAt) : null, r.StatusCode, r.Error,
             r.CallbackUrl is { } url ? new Uri(url) : null, Enum.Parse<CallbackState>(r.CallbackState, ignoreCase: true), r.CallbackAttempts,
             r.CallbackStatus, r.CallbackError, r.HasResult, r.ResultType, r.ResultLength)
-        { ParentCallId = r.ParentCallId, Token = r.Token, History = r.History ?? [] };
+        { ParentCallId = r.ParentCallId, Token = r.Token, History = r.History ?? [], TraceId = Tracing.TraceHeaders.Read(r.TraceParent, default, default)?.TraceId };
     }
 
     public async Task<StoredBody?> GetResultAsync(string callId, CancellationToken cancellationToken)

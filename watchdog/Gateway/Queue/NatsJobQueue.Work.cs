@@ -44,7 +44,10 @@ internal sealed partial class NatsJobQueue
                 _held[job.CallId] = msg;
                 _callbacks.Enqueue(new CallbackWork(job.CallId, job.Function, new Uri(url), Enum.Parse<JobState>(record.State, ignoreCase: true),
                     record.StatusCode ?? 0, record.ResultType, await ResultBodyAsync(resources, record, cancellationToken),
-                    TimeSpan.FromMilliseconds(record.DurationMs ?? 0), record.Attempts, record.MaxAttempts, record.CallbackAttempts + 1));
+                    TimeSpan.FromMilliseconds(record.DurationMs ?? 0), record.Attempts, record.MaxAttempts, record.CallbackAttempts + 1)
+                {
+                    Trace = Tracing.TraceHeaders.Read(record.TraceParent, default, default),
+                });
                 return null;
             case "succeeded" or "failed" or "dead":
                 await msg.AckAsync(cancellationToken: cancellationToken);
@@ -85,7 +88,7 @@ internal sealed partial class NatsJobQueue
             var body = job.BodyObject is { } name
                 ? await DownloadAsync(resources, name, cancellationToken)
                 : new StoredBody(job.Body ?? [], null, job.BodyLength);
-            return new ClaimedJob(request, body, running.Attempts);
+            return new ClaimedJob(request, body, running.Attempts) { DueAt = record.DueAt is { } due ? DateTimeOffset.FromUnixTimeMilliseconds(due) : null };
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

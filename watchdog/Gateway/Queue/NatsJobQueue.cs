@@ -274,6 +274,7 @@ internal sealed partial class NatsJobQueue : IJobQueue
                 DueAt = Now,
                 CallbackUrl = job.CallbackUrl?.AbsoluteUri,
                 ParentCallId = CallIds.ParentOf(job.Headers),
+                TraceParent = Tracing.TraceHeaders.Read(job.Headers)?.TraceParent,
                 Token = job.Token,
             };
             var created = await PersistAsync(token => CreateAsync(resources, CallKey(job.CallId), Serialize(record), token), until);

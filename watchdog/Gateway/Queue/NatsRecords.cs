@@ -41,6 +41,9 @@ internal sealed record NatsCallRecord
 
     public string? ParentCallId { get; init; }
 
+    /// <summary>The traceparent stored at accept (the accept span as parent): attempts and callbacks are spans in its trace.</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>The secret that opens the call in the status API.</summary>
     public string? Token { get; init; }
 

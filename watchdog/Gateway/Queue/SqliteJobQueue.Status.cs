@@ -39,7 +39,7 @@ internal sealed partial class SqliteJobQueue
                 UPDATE jobs SET lease_owner = $owner, lease_until = $until
                 WHERE call_id = $id AND callback_state = 'pending' AND callback_due <= $now AND (lease_until IS NULL OR lease_until < $now)
                 RETURNING call_id, function, callback_url, state, status_code, result_type, result, result_file, result_length,
-                          duration_ms, attempts, max_attempts, callback_attempts
+                          duration_ms, attempts, max_attempts, callback_attempts, headers
                 """;
             var id = claim.Parameters.Add("$id", SqliteType.Text);
             claim.Parameters.AddWithValue("$owner", _owner);
@@ -62,7 +62,10 @@ internal sealed partial class SqliteJobQueue
                         TimeSpan.FromMilliseconds(reader.IsDBNull(9) ? 0 : reader.GetInt64(9)),
                         reader.GetInt32(10),
                         reader.GetInt32(11),
-                        reader.GetInt32(12) + 1));
+                        reader.GetInt32(12) + 1)
+                    {
+                        Trace = Tracing.TraceHeaders.Read(DecodeHeaders(reader.GetString(13))),
+                    });
                 }
             }
 
@@ -98,6 +101,7 @@ internal sealed partial class SqliteJobQueue
     private static JobStatus ReadStatus(SqliteDataReader reader)
     {
         var state = Enum.Parse<JobState>(reader.GetString(2), ignoreCase: true);
+        var headers = DecodeHeaders(reader.GetString(19));
         return new JobStatus(
             reader.GetString(0),
             reader.GetString(1),
@@ -119,7 +123,8 @@ internal sealed partial class SqliteJobQueue
             reader.IsDBNull(17) ? null : reader.GetString(17),
             reader.IsDBNull(18) ? 0 : reader.GetInt64(18))
         {
-            ParentCallId = CallIds.ParentOf(DecodeHeaders(reader.GetString(19))),
+            ParentCallId = CallIds.ParentOf(headers),
+            TraceId = Tracing.TraceHeaders.Read(headers)?.TraceId,
             Token = reader.IsDBNull(20) ? null : reader.GetString(20),
             History = ReadHistory(reader, 21),
         };

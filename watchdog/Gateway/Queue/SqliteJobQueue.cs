@@ -223,7 +223,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
                                 started_at = COALESCE(started_at, $now), history = {StartedHistory}
                 WHERE call_id = $id AND {Claimable}
                 RETURNING call_id, function, method, path, query, headers, body, body_file, body_length, callback_url,
-                          idempotency_key, max_attempts, attempts
+                          idempotency_key, max_attempts, attempts, due_at
                 """;
             var id = claim.Parameters.Add("$id", SqliteType.Text);
             claim.Parameters.AddWithValue("$owner", _owner);
@@ -257,7 +257,7 @@ internal sealed partial class SqliteJobQueue : IJobQueue
             reader.IsDBNull(10) ? null : reader.GetString(10),
             reader.GetInt32(11));
         var body = new StoredBody(reader.IsDBNull(6) ? null : (byte[])reader.GetValue(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetInt64(8));
-        return new ClaimedJob(request, body, reader.GetInt32(12));
+        return new ClaimedJob(request, body, reader.GetInt32(12)) { DueAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)) };
     }
 
     public Task<IReadOnlySet<string>> RenewAsync(IReadOnlyCollection<string> callIds, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Fwatchdog.Forwarding;
 using Fwatchdog.Gateway.Functions;
+using Fwatchdog.Tracing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -43,6 +44,12 @@ internal sealed partial class FunctionProxy(
             return;
         }
 
+        // The gateway's span continues the caller's trace (or starts one); the function's parent is the upstream call's span.
+        using var span = Spans.Start(context.Request.Method + " " + Prefix + "{name}", ActivityKind.Server, TraceHeaders.Read(context.Request.Headers));
+        span.Tag("faas.invoked_name", target.Name);
+        span.Tag("fwatchdog.call_id", callId);
+        using var upstreamSpan = Spans.Start(context.Request.Method, ActivityKind.Client, span.Context);
+        upstreamSpan.Tag("server.address", target.BaseUri.Authority);
         var clock = Stopwatch.StartNew();
         metrics.Started(target.Name);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -51,7 +58,7 @@ internal sealed partial class FunctionProxy(
         try
         {
             var result = await (target.CheckAddress ? checkedForwarder : forwarder).ForwardAsync(context, target.BaseUri, route.PathAndQuery,
-                GatewayHeaders(context, callId, startTime), deadline.Token);
+                GatewayHeaders(context, callId, startTime, upstreamSpan.Context), deadline.Token);
             status = result.Status;
             var failure = GatewayFailures.FromForwarder(result);
             var detail = result.Detail;
@@ -93,15 +100,22 @@ internal sealed partial class FunctionProxy(
         {
             // Every started call is finished in the metrics, whatever happened.
             metrics.Finished(target.Name, status == 0 ? 500 : status, clock.Elapsed);
+            upstreamSpan.Tag("http.response.status_code", status);
+            span.Tag("http.response.status_code", status);
+            if (status >= 500)
+            {
+                span.Fail("status " + status);
+            }
         }
     }
 
-    /// <summary>X-Call-Id, X-Start-Time and the X-Forwarded-* headers, as header lines.</summary>
-    private static string GatewayHeaders(HttpContext context, string callId, string startTime)
+    /// <summary>X-Call-Id, X-Start-Time, the trace context and the X-Forwarded-* headers, as header lines.</summary>
+    private static string GatewayHeaders(HttpContext context, string callId, string startTime, TraceContext trace)
     {
         var lines = new StringBuilder(256)
             .Append(ProxyHeaders.CallId).Append(": ").Append(callId).Append("\r\n")
-            .Append(ProxyHeaders.StartTime).Append(": ").Append(startTime).Append("\r\n");
+            .Append(ProxyHeaders.StartTime).Append(": ").Append(startTime).Append("\r\n")
+            .Append(trace.HeaderLines());
         return ForwardedHeaders.AppendTo(lines, context).ToString();
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Fwatchdog.Tracing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -17,6 +18,11 @@ internal static class ChildEnvironment
 
     /// <summary>Deadline of the run in Unix milliseconds, set when exec_timeout is on.</summary>
     public const string DeadlineUnixMsVariable = "Exec_Deadline_Unix_Ms";
+
+    /// <summary>The OpenTelemetry environment carriers (https://opentelemetry.io/docs/specs/otel/context/env-carriers/), upper case.</summary>
+    public const string TraceParentVariable = "TRACEPARENT";
+    public const string TraceStateVariable = "TRACESTATE";
+    public const string BaggageVariable = "BAGGAGE";
 
     private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -46,13 +52,34 @@ internal static class ChildEnvironment
         return key.Length == 0 || Reserved.Contains(key) ? null : "Http_" + key;
     }
 
-    public static Dictionary<string, string> Build(HttpRequest request, string callId, bool cgiHeaders, DateTimeOffset? deadline)
+    /// <param name="trace">
+    /// The process's own span: the process joins the trace through TRACEPARENT, TRACESTATE and
+    /// BAGGAGE, and templates that read Http_Traceparent get the same values, never the caller's
+    /// unchecked text.
+    /// </param>
+    public static Dictionary<string, string> Build(HttpRequest request, string callId, bool cgiHeaders, DateTimeOffset? deadline, TraceContext trace)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        env[TraceParentVariable] = trace.TraceParent;
+        if (trace.TraceState is { } state)
+        {
+            env[TraceStateVariable] = state;
+        }
+
+        if (trace.Baggage is { } baggage)
+        {
+            env[BaggageVariable] = baggage;
+        }
+
         if (cgiHeaders)
         {
             foreach (var (header, values) in request.Headers)
             {
+                if (TraceHeaders.IsTraceHeader(header))
+                {
+                    continue;
+                }
+
                 if (VariableName(header) is { } variable)
                 {
                     env[variable] = HeaderText.FromBytes(Join(values));
@@ -75,6 +102,11 @@ internal static class ChildEnvironment
             if (request.Headers.TransferEncoding.Count > 0)
             {
                 env["Http_Transfer_Encoding"] = Join(request.Headers.TransferEncoding);
+            }
+
+            foreach (var (name, value) in trace.Headers())
+            {
+                env[VariableName(name) ?? name] = value;
             }
         }
 

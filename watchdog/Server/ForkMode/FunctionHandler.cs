@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Fwatchdog.Configuration;
 using Fwatchdog.Execution;
 using Fwatchdog.Hosting;
+using Fwatchdog.Tracing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -20,7 +21,7 @@ internal sealed partial class FunctionHandler(
 
     public async Task HandleAsync(HttpContext context)
     {
-        var (start, problem, callId) = CallStart.Begin(context, metrics);
+        var (start, problem, callId, span) = CallStart.Begin(context, metrics);
         var request = context.Request;
         FunctionResult? result = null;
         string? refused = null;
@@ -59,7 +60,7 @@ internal sealed partial class FunctionHandler(
                     return;
                 }
 
-                (result, bytesIn, bytesOut, answered) = await RunAsync(context, callId, start);
+                (result, bytesIn, bytesOut, answered) = await RunAsync(context, callId, start, span.Context);
             }
             finally
             {
@@ -75,13 +76,24 @@ internal sealed partial class FunctionHandler(
 
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);
+            var reason = result is null ? refused ?? "-" : OutcomeStatus.Reason(result.Outcome);
             LogAccess(logger, request.Method, RequestTextProblem.ForLog(request.Path.Value ?? "/"), status, result?.ExitCode, elapsed.TotalSeconds, bytesIn, bytesOut, HeaderText.FromBytes(callId),
-                result is null ? refused ?? "-" : OutcomeStatus.Reason(result.Outcome));
+                reason, span.Context.TraceId);
+            span.Tag("http.response.status_code", status);
+            span.Tag("fwatchdog.reason", reason);
+            if (status is 0 or >= 500)
+            {
+                span.Fail(reason);
+            }
+
+            span.End();
         }
     }
 
-    private async Task<(FunctionResult Result, long BytesIn, long BytesOut, bool Answered)> RunAsync(HttpContext context, string callId, long start)
+    private async Task<(FunctionResult Result, long BytesIn, long BytesOut, bool Answered)> RunAsync(HttpContext context, string callId, long start, TraceContext parent)
     {
+        // The process run is a span of its own, the parent of whatever the process traces.
+        using var run = Spans.Start("process", System.Diagnostics.ActivityKind.Internal, parent);
         using var abort = new CallAbort();
         using var onClientGone = context.RequestAborted.Register(() => abort.Trigger(FunctionOutcome.ClientGone));
         using var onShutdown = health.CallsStopping.Register(() => abort.Trigger(FunctionOutcome.ShuttingDown));
@@ -96,7 +108,7 @@ internal sealed partial class FunctionHandler(
         var result = await runner.RunAsync(new FunctionRequest
         {
             Command = options.Command,
-            Environment = ChildEnvironment.Build(context.Request, callId, options.CgiHeaders, deadline),
+            Environment = ChildEnvironment.Build(context.Request, callId, options.CgiHeaders, deadline, run.Context),
             WriteInput = input.WriteAsync,
             ReadOutput = gate.PumpAsync,
             ReadError = options.CombineOutput ? gate.PumpAsync : stderr.PumpAsync,
@@ -109,6 +121,8 @@ internal sealed partial class FunctionHandler(
         {
             LogStartFailed(logger, logId, result.Message);
         }
+
+        TagRun(run, result, input.BytesRead, gate.BytesWritten);
 
         // The caller may still be sending what the process did not read: that is read and thrown
         // away while the answer goes out, since a caller that sends before it reads takes the
@@ -137,6 +151,28 @@ internal sealed partial class FunctionHandler(
         return (result, input.BytesRead, gate.BytesWritten, gate.Answered);
     }
 
+    private static void TagRun(TraceSpan run, FunctionResult result, long bytesIn, long bytesOut)
+    {
+        if (!run.Recording)
+        {
+            return;
+        }
+
+        run.Tag("process.exit.code", result.ExitCode);
+        if (result.ExitCode is > 128 and < 128 + 65)
+        {
+            run.Tag("fwatchdog.signal", result.ExitCode - 128);
+        }
+
+        run.Tag("fwatchdog.outcome", OutcomeStatus.Reason(result.Outcome));
+        run.Tag("fwatchdog.bytes_in", bytesIn);
+        run.Tag("fwatchdog.bytes_out", bytesOut);
+        if (!result.IsSuccess)
+        {
+            run.Fail(result.Message);
+        }
+    }
+
     /// <summary>Answers a call the function never sees; returns the reason, for the access line.</summary>
     private static async Task<string> RejectAsync(HttpContext context, int status, string reason, string message)
     {
@@ -151,8 +187,8 @@ internal sealed partial class FunctionHandler(
         HttpMethods.IsPost(method) || HttpMethods.IsGet(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method);
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "{Method} {Path} {Status} exit={ExitCode} {Seconds:F6}s in={BytesIn} out={BytesOut} call={CallId} reason={Reason}")]
-    private static partial void LogAccess(ILogger logger, string method, string path, int status, int? exitCode, double seconds, long bytesIn, long bytesOut, string callId, string reason);
+        Message = "{Method} {Path} {Status} exit={ExitCode} {Seconds:F6}s in={BytesIn} out={BytesOut} call={CallId} reason={Reason} trace={TraceId}")]
+    private static partial void LogAccess(ILogger logger, string method, string path, int status, int? exitCode, double seconds, long bytesIn, long bytesOut, string callId, string reason, string traceId);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "[{CallId}] {Message}")]
     private static partial void LogStartFailed(ILogger logger, string callId, string message);

@@ -5,6 +5,7 @@ using System.Text;
 using Fwatchdog.Configuration;
 using Fwatchdog.Forwarding;
 using Fwatchdog.Hosting;
+using Fwatchdog.Tracing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -28,7 +29,7 @@ internal sealed partial class HttpModeHandler(
 
     public async Task HandleAsync(HttpContext context)
     {
-        var (start, problem, callId) = CallStart.Begin(context, metrics);
+        var (start, problem, callId, span) = CallStart.Begin(context, metrics);
         var request = context.Request;
         context.Response.Headers[WatchdogHeaders.CallId] = callId;
         var outcome = UpstreamOutcome.Answered;
@@ -52,7 +53,7 @@ internal sealed partial class HttpModeHandler(
 
             try
             {
-                outcome = await ProxyAsync(context, callId, start);
+                outcome = await ProxyAsync(context, callId, start, span.Context);
                 reason = UpstreamOutcomes.Describe(outcome).Reason;
             }
             finally
@@ -70,11 +71,19 @@ internal sealed partial class HttpModeHandler(
             var status = aborted ? 0 : context.Response.StatusCode;
             var elapsed = Stopwatch.GetElapsedTime(start);
             metrics.Finished(status, request.Method, elapsed);
-            LogAccess(logger, request.Method, RequestTextProblem.ForLog(request.Path.Value ?? "/"), status, elapsed.TotalSeconds, callId, reason);
+            LogAccess(logger, request.Method, RequestTextProblem.ForLog(request.Path.Value ?? "/"), status, elapsed.TotalSeconds, callId, reason, span.Context.TraceId);
+            span.Tag("http.response.status_code", status);
+            span.Tag("fwatchdog.reason", reason);
+            if (status is 0 or >= 500)
+            {
+                span.Fail(reason);
+            }
+
+            span.End();
         }
     }
 
-    private async Task<UpstreamOutcome> ProxyAsync(HttpContext context, string callId, long start)
+    private async Task<UpstreamOutcome> ProxyAsync(HttpContext context, string callId, long start, TraceContext trace)
     {
         if (options.MaxRequestBytes > 0 && context.Request.ContentLength > options.MaxRequestBytes)
         {
@@ -104,7 +113,7 @@ internal sealed partial class HttpModeHandler(
                 await BufferBodyAsync(context.Request, call.Token);
             }
 
-            var (outcome, detail) = await proxy.ForwardAsync(context, HeaderLines(context, callId), call.Token);
+            var (outcome, detail) = await proxy.ForwardAsync(context, HeaderLines(context, callId, trace), call.Token);
             return outcome switch
             {
                 UpstreamOutcome.Answered => outcome,
@@ -192,11 +201,11 @@ internal sealed partial class HttpModeHandler(
         request.Body.Position = 0;
     }
 
-    /// <summary>X-Call-Id and the X-Forwarded-* headers for the function; X-Start-Time from the gateway is kept.</summary>
-    private static string HeaderLines(HttpContext context, string callId)
+    /// <summary>X-Call-Id, the trace context (the watchdog's span as parent) and the X-Forwarded-* headers for the function; X-Start-Time from the gateway is kept.</summary>
+    private static string HeaderLines(HttpContext context, string callId, TraceContext trace)
     {
         var request = context.Request;
-        var lines = new StringBuilder(192).Append(WatchdogHeaders.CallId).Append(": ").Append(callId).Append("\r\n");
+        var lines = new StringBuilder(192).Append(WatchdogHeaders.CallId).Append(": ").Append(callId).Append("\r\n").Append(trace.HeaderLines());
         foreach (var startTime in request.Headers[WatchdogHeaders.StartTime])
         {
             lines.Append(WatchdogHeaders.StartTime).Append(": ").Append(startTime).Append("\r\n");
@@ -205,8 +214,8 @@ internal sealed partial class HttpModeHandler(
         return ForwardedHeaders.AppendTo(lines, context).ToString();
     }
 
-    [LoggerMessage(EventId = 510, Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Seconds:F6}s call={CallId} reason={Reason}")]
-    private static partial void LogAccess(ILogger logger, string method, string path, int status, double seconds, string callId, string reason);
+    [LoggerMessage(EventId = 510, Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Seconds:F6}s call={CallId} reason={Reason} trace={TraceId}")]
+    private static partial void LogAccess(ILogger logger, string method, string path, int status, double seconds, string callId, string reason, string traceId);
 
     [LoggerMessage(EventId = 511, Level = LogLevel.Warning, Message = "{Method} {Path}: {Reason}: {Detail}")]
     private static partial void LogFailed(ILogger logger, string method, string path, string reason, string detail);
