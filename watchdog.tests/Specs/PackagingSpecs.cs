@@ -142,6 +142,9 @@ public sealed partial class PackagingSpecs
             var noGateway = await Commands.CaptureAsync(binary, ["gateway"], Timeout.InfiniteTimeSpan);
             noGateway.ExitCode.Should().Be(2);
             noGateway.Output.Should().Contain("this is the watchdog-only build (for function images), which has no gateway");
+            var consoleMarker = "<title>fwatchdog console</title>"u8.ToArray();
+            (await File.ReadAllBytesAsync(binary)).AsSpan().IndexOf(consoleMarker).Should().Be(-1, "the watchdog-only build carries no console");
+            (await File.ReadAllBytesAsync(gatewayBinary)).AsSpan().IndexOf(consoleMarker).Should().BePositive("the gateway binary carries its console");
 
             var env = DockerfileEnv.Read(Template);
             env["port"] = "0";
@@ -190,6 +193,11 @@ public sealed partial class PackagingSpecs
         using var accepted = await client.PostAsync("/async-function/echo", new StringContent("queued"));
         accepted.StatusCode.Should().Be(HttpStatusCode.Accepted, await accepted.Content.ReadAsStringAsync());
         var callId = TestGateway.Remember(accepted);
+        using (var console = await client.GetAsync("/ui/main.js"))
+        {
+            console.StatusCode.Should().Be(HttpStatusCode.OK, "the console's files are embedded resources NativeAOT keeps");
+        }
+
         string? answer = null;
         (await Processes.EventuallyAsync(async () =>
         {

@@ -18,7 +18,7 @@ namespace Fwatchdog.Gateway;
 /// <summary>
 /// The composition root of <c>fwatchdog gateway</c>, used by the command line and the specs.
 /// Routes: <c>/function/*</c> (sync), <c>/async-function/*</c> (queue), <c>/async-calls/*</c>
-/// (status API), <c>/healthz</c>, <c>/readyz</c>, <c>/system/*</c>; <c>/metrics</c> on metrics_port.
+/// (status API), <c>/healthz</c>, <c>/readyz</c>, <c>/system/*</c>, <c>/ui/</c> (the console); <c>/metrics</c> on metrics_port.
 /// </summary>
 internal sealed partial class GatewayApp : IAsyncDisposable
 {
@@ -93,6 +93,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             "/healthz" => parts.System.HealthAsync(context),
             "/readyz" => parts.System.ReadyAsync(context),
             _ when path.StartsWith(SystemRoutes.Prefix, StringComparison.Ordinal) => parts.SystemApi.HandleAsync(context),
+            Ui.ConsoleEndpoints.Root => parts.Console.HandleAsync(context),
+            _ when path.StartsWith(Ui.ConsoleEndpoints.Prefix, StringComparison.Ordinal) => parts.Console.HandleAsync(context),
             _ => GatewayFailures.WriteAsync(context, GatewayFailure.NotFound, "no such route; functions are under /function/{name} and /async-function/{name}"),
         };
     }

@@ -29,4 +29,5 @@ internal enum GatewayFailure
     BadHeader,
     BadQuery,
     NotImplemented,
+    CrossSiteRequest,
 }

@@ -34,6 +34,7 @@ internal static class GatewayFailures
         GatewayFailure.BadHeader => (400, "bad_header"),
         GatewayFailure.BadQuery => (400, "bad_query"),
         GatewayFailure.NotImplemented => (501, "not_implemented"),
+        GatewayFailure.CrossSiteRequest => (403, "cross_site_request"),
         _ => (500, "internal_error"),
     };
 

@@ -17,6 +17,7 @@ internal sealed class GatewayMetrics
     private readonly Counter _jobs;
     private readonly Gauge _queue;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Counter.Series> _startedByFunction = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Function, int Status), (Counter.Series, Histogram.Series)> _finished = new();
 
@@ -45,12 +46,19 @@ internal sealed class GatewayMetrics
         invocations.Inc();
         seconds.Observe(elapsed.TotalSeconds);
         _counts.AddOrUpdate(function, 1, (_, n) => n + 1);
+        if (status >= 500)
+        {
+            _errors.AddOrUpdate(function, 1, (_, n) => n + 1);
+        }
     }
 
     public void Job(string function, string state) => _jobs.WithLabels(function, state).Inc();
 
     /// <summary>Completed calls per function since start (for /system/functions).</summary>
     public long Invocations(string function) => _counts.GetValueOrDefault(function);
+
+    /// <summary>Completed calls per function since start that ended 500 or above: the function failed, or could not be reached (for the console).</summary>
+    public long Errors(string function) => _errors.GetValueOrDefault(function);
 
     public async Task WriteAsync(HttpContext context)
     {

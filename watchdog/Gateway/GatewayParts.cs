@@ -34,6 +34,7 @@ internal sealed class GatewayParts : IAsyncDisposable
     public required SystemEndpoints System { get; init; }
 
     public required SystemRoutes SystemApi { get; init; }
+    public required Ui.ConsoleEndpoints Console { get; init; }
 
     public required FunctionClient Client { get; init; }
 
@@ -77,6 +78,7 @@ internal sealed class GatewayParts : IAsyncDisposable
             System = new SystemEndpoints(options, local, queue),
             SystemApi = new SystemRoutes(options, new FunctionStatuses(options, registry, local, metrics, time.GetUtcNow()),
                 new FunctionLogs(options, registry, local)),
+            Console = new Ui.ConsoleEndpoints(options, registry, metrics, queue, dispatcher),
             Client = client,
             Callbacks = callbacks,
             Forwarder = forwarder,

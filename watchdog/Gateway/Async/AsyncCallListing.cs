@@ -32,6 +32,11 @@ internal sealed partial class AsyncCallListing(IJobQueue queue, AsyncDispatcher 
 
     public async Task HandleAsync(HttpContext context)
     {
+        if (HttpMethods.IsPost(context.Request.Method) && await CrossSiteGuard.RefusedAsync(context))
+        {
+            return;
+        }
+
         if (await SystemEndpoints.RefusedUnlessOperatorAsync(context, options,
             "listing, replaying and cancelling calls in bulk is the operator's: send the gateway's basic_auth credentials (a call's token opens only that call)"))
         {

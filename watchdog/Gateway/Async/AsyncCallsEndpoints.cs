@@ -19,6 +19,12 @@ internal sealed class AsyncCallsEndpoints(IJobQueue queue, AsyncDispatcher dispa
 
     public async Task HandleAsync(HttpContext context)
     {
+        // Cancel and replay change a call: a browser may not be made to send them from another site.
+        if (!(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)) && await CrossSiteGuard.RefusedAsync(context))
+        {
+            return;
+        }
+
         var rest = (context.Request.Path.Value ?? "")[Prefix.Length..];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var handle = slash < 0 ? rest : rest[..slash];

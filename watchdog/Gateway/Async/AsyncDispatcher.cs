@@ -43,6 +43,15 @@ internal sealed partial class AsyncDispatcher : ISlotBook, IAsyncDisposable
 
     public int Running => _running.Count;
 
+    /// <summary>The function's calls this gateway runs now (another gateway's are not counted).</summary>
+    public int RunningFor(string function)
+    {
+        lock (_slots)
+        {
+            return _perFunction.GetValueOrDefault(function);
+        }
+    }
+
     public void Start() => _loops = Task.WhenAll(Task.Run(ClaimLoopAsync), Task.Run(RenewLoopAsync), Task.Run(SweepLoopAsync));
 
     /// <summary>A job was stored: look for work now instead of at the next poll.</summary>

@@ -8,6 +8,7 @@ namespace Fwatchdog.Gateway.Async;
 [JsonSerializable(typeof(StatusBody))]
 [JsonSerializable(typeof(CallListBody))]
 [JsonSerializable(typeof(BulkBody))]
+[JsonSerializable(typeof(Ui.ConsoleOverview))]
 internal sealed partial class AsyncJson : JsonSerializerContext;
 
 /// <summary>The 202 body: the call id and where its status lives.</summary>
