@@ -77,7 +77,7 @@ public sealed class FunctionLogTests : FastTier
 
         log.Add("1", "after");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        (await follower!.Lines.ReadAsync(timeout.Token)).Text.Should().Be("after");
+        (await follower!.ReadAllAsync(timeout.Token).FirstAsync(timeout.Token)).Text.Should().Be("after");
 
         follower.Dispose();
         log.Followers.Should().Be(0);
@@ -93,10 +93,46 @@ public sealed class FunctionLogTests : FastTier
             log.Add("1", "line " + i);
         }
 
-        follower!.Lines.Count.Should().Be(FunctionLog.FollowerBacklog);
-        follower.Lines.TryRead(out var first).Should().BeTrue();
+        follower!.Count.Should().Be(FunctionLog.FollowerBacklog);
+        follower.TryRead(out var first).Should().BeTrue();
         first!.Text.Should().Be("line 5");
         follower.Dispose();
+    }
+
+    [Fact]
+    public void A_follower_that_falls_behind_on_long_lines_keeps_at_most_the_logs_bytes()
+    {
+        var log = new FunctionLog(TimeProvider.System);
+        var (_, follower) = log.Read(null, 0, true);
+        for (var i = 0; i < 200; i++)
+        {
+            log.Add("1", i.ToString("D3", CultureInfo.InvariantCulture) + new string('x', FunctionLog.MaxLineChars - 3));
+        }
+
+        var kept = new List<FunctionLog.LogLine>();
+        while (follower!.TryRead(out var line))
+        {
+            kept.Add(line);
+        }
+
+        kept.Sum(l => l.Bytes).Should().BeLessThanOrEqualTo(FunctionLog.MaxBytes);
+        kept.Should().HaveCount(FunctionLog.MaxBytes / FunctionLog.MaxLineChars);
+        kept[^1].Text.Should().StartWith("199", "the newest lines are the ones kept");
+        follower.Count.Should().Be(0);
+        follower.Dispose();
+    }
+
+    [Fact]
+    public void Tail_counts_the_lines_of_the_instance_asked_for()
+    {
+        var log = new FunctionLog(TimeProvider.System);
+        foreach (var (instance, text) in new[] { ("1", "a"), ("1", "b"), ("1", "c"), ("2", "d"), ("2", "e") })
+        {
+            log.Add(instance, text);
+        }
+
+        log.Read(null, 2, false, "1").Kept.Select(l => l.Text).Should().Equal("b", "c");
+        log.Read(null, 2, false).Kept.Select(l => l.Text).Should().Equal("d", "e");
     }
 
     private sealed class SteppedTime(DateTimeOffset start) : TimeProvider

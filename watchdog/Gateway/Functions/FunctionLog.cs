@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 
@@ -8,8 +10,8 @@ namespace Fwatchdog.Gateway.Functions;
 /// the function's stderr), kept for <c>GET /system/logs</c>: at most <see cref="MaxLines"/> lines
 /// and <see cref="MaxBytes"/> bytes of text, the oldest dropped first, a line cut at
 /// <see cref="MaxLineChars"/>. Callers that follow it get each new line; a follower that falls
-/// <see cref="FollowerBacklog"/> lines behind loses the oldest of them, so a slow reader never
-/// holds the function's output or grows the gateway's memory.
+/// <see cref="FollowerBacklog"/> lines or <see cref="MaxBytes"/> bytes behind loses the oldest of
+/// them, so a slow reader never holds the function's output or grows the gateway's memory.
 /// </summary>
 internal sealed class FunctionLog(TimeProvider time)
 {
@@ -49,21 +51,22 @@ internal sealed class FunctionLog(TimeProvider time)
 
             foreach (var follower in _followers)
             {
-                follower.Channel.Writer.TryWrite(line);
+                follower.Offer(line);
             }
         }
     }
 
     /// <summary>
-    /// The kept lines at or after <paramref name="since"/>, the last <paramref name="tail"/> of them
+    /// The kept lines at or after <paramref name="since"/> (of one run of the function when
+    /// <paramref name="instance"/> names it), the last <paramref name="tail"/> of them
     /// (all when <paramref name="tail"/> is 0 or less), and, when <paramref name="follow"/>, a follower
     /// that gets every line added after them: taken under one lock, so no line is missed or repeated.
     /// </summary>
-    public (IReadOnlyList<LogLine> Kept, Follower? Follower) Read(DateTimeOffset? since, int tail, bool follow)
+    public (IReadOnlyList<LogLine> Kept, Follower? Follower) Read(DateTimeOffset? since, int tail, bool follow, string? instance = null)
     {
         lock (_gate)
         {
-            var kept = _lines.Where(l => since is null || l.Timestamp >= since).ToList();
+            var kept = _lines.Where(l => (since is null || l.Timestamp >= since) && (instance is null || l.Instance == instance)).ToList();
             if (tail > 0 && kept.Count > tail)
             {
                 kept.RemoveRange(0, kept.Count - tail);
@@ -97,10 +100,47 @@ internal sealed class FunctionLog(TimeProvider time)
     /// <summary>A caller following the log; disposing it (when the caller goes) stops the lines.</summary>
     internal sealed class Follower(FunctionLog log) : IDisposable
     {
-        internal Channel<LogLine> Channel { get; } = System.Threading.Channels.Channel.CreateBounded<LogLine>(
-            new BoundedChannelOptions(FollowerBacklog) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        private readonly Channel<LogLine> _lines = System.Threading.Channels.Channel.CreateUnbounded<LogLine>();
+        private int _count;
+        private long _bytes;
 
-        public ChannelReader<LogLine> Lines => Channel.Reader;
+        /// <summary>Lines given to this follower and not read yet.</summary>
+        public int Count => Volatile.Read(ref _count);
+
+        /// <summary>Called under the log's lock: the line goes in, the oldest go out while the backlog is over its bounds.</summary>
+        internal void Offer(LogLine line)
+        {
+            while (Count > 0 && (Count >= FollowerBacklog || Interlocked.Read(ref _bytes) + line.Bytes > MaxBytes) && TryRead(out _))
+            {
+            }
+
+            Interlocked.Increment(ref _count);
+            Interlocked.Add(ref _bytes, line.Bytes);
+            _lines.Writer.TryWrite(line);
+        }
+
+        public bool TryRead([MaybeNullWhen(false)] out LogLine line)
+        {
+            if (!_lines.Reader.TryRead(out line))
+            {
+                return false;
+            }
+
+            Interlocked.Decrement(ref _count);
+            Interlocked.Add(ref _bytes, -line.Bytes);
+            return true;
+        }
+
+        public async IAsyncEnumerable<LogLine> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            while (await _lines.Reader.WaitToReadAsync(cancellationToken))
+            {
+                while (TryRead(out var line))
+                {
+                    yield return line;
+                }
+            }
+        }
 
         public void Dispose() => log.Remove(this);
     }

@@ -48,7 +48,7 @@ internal sealed class FunctionLogs(GatewayOptions options, FunctionRegistry regi
             return;
         }
 
-        var (kept, follower) = host.Log.Read(query.Since, query.Tail, query.Follow);
+        var (kept, follower) = host.Log.Read(query.Since, query.Tail, query.Follow, query.Instance);
         using (follower)
         {
             context.Response.ContentType = "application/x-ndjson";
@@ -70,7 +70,7 @@ internal sealed class FunctionLogs(GatewayOptions options, FunctionRegistry regi
                 await context.Response.Body.FlushAsync(stop.Token);
                 if (follower is not null)
                 {
-                    await foreach (var line in follower.Lines.ReadAllAsync(stop.Token))
+                    await foreach (var line in follower.ReadAllAsync(stop.Token))
                     {
                         await WriteAsync(context, bare, line, query.Instance, stop.Token);
                         await context.Response.Body.FlushAsync(stop.Token);
