@@ -214,7 +214,7 @@ public sealed class ConsoleBrowserSpecs(Chromium browser) : IClassFixture<Chromi
             ids.Add(TestGateway.Remember(await gateway.PostAsync("/async-function/resize", body)));
         }
 
-        await gateway.WaitForStateAsync(ids[1], TimeSpan.FromSeconds(20), "dead");
+        var dead = await gateway.WaitForStateAsync(ids[1], TimeSpan.FromSeconds(20), "dead");
         var shots = Environment.GetEnvironmentVariable("FWATCHDOG_CONSOLE_SCREENSHOTS");
         void Shot(string name)
         {
@@ -243,6 +243,7 @@ public sealed class ConsoleBrowserSpecs(Chromium browser) : IClassFixture<Chromi
         Go("/call/" + ids[1]);
         browser.WaitForText(By.Id("call-state"), "dead");
         browser.WaitForText(By.Id("call-error"), "gave up after 2 attempts");
+        browser.WaitForText(By.Id("call-trace"), dead.GetProperty("traceId").GetString()!);
         browser.Driver.FindElements(By.CssSelector("#call-history tbody tr")).Select(row => row.Text).Should()
             .SatisfyRespectively(first => first.Should().StartWith("1 ").And.Contain("503"), second => second.Should().StartWith("2 ").And.Contain("503"));
         Shot("call");

@@ -51,6 +51,7 @@ export async function callPage(page, { arg: id }) {
       row('Started to finished', seconds(s.startedAt, s.finishedAt)),
       row('Status code', s.statusCode ?? ''),
       row('Error', el('span', { id: 'call-error' }, s.error ?? '')),
+      row('Trace id', el('span', { id: 'call-trace' }, s.traceId ?? '')),
       row('Parent call', s.parentCallId ? link('#/call/' + encodeURIComponent(s.parentCallId), s.parentCallId) : ''),
       row('Callback', s.callback
         ? `${s.callback.state} after ${s.callback.attempts} attempt(s)` + (s.callback.statusCode ? `, answered ${s.callback.statusCode}` : '') + (s.callback.error ? `: ${s.callback.error}` : '')
