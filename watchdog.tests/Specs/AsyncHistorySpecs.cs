@@ -120,8 +120,44 @@ public abstract class AsyncHistorySpecs : QueueBackendSpecs
 
             await context.Response.WriteAsync("done");
         });
+        await AfterKillingTheFirstAttemptAsync(TestGateway.Stack((name, function.Url)), name, first.Task, async (gateway, callId) =>
+        {
+            var status = await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(30), "succeeded");
+            var history = History(status);
+            history.Select(Summary).Should().Equal((1, null, "lease expired", true), (2, 200, null, true));
+            Time(history[0], "finishedAt").Should().BeOnOrBefore(Time(history[1], "startedAt"));
+        });
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_killed_last_attempt_stays_the_last_in_the_history_when_the_call_is_given_up()
+    {
+        var name = NewName("last");
+        var first = new TaskCompletionSource();
+        await using var function = await TestUpstream.StartAsync(async (context, _) =>
+        {
+            first.TrySetResult();
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        });
+        var stack = TestGateway.Stack((name, $$"""{ "upstream": "{{function.Url}}", "max_attempts": 1 }"""));
+        await AfterKillingTheFirstAttemptAsync(stack, name, first.Task, async (gateway, callId) =>
+        {
+            var status = await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(30), "dead");
+            status.GetProperty("error").GetString().Should().Be("the gateway running the last attempt stopped before it ended");
+            History(status).Select(Summary).Should().Equal(
+                new (int, int?, string?, bool)[] { (1, null, "lease expired", true) },
+                "no attempt ran after the killed one, so none is listed");
+        });
+    }
+
+    /// <summary>
+    /// Accepts a call on a gateway process with a 1 s lease, SIGKILLs it once the function has the
+    /// first attempt (<paramref name="firstAttempt"/>), then runs <paramref name="check"/> on a
+    /// gateway started on the same data.
+    /// </summary>
+    private async Task AfterKillingTheFirstAttemptAsync(string stack, string name, Task firstAttempt, Func<TestGateway, string, Task> check)
+    {
         var folder = Directory.CreateTempSubdirectory("fwatchdog-history-").FullName;
-        var stack = TestGateway.Stack((name, function.Url));
         var settings = Backend();
         settings["queue_lease"] = "1s";
         try
@@ -140,21 +176,44 @@ public abstract class AsyncHistorySpecs : QueueBackendSpecs
                 using var accepted = await client.PostAsync("/async-function/" + name, new StringContent("x"));
                 accepted.StatusCode.Should().Be(HttpStatusCode.Accepted);
                 callId = TestGateway.Remember(accepted);
-                await first.Task.WaitAsync(TimeSpan.FromSeconds(20));
+                await firstAttempt.WaitAsync(TimeSpan.FromSeconds(20));
                 killed.Signal(Fwatchdog.Native.Libc.SIGKILL);
                 await killed.WaitForExitAsync(TimeSpan.FromSeconds(10));
             }
 
             await using var gateway = await TestGateway.StartAsync(stack, settings, dataDir: folder);
-            var status = await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(30), "succeeded");
-            var history = History(status);
-            history.Select(Summary).Should().Equal((1, null, "lease expired", true), (2, 200, null, true));
-            Time(history[0], "finishedAt").Should().BeOnOrBefore(Time(history[1], "startedAt"));
+            await check(gateway, callId);
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_error_a_function_makes_as_long_as_it_likes_is_stored_cut_to_512_characters()
+    {
+        var name = NewName("loud");
+        var reason = new string('r', 32 * 1024);
+        await using var function = await TestUpstream.StartAsync((context, _) =>
+        {
+            context.Response.StatusCode = 503;
+            context.Response.Headers["X-Watchdog-Reason"] = reason;
+            return Task.CompletedTask;
+        });
+        await using var gateway = await StartAsync(TestGateway.Stack((name, $$"""{ "upstream": "{{function.Url}}", "max_attempts": 2 }""")));
+        using var accepted = await gateway.PostAsync("/async-function/" + name, "x");
+        var callId = accepted.Headers.GetValues("X-Call-Id").Single();
+
+        var status = await gateway.WaitForStateAsync(callId, TimeSpan.FromSeconds(20), "dead");
+        var errors = History(status).Select(a => a.GetProperty("error").GetString() ?? "").Append(status.GetProperty("error").GetString() ?? "").ToArray();
+        errors.Should().HaveCount(3);
+        errors.Should().AllSatisfy(error =>
+        {
+            error.Length.Should().BeLessThanOrEqualTo(512);
+            error.Should().EndWith("rr…", "the cut is marked");
+        });
+        errors[0].Should().StartWith("function answered 503 (rrr");
     }
 
     [Fact(Timeout = 60_000)]

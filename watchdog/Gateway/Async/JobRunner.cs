@@ -114,6 +114,7 @@ internal sealed partial class JobRunner(
     private async Task SettleAsync(TraceSpan attempt, ClaimedJob job, int status, bool retryable, string? error, string? contentType, StoredBody result, TimeSpan elapsed, System.Net.Http.Headers.RetryConditionHeaderValue? retryAfter)
     {
         var request = job.Request;
+        error = CallAttempt.Cut(error);
         attempt.Tag("http.response.status_code", status);
         attempt.Tag("fwatchdog.retryable", retryable);
         if (error is not null)
@@ -135,7 +136,7 @@ internal sealed partial class JobRunner(
         }
 
         var state = retryable ? JobState.Dead : status is >= 200 and < 300 ? JobState.Succeeded : JobState.Failed;
-        var callError = state == JobState.Dead ? $"gave up after {job.Attempt} attempts; last: {error}" : error;
+        var callError = state == JobState.Dead ? CallAttempt.Cut($"gave up after {job.Attempt} attempts; last: {error}") : error;
         await FinishAsync(job, new JobOutcome(state, status, callError, contentType, result, elapsed) { AttemptError = error });
     }
 

@@ -17,16 +17,48 @@ internal sealed record CallAttempt(int Attempt, long StartedAt, long? FinishedAt
     public const string Cancelled = "cancelled";
 
     /// <summary>
-    /// <paramref name="history"/> with a new attempt started at <paramref name="now"/>, numbered after
-    /// the last one kept (or after <paramref name="attempts"/> for a call stored before histories); an
-    /// attempt left open by a gateway whose lease ran out is closed first as <see cref="LeaseExpired"/>.
+    /// The longest error text stored, an attempt's or a call's: a function writes its own reason
+    /// (X-Watchdog-Reason, up to 64 KB), and 20 attempts of that would pass NATS's 1 MB record
+    /// and make a listing page of 500 calls hundreds of MB.
     /// </summary>
-    public static CallAttempt[] Started(CallAttempt[]? history, int attempts, long now)
+    public const int MaxErrorLength = 512;
+
+    /// <summary><paramref name="error"/> cut to <see cref="MaxErrorLength"/> characters, never inside a surrogate pair, with "…" marking the cut.</summary>
+    public static string? Cut(string? error)
+    {
+        if (error is null || error.Length <= MaxErrorLength)
+        {
+            return error;
+        }
+
+        var kept = MaxErrorLength - 1;
+        if (char.IsHighSurrogate(error[kept - 1]))
+        {
+            kept--;
+        }
+
+        return string.Concat(error.AsSpan(0, kept), "…");
+    }
+
+    /// <summary>
+    /// <paramref name="history"/> at a claim at <paramref name="now"/> of a call that made
+    /// <paramref name="attempts"/> of its <paramref name="maxAttempts"/>: an attempt left open by a
+    /// gateway whose lease ran out is closed as <see cref="LeaseExpired"/>; then, when an attempt is
+    /// left to run, a new one starts, numbered after the last one kept (or after
+    /// <paramref name="attempts"/> for a call stored before histories). A claim with none left only
+    /// gives the call up, so it adds none: the history lists only attempts that ran.
+    /// </summary>
+    public static CallAttempt[] Started(CallAttempt[]? history, int attempts, int maxAttempts, long now)
     {
         var kept = history ?? [];
         if (kept is [.., { FinishedAt: null } open])
         {
             kept = [.. kept[..^1], open with { FinishedAt = now, Error = LeaseExpired }];
+        }
+
+        if (attempts >= maxAttempts)
+        {
+            return kept;
         }
 
         var next = new CallAttempt((kept is [.., var last] ? last.Attempt : attempts) + 1, now);

@@ -70,7 +70,7 @@ internal sealed partial class NatsJobQueue
                 Attempts = record.Attempts + 1,
                 Owner = _owner,
                 StartedAt = record.StartedAt ?? now,
-                History = CallAttempt.Started(record.History, record.Attempts, now),
+                History = CallAttempt.Started(record.History, record.Attempts, record.MaxAttempts, now),
             };
             var updated = await resources.Calls.TryUpdateAsync(CallKey(job.CallId), Serialize(running), revision, cancellationToken: cancellationToken);
             if (!updated.Success)

@@ -12,7 +12,7 @@ internal sealed partial class SqliteJobQueue
     /// <summary>The last attempt is still open: started, not finished.</summary>
     private const string LastOpen = "(json_type(history, '$[#-1].startedAt') IS NOT NULL AND json_type(history, '$[#-1].finishedAt') IS NULL)";
 
-    /// <summary>The history with a new attempt started at <c>$now</c> (see <see cref="CallAttempt.Started"/>).</summary>
+    /// <summary>The history at a claim at <c>$now</c>, before <c>attempts</c> counts it (see <see cref="CallAttempt.Started"/>).</summary>
     private static readonly string StartedHistory = StartedHistoryExpression();
 
     /// <summary>The history with its open attempt ended at <c>$now</c> with <c>$attempt_status</c> and <c>$attempt_error</c>.</summary>
@@ -29,7 +29,8 @@ internal sealed partial class SqliteJobQueue
     {
         var closed = $"(CASE WHEN {LastOpen} THEN json_set(history, '$[#-1].finishedAt', $now, '$[#-1].error', '{CallAttempt.LeaseExpired}') ELSE COALESCE(history, '[]') END)";
         var trimmed = $"(CASE WHEN json_array_length({closed}) >= {CallAttempt.Kept} THEN json_remove({closed}, '$[0]') ELSE {closed} END)";
-        return $"json_insert({trimmed}, '$[#]', json_object('attempt', COALESCE(json_extract(history, '$[#-1].attempt'), attempts) + 1, 'startedAt', $now))";
+        var started = $"json_insert({trimmed}, '$[#]', json_object('attempt', COALESCE(json_extract(history, '$[#-1].attempt'), attempts) + 1, 'startedAt', $now))";
+        return $"(CASE WHEN attempts < max_attempts THEN {started} ELSE {closed} END)";
     }
 
     /// <summary>The parameters of <see cref="FinishedHistory"/>: 0 is no HTTP status (the call never reached the function), and an empty error is none.</summary>
