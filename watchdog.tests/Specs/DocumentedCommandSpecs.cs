@@ -17,6 +17,7 @@ public sealed class DocumentedCommandSpecs(FreshClone clone) : IClassFixture<Fre
         {
             "README.md#setup", "README.md#quick-start", "docs/async.md#queue",
             "docs/gateway.md#nats-start", "docs/gateway.md#nats-call",
+            "docs/tracing.md#serve", "docs/tracing.md#call",
             "docs/watchdog.md#serve", "docs/watchdog.md#call",
             "docs/writing-a-function.md#create-and-serve", "docs/writing-a-function.md#call",
         }.Concat(SampleSpecs.SampleNames(root).SelectMany(s => new[] { $"samples/{s}/README.md#serve", $"samples/{s}/README.md#call" })).ToList();
@@ -43,6 +44,10 @@ public sealed class DocumentedCommandSpecs(FreshClone clone) : IClassFixture<Fre
     [RootFact(NetworkNamespace.Needs, Timeout = 300_000)]
     public Task The_watchdog_page_serves_wc_from_the_repository_root() =>
         StartThenCallAsync("docs/watchdog.md", ("serve", clone.Root), "Listening on port 8080;", 1, ("call", clone.Root));
+
+    [RootFact(NetworkNamespace.Needs, Timeout = 300_000)]
+    public Task The_tracing_page_shows_the_callers_trace_in_the_processs_TRACEPARENT() =>
+        StartThenCallAsync("docs/tracing.md", ("serve", clone.Root), "Listening on port 8080;", 1, ("call", clone.Root));
 
     [RootFact(NetworkNamespace.Needs, Timeout = 300_000)]
     public Task A_function_written_outside_the_repository_runs_as_the_guide_says() =>
