@@ -141,6 +141,28 @@ public sealed partial class ConsoleSpecs : FastTier
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task The_functions_route_counts_the_calls_of_a_stack_function_that_goes_to_upstream_template()
+    {
+        await using var function = await TestUpstream.StartAsync((context, request) =>
+        {
+            context.Response.StatusCode = request.Text == "fail" ? 500 : 200;
+            return context.Response.WriteAsync(request.Text);
+        });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Stack(("tpl", "{}")),
+            new Dictionary<string, string> { ["upstream_template"] = $"http://127.0.0.1:{function.Url.Port}/{{name}}", ["upstream_allow_local"] = "true" });
+        foreach (var body in new[] { "ok", "fail", "ok" })
+        {
+            using var _ = await gateway.PostAsync("/function/tpl", body);
+        }
+
+        var overview = await gateway.Client.GetFromJsonAsync<JsonElement>("/ui/api/functions");
+        var tpl = overview.GetProperty("functions").EnumerateArray().Single();
+        tpl.GetProperty("name").GetString().Should().Be("tpl");
+        tpl.GetProperty("invocationCount").GetInt64().Should().Be(3, "the calls are counted under the template's name.namespace");
+        tpl.GetProperty("errorCount").GetInt64().Should().Be(1);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task With_basic_auth_the_console_its_files_and_its_route_are_401_with_a_challenge_without_the_credentials()
     {
         await using var function = await TestUpstream.StartAsync();

@@ -40,6 +40,12 @@ internal sealed class FunctionRegistry
         return bare.Length > 0 && !bare.Contains('.', StringComparison.Ordinal) && FunctionName.IsValid(bare) ? bare : addressed;
     }
 
+    /// <summary>
+    /// The name a stack-file function's calls are counted under in the metrics: its target's, which
+    /// for a function that goes to upstream_template is name.namespace.
+    /// </summary>
+    public string MetricsName(string function) => Resolve(function).Target?.Name ?? function;
+
     public FunctionLookup Resolve(string addressed)
     {
         if (!FunctionName.IsValid(addressed))

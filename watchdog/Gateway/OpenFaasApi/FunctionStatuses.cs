@@ -53,9 +53,8 @@ internal sealed class FunctionStatuses(GatewayOptions options, FunctionRegistry 
         var image = function.IsLocal ? "local" : WithoutUserInfo(function.Upstream ?? target?.BaseUri) ?? "";
         var createdAt = local.GetValueOrDefault(function.Name)?.StartedAt ?? loadedAt;
 
-        // The metrics label of a templated function is name.namespace, the target's name.
         return new FunctionStatusBody(function.Name, image, options.FunctionNamespace, function.Fprocess, NullIfEmpty(function.Labels), NullIfEmpty(function.Annotations),
-            metrics.Invocations(target?.Name ?? function.Name), 1, ready ? 1 : 0, createdAt, kind, WithoutUserInfo(target?.BaseUri), ready);
+            metrics.Invocations(registry.MetricsName(function.Name)), 1, ready ? 1 : 0, createdAt, kind, WithoutUserInfo(target?.BaseUri), ready);
     }
 
     /// <summary>An address as shown to whoever may list functions: without the user:password an upstream URL may carry.</summary>

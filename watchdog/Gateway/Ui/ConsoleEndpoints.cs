@@ -103,7 +103,8 @@ internal sealed class ConsoleEndpoints(GatewayOptions options, FunctionRegistry 
                 // The call counts still say something: the queue's part is left out, not the answer.
             }
 
-            list.Add(new ConsoleFunction(function.Name, metrics.Invocations(function.Name), metrics.Errors(function.Name), queued, running));
+            var counted = registry.MetricsName(function.Name);
+            list.Add(new ConsoleFunction(function.Name, metrics.Invocations(counted), metrics.Errors(counted), queued, running));
         }
 
         context.Response.ContentType = "application/json";
