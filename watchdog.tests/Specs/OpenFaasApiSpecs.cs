@@ -109,7 +109,7 @@ public sealed partial class OpenFaasApiSpecs : FastTier
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task An_upstream_address_is_listed_without_its_credentials()
+    public async Task An_upstream_address_is_listed_and_named_without_its_credentials()
     {
         await using var function = await TestUpstream.StartAsync();
         var secret = new UriBuilder(function.Url) { UserName = "svc", Password = "s3cret-pass" }.Uri;
@@ -122,6 +122,10 @@ public sealed partial class OpenFaasApiSpecs : FastTier
         var echo = JsonDocument.Parse(body).RootElement;
         echo.GetProperty("image").GetString().Should().Be(function.Url.ToString());
         echo.GetProperty("upstream").GetString().Should().Be(function.Url.ToString());
+
+        using var logs = await gateway.Client.GetAsync("/system/logs?name=echo");
+        logs.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await logs.Content.ReadAsStringAsync()).Should().Contain($"at {function.Url}").And.NotContain("s3cret-pass");
     }
 
     [Fact(Timeout = 30_000)]

@@ -13,4 +13,8 @@ internal static class UpstreamUri
         var root = baseUri.GetLeftPart(UriPartial.Path).TrimEnd('/');
         return new Uri(root + (pathAndQuery.StartsWith('/') ? pathAndQuery : "/" + pathAndQuery), in Raw);
     }
+
+    /// <summary>An upstream address as the operator's routes show it: without the user:password it may carry.</summary>
+    public static string? Shown(Uri? address) =>
+        address?.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery, UriFormat.UriEscaped);
 }

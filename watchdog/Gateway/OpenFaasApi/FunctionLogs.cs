@@ -42,7 +42,7 @@ internal sealed class FunctionLogs(GatewayOptions options, FunctionRegistry regi
 
         if (!local.TryGetValue(bare, out var host))
         {
-            var where = function.Upstream is { } upstream ? $"at {upstream}" : "at the address of upstream_template";
+            var where = function.Upstream is { } upstream ? $"at {UpstreamUri.Shown(upstream)}" : "at the address of upstream_template";
             await GatewayFailures.WriteAsync(context, GatewayFailure.NotFound,
                 $"function {bare} is not run by this gateway but {where}; its logs are where it runs (only local functions, with fprocess, have logs here)");
             return;

@@ -50,16 +50,12 @@ internal sealed class FunctionStatuses(GatewayOptions options, FunctionRegistry 
         var target = registry.Resolve(function.Name).Target;
         var ready = target is not null;
         var kind = function.IsLocal ? "local" : function.Upstream is not null ? "upstream" : "template";
-        var image = function.IsLocal ? "local" : WithoutUserInfo(function.Upstream ?? target?.BaseUri) ?? "";
+        var image = function.IsLocal ? "local" : UpstreamUri.Shown(function.Upstream ?? target?.BaseUri) ?? "";
         var createdAt = local.GetValueOrDefault(function.Name)?.StartedAt ?? loadedAt;
 
         return new FunctionStatusBody(function.Name, image, options.FunctionNamespace, function.Fprocess, NullIfEmpty(function.Labels), NullIfEmpty(function.Annotations),
-            metrics.Invocations(registry.MetricsName(function.Name)), 1, ready ? 1 : 0, createdAt, kind, WithoutUserInfo(target?.BaseUri), ready);
+            metrics.Invocations(registry.MetricsName(function.Name)), 1, ready ? 1 : 0, createdAt, kind, UpstreamUri.Shown(target?.BaseUri), ready);
     }
-
-    /// <summary>An address as shown to whoever may list functions: without the user:password an upstream URL may carry.</summary>
-    private static string? WithoutUserInfo(Uri? address) =>
-        address?.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery, UriFormat.UriEscaped);
 
     private static IReadOnlyDictionary<string, string>? NullIfEmpty(IReadOnlyDictionary<string, string> map) => map.Count == 0 ? null : map;
 
